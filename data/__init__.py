@@ -1,0 +1,5 @@
+"""hccbayes.data: study definitions, cohort schema and validation, published-figure registry, audit."""
+from hccbayes.data.registry import Entry, Registry, load_registry
+from hccbayes.data.study import Study, list_studies, load_study
+
+__all__ = ["Entry", "Registry", "Study", "list_studies", "load_registry", "load_study"]

@@ -1,0 +1,298 @@
+"""Study definitions: ``studies/<name>/study.toml`` read into an immutable :class:`Study`.
+
+A study folder holds everything about one study: ``study.toml`` (arms, regimens, endpoints, columns,
+cut-offs, adverse events, model factors), ``published.toml`` (the paper's numbers), ``cohort.csv``
+(patient-level or pseudo-patient data), ``plan.toml`` and ``PROVENANCE.md``. Nothing study-specific is
+coded in Python: a user adds a study by adding a folder, and names it by path.
+"""
+from __future__ import annotations
+
+import logging
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from hccbayes.errors import Problem, StudyError
+
+log = logging.getLogger(__name__)
+
+STUDIES_DIR = Path(__file__).resolve().parent / "studies"
+COLUMN_TYPES = ("continuous", "categorical", "binary")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One patient-level cohort column declared by the study."""
+
+    name: str
+    type: str  # continuous | categorical | binary
+    label: str
+    levels: tuple = ()
+    unit: str = ""
+    min: float | None = None
+    max: float | None = None
+    cutoff: float | None = None
+
+
+@dataclass(frozen=True)
+class Factor:
+    """A binary model term derived from a column: value > ``above``, or value in ``levels``."""
+
+    name: str
+    label: str
+    column: str
+    above: float | None = None
+    levels: tuple = ()
+
+    def indicator(self, values):
+        """0/1 indicator (pandas Series or array) of the factor's first-named level."""
+        import numpy as np
+        import pandas as pd
+
+        s = pd.Series(values)
+        if self.above is not None:
+            out = (s.astype(float) > self.above).astype(float)
+        else:
+            wanted = {str(v) for v in self.levels}
+            out = s.astype(str).isin(wanted).astype(float)
+        out[s.isna()] = np.nan
+        return out
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    label: str
+    time: str
+    event: str
+    event_label: str = "event"
+    implies: str | None = None  # an event here is also an event of that endpoint, and its time is >=
+
+
+@dataclass(frozen=True)
+class Arm:
+    name: str
+    label: str
+    regimens: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Response:
+    column: str
+    label: str
+    categories: tuple[str, ...]
+    objective: tuple[str, ...]
+    disease_control: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Study:
+    name: str
+    title: str
+    citation: str
+    folder: Path
+    time_unit: str
+    id_column: str
+    arm_column: str
+    regimen_column: str
+    reference_arm: str
+    arms: tuple[Arm, ...]
+    regimens: Mapping[str, str]
+    endpoints: tuple[Endpoint, ...]
+    response: Response | None
+    columns: tuple[Column, ...]
+    adverse_events: tuple[tuple[str, str], ...]  # (name, label)
+    ae_grades: tuple[str, ...]
+    ae_total: str | None
+    factors: Mapping[str, Factor] = field(default_factory=dict)
+    cohort_file: str = "cohort.csv"
+
+    # -- convenience -------------------------------------------------------------------------------
+    @property
+    def arm_names(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.arms)
+
+    def arm(self, name: str) -> Arm:
+        for a in self.arms:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+    def arm_of_regimen(self, regimen: str) -> str:
+        for a in self.arms:
+            if regimen in a.regimens:
+                return a.name
+        raise KeyError(regimen)
+
+    def endpoint(self, name: str) -> Endpoint:
+        for e in self.endpoints:
+            if e.name == name:
+                return e
+        raise KeyError(name)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def ae_column(self, event: str, grade: str) -> str:
+        return f"ae_{event}_{grade}"
+
+    @property
+    def ae_columns(self) -> tuple[str, ...]:
+        return tuple(self.ae_column(e, g) for e, _ in self.adverse_events for g in self.ae_grades)
+
+    @property
+    def path(self) -> Path:
+        return self.folder
+
+    @property
+    def cohort_path(self) -> Path:
+        return self.folder / self.cohort_file
+
+    @property
+    def published_path(self) -> Path:
+        return self.folder / "published.toml"
+
+    @property
+    def plan_path(self) -> Path:
+        return self.folder / "plan.toml"
+
+
+def list_studies() -> list[str]:
+    """Names of the studies bundled with the package."""
+    return sorted(p.name for p in STUDIES_DIR.iterdir() if (p / "study.toml").is_file())
+
+
+def resolve_study_folder(name_or_path: str | Path) -> Path:
+    """A bundled study by name, or any study folder (or its study.toml) by path."""
+    p = Path(name_or_path)
+    if p.is_file() and p.name == "study.toml":
+        p = p.parent
+    if (p / "study.toml").is_file():
+        return p.resolve()
+    bundled = STUDIES_DIR / str(name_or_path)
+    if (bundled / "study.toml").is_file():
+        return bundled
+    raise StudyError(
+        Problem(
+            file=str(name_or_path),
+            message="no study of that name is bundled and no study.toml is in that folder",
+            fix=f"use one of {', '.join(list_studies()) or '(none)'} or the path of a folder "
+            "holding study.toml",
+        ),
+        summary="study not found",
+    )
+
+
+def load_study(name_or_path: str | Path) -> Study:
+    """Read and check a study definition; every problem is reported at once as a StudyError."""
+    folder = resolve_study_folder(name_or_path)
+    path = folder / "study.toml"
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise StudyError(Problem(str(path), f"not valid TOML: {err}", "fix the syntax")) from None
+    return _parse(raw, folder, str(path))
+
+
+def _parse(raw: dict[str, Any], folder: Path, fname: str) -> Study:
+    problems: list[Problem] = []
+
+    def need(table: dict, key: str, where: str):
+        if key not in table:
+            problems.append(Problem(fname, f"missing key '{where}.{key}'", f"add {key} = ... under [{where}]"))
+            return None
+        return table[key]
+
+    head = raw.get("study", {})
+    for key in ("name", "id_column", "arm_column", "regimen_column", "reference_arm"):
+        need(head, key, "study")
+
+    arms = tuple(
+        Arm(name, spec.get("label", name), tuple(spec.get("regimens", ())))
+        for name, spec in raw.get("arms", {}).items()
+    )
+    if len(arms) < 2:
+        problems.append(Problem(fname, "fewer than two arms declared", "declare [arms.<name>] tables"))
+    regimens = dict(raw.get("regimens", {}))
+    for a in arms:
+        for r in a.regimens:
+            if r not in regimens:
+                problems.append(Problem(fname, f"arm '{a.name}' names regimen '{r}' not in [regimens]",
+                                        f"add {r} = \"label\" under [regimens]"))
+    if head.get("reference_arm") and head.get("reference_arm") not in {a.name for a in arms}:
+        problems.append(Problem(fname, f"reference_arm '{head['reference_arm']}' is not an arm",
+                                "name one of the [arms.*] tables"))
+
+    endpoints = []
+    for name, spec in raw.get("endpoints", {}).items():
+        if not {"time", "event"} <= set(spec):
+            problems.append(Problem(fname, f"endpoint '{name}' needs 'time' and 'event' columns",
+                                    f"add time = ... and event = ... under [endpoints.{name}]"))
+            continue
+        endpoints.append(Endpoint(name, spec.get("label", name), spec["time"], spec["event"],
+                                  spec.get("event_label", "event"), spec.get("implies")))
+
+    resp = raw.get("response")
+    response = None
+    if resp:
+        cats = tuple(resp.get("categories", ()))
+        response = Response(resp.get("column", "best_response"), resp.get("label", "Best response"), cats,
+                            tuple(resp.get("objective", ())), tuple(resp.get("disease_control", ())))
+        for sub in ("objective", "disease_control"):
+            bad = set(getattr(response, sub)) - set(cats)
+            if bad:
+                problems.append(Problem(fname, f"response.{sub} names unknown categories {sorted(bad)}",
+                                        "use names from response.categories"))
+
+    columns = []
+    for name, spec in raw.get("columns", {}).items():
+        ctype = spec.get("type")
+        if ctype not in COLUMN_TYPES:
+            problems.append(Problem(fname, f"column '{name}' has type {ctype!r}",
+                                    f"set type to one of {', '.join(COLUMN_TYPES)}"))
+            continue
+        if ctype == "categorical" and not spec.get("levels"):
+            problems.append(Problem(fname, f"categorical column '{name}' has no levels",
+                                    "add levels = [...] (reference level first)"))
+        columns.append(Column(name, ctype, spec.get("label", name), tuple(str(v) for v in spec.get("levels", ())),
+                              spec.get("unit", ""), spec.get("min"), spec.get("max"), spec.get("cutoff")))
+
+    ae = raw.get("adverse_events", {})
+    adverse = tuple((e["name"], e.get("label", e["name"])) for e in ae.get("events", ()))
+
+    col_names = {c.name for c in columns} | {head.get("arm_column"), head.get("regimen_column")}
+    factors: dict[str, Factor] = {}
+    for name, spec in raw.get("factors", {}).items():
+        col = spec.get("column")
+        if col not in col_names:
+            problems.append(Problem(fname, f"factor '{name}' refers to unknown column {col!r}",
+                                    "name a column declared under [columns] (or the arm column)"))
+            continue
+        if ("above" in spec) == ("levels" in spec):
+            problems.append(Problem(fname, f"factor '{name}' needs exactly one of 'above' or 'levels'",
+                                    "give a threshold (above = 60) or a list of levels"))
+            continue
+        factors[name] = Factor(name, spec.get("label", name), col, spec.get("above"),
+                               tuple(spec.get("levels", ())))
+    for c in columns:
+        if c.type == "continuous" and c.cutoff is not None:
+            fname_ = f"{c.name}_high"
+            factors.setdefault(fname_, Factor(fname_, f"{c.label} (high vs. low, cut-off {c.cutoff:g})",
+                                              c.name, above=c.cutoff))
+
+    if problems:
+        raise StudyError(problems, summary=f"{len(problems)} problem(s) in {fname}")
+    return Study(
+        name=head["name"], title=head.get("title", head["name"]), citation=head.get("citation", ""),
+        folder=folder, time_unit=head.get("time_unit", "months"), id_column=head["id_column"],
+        arm_column=head["arm_column"], regimen_column=head["regimen_column"],
+        reference_arm=head["reference_arm"], arms=arms, regimens=MappingProxyType(regimens),
+        endpoints=tuple(endpoints), response=response, columns=tuple(columns), adverse_events=adverse,
+        ae_grades=tuple(ae.get("grades", ("any",))), ae_total=ae.get("total"),
+        factors=MappingProxyType(factors), cohort_file=head.get("cohort", "cohort.csv"),
+    )

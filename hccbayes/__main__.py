@@ -1,0 +1,3 @@
+from hccbayes.cli import main
+
+raise SystemExit(main())
