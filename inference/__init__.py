@@ -1,1 +1,3 @@
 """hccbayes.inference"""
+from hccbayes.inference.survival_freq import km_at_times, km_medians, logrank, study_km, study_logrank
+from hccbayes.inference.cox_freq import cox_fit, cox_univariable, select_and_fit, study_cox, study_frame
