@@ -1,5 +1,7 @@
 """hccbayes.data: study definitions, cohort schema and validation, published-figure registry, audit."""
+from hccbayes.data.cohort import load_cohort, validate_cohort
 from hccbayes.data.registry import Entry, Registry, load_registry
 from hccbayes.data.study import Study, list_studies, load_study
 
-__all__ = ["Entry", "Registry", "Study", "list_studies", "load_registry", "load_study"]
+__all__ = ["Entry", "Registry", "Study", "list_studies", "load_registry", "load_study",
+           "load_cohort", "validate_cohort"]
