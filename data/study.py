@@ -54,6 +54,8 @@ class Factor:
         s = pd.Series(values)
         if self.above is not None:
             out = (s.astype(float) > self.above).astype(float)
+        elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in self.levels):
+            out = pd.to_numeric(s, errors="coerce").isin([float(v) for v in self.levels]).astype(float)
         else:
             wanted = {str(v) for v in self.levels}
             out = s.astype(str).isin(wanted).astype(float)

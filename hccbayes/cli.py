@@ -21,6 +21,21 @@ COMMANDS = (
 )
 
 
+def _command_module(name: str):
+    """Import a command module; a command whose module is not installed is left out of the CLI.
+
+    tests/test_cli.py asserts that every name in COMMANDS imports, so a missing module cannot ship.
+    """
+    modname = f"hccbayes.commands.{name}"
+    try:
+        return importlib.import_module(modname)
+    except ModuleNotFoundError as err:
+        if err.name != modname:
+            raise
+        logging.getLogger(__name__).debug("command %s is not available", name)
+        return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hccbayes",
@@ -31,8 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress at INFO level")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        module = importlib.import_module(f"hccbayes.commands.{name}")
-        module.add_parser(sub)
+        module = _command_module(name)
+        if module is not None:
+            module.add_parser(sub)
     return parser
 
 
