@@ -5,3 +5,6 @@ from hccbayes.data.study import Study, list_studies, load_study
 
 __all__ = ["Entry", "Registry", "Study", "list_studies", "load_registry", "load_study",
            "load_cohort", "validate_cohort"]
+from hccbayes.data.audit import Finding, audit  # noqa: E402  (consistency audit of a registry)
+
+__all__ += ["Finding", "audit"]
