@@ -1,0 +1,92 @@
+"""Summary-level (published HR + 95% CI) normal–normal reanalysis."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from scipy import stats
+
+from hccbayes.data.registry import load_registry
+from hccbayes.models.summary_hr import (figure_notes, log_hr_likelihood, normal_update, published_hrs,
+                                        summary_hr_rows, survival_prior_sets)
+
+Z = 1.959963984540054  # Φ^-1(0.975)
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return load_registry("yin2025")
+
+
+def test_prior_sets_have_the_stated_tail_probabilities():
+    sets = survival_prior_sets(mcid=0.7)
+    sigma = -math.log(0.7) / 1.6448536269514722  # Spiegelhalter et al. 1994
+    assert sets["skeptical"]["sd"] == pytest.approx(sigma, rel=1e-12)
+    # P(HR < 0.7) = 0.05 under skeptical, P(HR > 1) = 0.05 under enthusiastic, P(HR < 1) = 0.05 under
+    # pessimistic: normal cdf identities, exact to floating point (1e-12)
+    sk, en, pe = sets["skeptical"], sets["enthusiastic"], sets["pessimistic"]
+    assert stats.norm.cdf(math.log(0.7), sk["mean"], sk["sd"]) == pytest.approx(0.05, abs=1e-12)
+    assert stats.norm.sf(0.0, en["mean"], en["sd"]) == pytest.approx(0.05, abs=1e-12)
+    assert stats.norm.cdf(0.0, pe["mean"], pe["sd"]) == pytest.approx(0.05, abs=1e-12)
+
+
+def test_posterior_is_the_normal_normal_closed_form():
+    # Table 4, second-line TKI-ICI vs TKI, PFS multivariable: HR 0.49 (0.26-0.95)
+    y, se = log_hr_likelihood(0.49, 0.26, 0.95)
+    assert se == pytest.approx((math.log(0.95) - math.log(0.26)) / (2 * Z), rel=1e-12)
+    s0 = -math.log(0.7) / 1.6448536269514722
+    post = normal_update(y, se, 0.0, s0)
+    # precision-weighted mean and sd written out (conjugate normal; floating point: rel 1e-12)
+    w = (1 / se**2) / (1 / se**2 + 1 / s0**2)
+    assert post.mean == pytest.approx(w * y, rel=1e-12)
+    assert post.sd == pytest.approx((1 / se**2 + 1 / s0**2) ** -0.5, rel=1e-12)
+    assert post.prob_hr_below(1.0) == pytest.approx(stats.norm.cdf(-post.mean / post.sd), rel=1e-12)
+
+
+def test_vague_prior_reproduces_published_hr_and_ci_to_rounding(registry):
+    df = pd.DataFrame(summary_hr_rows(registry))
+    vague = df[(df.source == "bayes:summary_normal:vague") & (df.quantity == "hr")].set_index("entry")
+    checked = 0
+    for e, _p in published_hrs(registry):
+        if figure_notes(e.estimate, e.lower, e.upper):
+            continue  # a printed figure that is not a symmetric log-CI (reported in note), e.g. text ANRI
+        y, se = log_hr_likelihood(e.estimate, e.lower, e.upper)
+        k = 100.0 / (100.0 + se**2)  # shrinkage factor of the N(0, 10^2) prior: mean k·y, sd se·sqrt(k)
+        row = vague.loc[e.id]
+        # tolerance: half a unit of the printed last decimal + the prior's shrinkage |y|(1 − k) on the log
+        # scale (at most 0.6% here), converted to the HR scale
+        tol_est = 0.5 * 10 ** -e.decimals["estimate"] + e.estimate * (math.exp(abs(y) * (1 - k)) - 1)
+        assert abs(row.estimate - e.estimate) <= tol_est + 1e-12, e.id
+        # CI ends, on the log scale: printed-endpoint rounding, distance of ln HR from the log-CI midpoint
+        # (rounding of the three printed numbers), shrinkage of mean and sd
+        mid = (math.log(e.lower) + math.log(e.upper)) / 2
+        for pub, got, d in ((e.lower, row.lower, e.decimals["lower"]), (e.upper, row.upper, e.decimals["upper"])):
+            tol = (0.5 * 10 ** -d / pub + abs(y - mid) + abs(y) * (1 - k) + Z * se * (1 - math.sqrt(k))
+                   + 0.5 * 10 ** -e.decimals["estimate"] / e.estimate)
+            assert abs(math.log(got) - math.log(pub)) <= tol + 1e-12, e.id
+        checked += 1
+    assert checked >= 120  # all but the few flagged figures of 130 (Tables 4, 5 and the text)
+
+
+def test_every_hr_of_tables_4_and_5_under_every_prior_set(registry):
+    sets = survival_prior_sets()
+    df = pd.DataFrame(summary_hr_rows(registry, sets))
+    hr_ids = {e.id for e in registry.find(kind="hr_ci") if e.table in ("t4", "t5")}
+    # Table 4: 25 rows × 2 univariable + 8 PFS and 7 OS multivariable HRs = 65 printed HRs
+    assert len({i for i in hr_ids if i.startswith("t4.")}) == 65
+    for name in sets:
+        sub = df[df.source == f"bayes:summary_normal:{name}"]
+        assert hr_ids <= set(sub[sub.quantity == "hr"].entry)
+        probs = sub[sub.quantity == "prob_hr_lt"]
+        # two thresholds (1 and the MCID 0.7) per HR
+        assert len(probs) == 2 * len(sub[sub.quantity == "hr"])
+    published = df[(df.source == "published") & (df.quantity == "hr")]
+    assert hr_ids <= set(published.entry)
+
+
+def test_figure_notes_flag_the_text_anri_interval():
+    # Results 2.5 prints high ANRI PFS HR 0.23 (95% CI 0.08-0.26); Table 4 prints 0.23 (0.08-0.62)
+    assert "midpoint" in figure_notes(0.23, 0.08, 0.26)
+    assert figure_notes(0.23, 0.08, 0.62) == ""
+    assert "outside" in figure_notes(0.5, 0.6, 0.9)
