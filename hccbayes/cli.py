@@ -18,6 +18,7 @@ from hccbayes.errors import HccbayesError
 COMMANDS = (
     "validate",
     "audit",
+    "reconstruct",
 )
 
 

@@ -1,0 +1,52 @@
+"""``hccbayes reconstruct``: rebuild a study's pseudo-patient cohort.csv from its published summaries,
+or (``--check``, also spelled ``hccbayes fidelity``) print the fidelity table of a cohort file."""
+from __future__ import annotations
+
+import argparse
+import time
+
+import pandas as pd
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "reconstruct", aliases=["fidelity"],
+        help="rebuild a study's pseudo-patient cohort.csv, or print its fidelity table (--check)",
+        description="Reconstruct pseudo-patients from the published summaries (published.toml + "
+        "reconstruction.toml), deterministically for a seed. With --check (or as `hccbayes fidelity`), "
+        "recompute every target from a cohort file and print published vs reconstructed values.")
+    p.add_argument("--study", default="yin2025", help="bundled study name or study folder (default yin2025)")
+    p.add_argument("--out", help="where to write the cohort CSV (default: the study's cohort.csv)")
+    p.add_argument("--seed", type=int, help="random seed (default: reconstruction.toml's seed)")
+    p.add_argument("--check", action="store_true", help="print the fidelity table instead of reconstructing")
+    p.add_argument("--cohort", help="with --check: the cohort CSV to check (default: the study's cohort.csv)")
+    p.set_defaults(run=run)
+    return p
+
+
+def _print_table(table: pd.DataFrame) -> None:
+    shown = table.assign(passed=table["passed"].map({True: "pass", False: "FAIL"}))
+    with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200,
+                           "display.max_colwidth", 60):
+        print(shown.to_string(index=False))
+
+
+def run(args: argparse.Namespace) -> int:
+    from hccbayes.data.reconstruct import reconstruct
+    from hccbayes.data.reconstruct_fidelity import fidelity, summary_line
+    from hccbayes.data.study import load_study
+
+    study = load_study(args.study)
+    if args.check or getattr(args, "command", None) == "fidelity":
+        table = fidelity(study, args.cohort)
+        _print_table(table)
+        missed = table[(table["kind"] == "soft") & ~table["passed"]]
+        if len(missed):
+            print("soft targets missed: " + ", ".join(missed["target"]))
+        print(summary_line(table))
+        return 0
+    out = args.out or study.cohort_path
+    start = time.perf_counter()
+    df = reconstruct(study, seed=args.seed, out=out)
+    print(f"wrote {len(df)} pseudo-patients to {out} in {time.perf_counter() - start:.1f} s")
+    return 0
