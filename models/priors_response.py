@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any, Mapping
 
 import numpy as np
@@ -56,11 +57,16 @@ class BetaPrior:
     def dist(self):
         return stats.beta(self.a, self.b)
 
+    @cached_property
+    def _log_beta(self) -> float:
+        return float(special.betaln(self.a, self.b))
+
     def pdf(self, p):
-        """Density via scipy.special (the same functions stats.beta uses, without its per-call overhead,
-        which dominated the quadrature of :func:`hccbayes.models.response.prob_greater`)."""
-        return np.exp(special.xlogy(self.a - 1.0, p) + special.xlog1py(self.b - 1.0, -p)
-                      - special.betaln(self.a, self.b))
+        """Density via scipy.special / math (stats.beta's per-call overhead dominated the quadrature of
+        :func:`hccbayes.models.response.prob_greater`); a scalar inside (0, 1) takes the math path."""
+        if isinstance(p, float) and 0.0 < p < 1.0:
+            return math.exp((self.a - 1.0) * math.log(p) + (self.b - 1.0) * math.log1p(-p) - self._log_beta)
+        return np.exp(special.xlogy(self.a - 1.0, p) + special.xlog1py(self.b - 1.0, -p) - self._log_beta)
 
     def cdf(self, p):
         """Regularised incomplete beta function I_p(a, b)."""

@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from scipy import stats
+from scipy import special, stats
 
 from hccbayes.data.registry import Entry, Registry
 from hccbayes.models.response import ROW_COLUMNS
@@ -67,18 +67,18 @@ class NormalPosterior:
 
     def hr_summary(self, ci_prob: float = CI_PROB) -> tuple[float, float, float]:
         """Posterior median HR and equal-tailed ``ci_prob`` CrI."""
-        z = float(stats.norm.ppf(0.5 + ci_prob / 2))
+        z = Z975 if ci_prob == CI_PROB else float(stats.norm.ppf(0.5 + ci_prob / 2))
         return math.exp(self.mean), math.exp(self.mean - z * self.sd), math.exp(self.mean + z * self.sd)
 
     def prob_hr_below(self, threshold: float) -> float:
-        return float(stats.norm.cdf((math.log(threshold) - self.mean) / self.sd))
+        return float(special.ndtr((math.log(threshold) - self.mean) / self.sd))
 
 
 def log_hr_likelihood(hr: float, lower: float, upper: float, ci_prob: float = CI_PROB) -> tuple[float, float]:
     """(y, SE) of the normal approximation: y = ln hr, SE = (ln upper − ln lower) / (2 z)."""
     if not (hr > 0 and 0 < lower < upper):
         raise ValueError(f"need HR > 0 and 0 < lower < upper, got {hr} ({lower}-{upper})")
-    z = float(stats.norm.ppf(0.5 + ci_prob / 2))
+    z = Z975 if ci_prob == CI_PROB else float(stats.norm.ppf(0.5 + ci_prob / 2))
     return math.log(hr), (math.log(upper) - math.log(lower)) / (2 * z)
 
 
@@ -90,7 +90,7 @@ def normal_update(y: float, se: float, prior_mean: float, prior_sd: float) -> No
 
 def wald_p(y: float, se: float) -> float:
     """Two-sided Wald p-value 2 Φ(−|y|/SE)."""
-    return float(2 * stats.norm.sf(abs(y) / se))
+    return float(2 * special.ndtr(-abs(y) / se))
 
 
 def figure_notes(hr: float, lower: float, upper: float) -> str:
