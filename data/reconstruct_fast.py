@@ -71,13 +71,14 @@ def _risk_index(time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order, first
 
 
-def cox_univariable(time, event, X, iters: int = 8) -> np.ndarray:
-    """log-HR of each column of binary X fitted on its own (Breslow ties); vectorised over columns."""
+def cox_univariable(time, event, X, iters: int = 8, beta0: np.ndarray | None = None) -> np.ndarray:
+    """log-HR of each column of binary X fitted on its own (Breslow ties); vectorised over columns.
+    ``beta0`` warm-starts Newton's method (the search changes two patients at a time)."""
     time = np.asarray(time, float)
     order, first = _risk_index(time)
     d = np.asarray(event, float)[order]
     Xs = np.asarray(X, float)[order]
-    beta = np.zeros(Xs.shape[1])
+    beta = np.zeros(Xs.shape[1]) if beta0 is None else np.array(beta0, float)
     for _ in range(iters):
         w = np.exp(Xs * beta)
         s0 = np.cumsum(w[::-1], axis=0)[::-1][first]
@@ -90,14 +91,14 @@ def cox_univariable(time, event, X, iters: int = 8) -> np.ndarray:
     return beta
 
 
-def cox_multivariable(time, event, X, iters: int = 8) -> np.ndarray:
+def cox_multivariable(time, event, X, iters: int = 8, beta0: np.ndarray | None = None) -> np.ndarray:
     """log-HRs of one Cox model with all columns of X (Breslow ties), ridge-stabilised Newton."""
     time = np.asarray(time, float)
     order, first = _risk_index(time)
     d = np.asarray(event, float)[order]
     Xs = np.asarray(X, float)[order]
     p = Xs.shape[1]
-    beta = np.zeros(p)
+    beta = np.zeros(p) if beta0 is None else np.array(beta0, float)
     outer = Xs[:, :, None] * Xs[:, None, :]
     for _ in range(iters):
         w = np.exp(Xs @ beta)

@@ -66,58 +66,77 @@ class Objective:
             g.sig = np.array([r.significant for r in g.rows])
         self.medians = [t for t in targets.medians if t.population != "all"
                         and t.population.split(":", 1)[0] not in ("arm", "regimen")]
+        self._beta: list = [None] * len(self.groups)
+        self._pending: list = []
 
     def __call__(self, state: "State") -> float:
+        """Objective of ``state``; Newton warm-starts from the last committed fits."""
         total = 0.0
-        for g in self.groups:
+        self._pending = []
+        for g, warm in zip(self.groups, self._beta):
             m = state.masks[g.population]
             time, event = state.time[g.endpoint][m], state.event[g.endpoint][m]
             X = state.F[m][:, g.cols]
+            iters = 10 if warm is None else 4
             if g.model == "univariable":
-                z = (cox_univariable(time, event, X) - g.log_hr) / g.se
+                beta = cox_univariable(time, event, X, iters, warm)
+                z = (beta - g.log_hr) / g.se
                 outside = np.maximum(np.abs(z) - 1.6, 0)
                 total += float(np.sum(np.where(g.sig, self.w_sig * (z ** 2 + 10 * outside ** 2),
                                                self.w_oth * z ** 2)))
             else:
-                beta = cox_multivariable(time, event, X)
+                beta = cox_multivariable(time, event, X, iters, warm)
                 wrong = np.maximum(-np.sign(g.log_hr) * beta + 0.05, 0)
                 total += self.w_multi * float(np.sum(10 * wrong ** 2 + 0.1 * ((beta - g.log_hr) / g.se) ** 2))
+            self._pending.append(beta)
         for t in self.medians:
             m = state.masks[t.population]
             med = km_median(state.time[t.endpoint][m], state.event[t.endpoint][m])
             total += self.w_med * (((med - t.estimate) / 0.5) ** 2 if np.isfinite(med) else 100.0)
         return total
 
+    def commit(self) -> None:
+        """Keep the fits of the last evaluated state as the next warm start."""
+        self._beta = list(self._pending)
+
 
 class State:
     """The mutable cohort: covariate values, factor indicators, survival arrays and population masks."""
 
-    def __init__(self, df: pd.DataFrame, study: Study, factors: list[str], populations: list[str]):
-        self.df, self.study, self.factors, self.populations = df, study, factors, populations
+    def __init__(self, df: pd.DataFrame, study: Study, factors: list[str], populations: list[str],
+                 columns: list[str]):
+        self.study, self.factors, self.populations = study, factors, populations
+        self.df = df
+        self.values = {c: df[c].to_numpy(copy=True) for c in columns}
         self.F = np.column_stack([study.factors[f].indicator(df[study.factors[f].column]).to_numpy(float)
                                   for f in factors])
         self.time = {e.name: df[e.time].to_numpy(float).copy() for e in study.endpoints}
         self.event = {e.name: df[e.event].to_numpy(bool).copy() for e in study.endpoints}
         self.refresh()
 
+    def frame(self) -> pd.DataFrame:
+        out = self.df.copy()
+        for c, v in self.values.items():
+            out[c] = v
+        return out
+
     def refresh(self) -> None:
-        self.masks = {p: population_mask(self.df, self.study, p) for p in self.populations}
+        view = self.df.copy()
+        for c, v in self.values.items():
+            view[c] = v
+        self.masks = {p: population_mask(view, self.study, p) for p in self.populations}
 
-    def swap_column(self, column: str, i: int, j: int) -> None:
-        col = self.df.columns.get_loc(column)
-        a, b = self.df.iat[i, col], self.df.iat[j, col]
-        self.df.iat[i, col], self.df.iat[j, col] = b, a
-        for k, f in enumerate(self.factors):
-            if self.study.factors[f].column == column:
-                self.F[[i, j], k] = self.F[[j, i], k]
-
-    def swap_profile(self, columns: list[str], i: int, j: int) -> None:
+    def swap(self, columns: list[str], i: int, j: int) -> None:
         for c in columns:
-            col = self.df.columns.get_loc(c)
-            self.df.iat[i, col], self.df.iat[j, col] = self.df.iat[j, col], self.df.iat[i, col]
+            arr = self.values[c]
+            arr[i], arr[j] = arr[j], arr[i]
+        for k, f in enumerate(self.factors):
+            if self.study.factors[f].column in columns:
+                self.F[[i, j], k] = self.F[[j, i], k]
         for e in self.study.endpoints:
-            for arr in (self.time[e.name], self.event[e.name]):
-                arr[[i, j]] = arr[[j, i]]
+            if e.time in columns:
+                for arr in (self.time[e.name], self.event[e.name]):
+                    arr[[i, j]] = arr[[j, i]]
 
 
 def initial_order(df: pd.DataFrame, study: Study, targets: Targets, factors: list[str],
@@ -150,38 +169,33 @@ def search(df: pd.DataFrame, study: Study, targets: Targets, settings: dict[str,
     factors = [f for f in study.factors if f in factors]
     df = initial_order(df, study, targets, factors, profile_cols, rng)
     pops = sorted({t.population for t in targets.cox} | {t.population for t in targets.medians})
-    state = State(df, study, factors, pops)
-    objective = Objective(study, targets, settings, factors)
     movable = list(dict.fromkeys(study.factors[f].column for f in factors))
-    pop_cols = [t.population.split(":", 1)[0] for t in objective.medians]
+    state = State(df, study, factors, pops, movable + profile_cols)
+    objective = Objective(study, targets, settings, factors)
+    pop_cols = {t.population.split(":", 1)[0] for t in objective.medians}
     arms = df[study.arm_column].to_numpy()
     regs = df[study.regimen_column].to_numpy()
-    current = objective(state)
-    start = current
+    current = start = objective(state)
+    objective.commit()
     iters = int(settings.get("survival", {}).get("search_iterations", 12000))
     for it in range(iters):
         temp = 0.5 * (1 - it / iters) + 1e-3
         if rng.random() < 0.5:
-            column = movable[int(rng.integers(len(movable)))]
-            arm = arms[int(rng.integers(len(arms)))]
-            idx = np.flatnonzero(arms == arm)
-            i, j = (int(v) for v in rng.choice(idx, 2, replace=False))
-            undo = (state.swap_column, (column, i, j))
-            state.swap_column(column, i, j)
-            if column in pop_cols:
-                state.refresh()
+            columns, group = [movable[int(rng.integers(len(movable)))]], arms
         else:
-            reg = regs[int(rng.integers(len(regs)))]
-            idx = np.flatnonzero(regs == reg)
-            i, j = (int(v) for v in rng.choice(idx, 2, replace=False))
-            undo = (state.swap_profile, (profile_cols, i, j))
-            state.swap_profile(profile_cols, i, j)
+            columns, group = profile_cols, regs
+        idx = np.flatnonzero(group == group[int(rng.integers(len(group)))])
+        i, j = (int(v) for v in rng.choice(idx, 2, replace=False))
+        state.swap(columns, i, j)
+        if pop_cols.intersection(columns):
+            state.refresh()
         new = objective(state)
         if new <= current or rng.random() < np.exp((current - new) / temp):
             current = new
+            objective.commit()
         else:
-            undo[0](*undo[1])
-            if undo[0] == state.swap_column and undo[1][0] in pop_cols:
+            state.swap(columns, i, j)
+            if pop_cols.intersection(columns):
                 state.refresh()
     log.info("arrangement search: objective %.2f -> %.2f in %d moves", start, current, iters)
-    return state.df
+    return state.frame()
