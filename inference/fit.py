@@ -130,6 +130,13 @@ def _log_prior(post: xr.Dataset, priors: PriorSet, data: SurvivalData, values: d
     return xr.Dataset(out)
 
 
+def _relabel(post: xr.Dataset, data: SurvivalData) -> xr.Dataset:
+    labels = {"term": list(data.terms)}
+    if data.regimen is not None:
+        labels.update(regimen=list(data.regimen_names), arm=list(data.arm_names))
+    return post.assign_coords({k: v for k, v in labels.items() if k in post.dims})
+
+
 def _normal(x, mu, sd):
     return -0.5 * ((x - mu) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
 
@@ -149,7 +156,9 @@ def fit(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, settings: Samp
                        progress_bar=False, save_warmup=False, target_accept=settings.target_accept,
                        maxdepth=settings.maxdepth, **kwargs)
     seconds = time.perf_counter() - t0
-    post = dt["posterior"].to_dataset()
+    # the compiled model keeps the coordinate labels of the data it was compiled with: relabel
+    post = _relabel(dt["posterior"].to_dataset(), data)
+    dt["posterior"] = xr.DataTree(post)
     ll = family.loglik(post, data, spec).reshape(post.sizes["chain"], post.sizes["draw"], data.n)
     dt["log_likelihood"] = xr.DataTree(xr.Dataset({"y": (("chain", "draw", "patient"), ll)},
                                                   coords={"chain": post.chain, "draw": post.draw,

@@ -72,6 +72,14 @@ class SurvivalData:
     regimen_names: tuple[str, ...] = ()
     regimen_arm: np.ndarray | None = None  # (R,) arm index of each regimen
     scale: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # continuous term -> (mean, sd)
+    center: np.ndarray | None = None  # (p,) column means of X: models use X − center (see below)
+
+    def centred(self, X: np.ndarray) -> np.ndarray:
+        """X − column means of the data. Models work on centred covariates so the baseline hazard is
+        that of an average patient (close to the crude rate its prior is centred on); hazard ratios
+        are unchanged by centring."""
+        c = self.center if self.center is not None else np.zeros(self.X.shape[1])
+        return np.asarray(X, float) - c[None, :]
 
     @property
     def n(self) -> int:
@@ -143,4 +151,4 @@ def survival_data(df: pd.DataFrame, study, spec: SurvivalSpec) -> SurvivalData:
         time=sub[tcol].astype(float).to_numpy(), event=sub[ecol].astype(float).to_numpy(), X=X,
         terms=tuple(spec.terms), ids=tuple(sub[study.id_column].astype(str)) if hasattr(study, "id_column")
         else tuple(map(str, range(len(sub)))), arm=arm, arm_names=arm_names, regimen=regimen,
-        regimen_names=regimen_names, regimen_arm=regimen_arm, scale=scale)
+        regimen_names=regimen_names, regimen_arm=regimen_arm, scale=scale, center=X.mean(axis=0))

@@ -63,9 +63,9 @@ def coords(data: SurvivalData) -> dict[str, list]:
 
 
 def effects_loglik(draws, data: SurvivalData, X: np.ndarray, regimen_idx=None) -> np.ndarray:
-    """Numpy linear predictor for posterior draws: (samples, rows)."""
+    """Numpy linear predictor for posterior draws: (samples, rows); ``X`` uncentred."""
     log_hr = np.asarray(draws["log_hr"]).reshape(-1, len(data.terms))
-    eta = log_hr @ X.T
+    eta = log_hr @ data.centred(X).T
     if data.regimen is not None:
         dev = np.asarray(draws["regimen_deviation"]).reshape(-1, len(data.regimen_names))
         eta = eta + dev[:, regimen_idx]

@@ -79,7 +79,7 @@ def model_data(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec) -> dict
     cuts = resolve_cuts(data, spec)
     px, preg, D, E, _ = sufficient_stats(data, cuts)
     out = {
-        "X": px.astype(float), "D": D, "E": E,
+        "X": data.centred(px), "D": D, "E": E,
         "baseline_mu": np.array(np.log(data.crude_rate)),
         "baseline_sigma": np.array(priors.baseline.pem_log_hazard_sigma),
         **effect_hyperparameters(data, priors, spec.contrast_term),

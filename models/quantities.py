@@ -46,8 +46,8 @@ def _log_cum_hazard_baseline(post, data: SurvivalData, spec: SurvivalSpec, grid:
         return np.log(lam @ exposure.T)
 
 
-def _linear_predictor(post, X: np.ndarray, regimen: np.ndarray | None) -> np.ndarray:
-    eta = _flat(post, "log_hr") @ X.T  # (S, rows)
+def _linear_predictor(post, data: SurvivalData, X: np.ndarray, regimen: np.ndarray | None) -> np.ndarray:
+    eta = _flat(post, "log_hr") @ data.centred(X).T  # (S, rows)
     if regimen is not None and "regimen_deviation" in post:
         eta = eta + _flat(post, "regimen_deviation")[:, regimen]
     return eta
@@ -58,7 +58,7 @@ def survival_curve(dt, data: SurvivalData, spec: SurvivalSpec, X: np.ndarray, we
     """S(t) averaged over the rows of X (weights sum to 1): a conditional curve when X has one row."""
     post = dt["posterior"]
     log_h0 = _log_cum_hazard_baseline(post, data, spec, grid)  # (S, T)
-    eta = _linear_predictor(post, np.atleast_2d(X), regimen)  # (S, R)
+    eta = _linear_predictor(post, data, np.atleast_2d(X), regimen)  # (S, R)
     w = np.full(eta.shape[1], 1.0 / eta.shape[1]) if weights is None else np.asarray(weights, float)
     surv = np.zeros_like(log_h0)
     for r in range(eta.shape[1]):  # rows are covariate patterns: few

@@ -33,7 +33,7 @@ def model_data(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec) -> dict
     """Everything that may change between fits of one compiled Weibull model."""
     t_ref = data.reference_time
     out = {
-        "X": data.X.astype(float),
+        "X": data.centred(data.X),
         "event": data.event.astype(float),
         "time": data.time.astype(float),
         "log_t_ref": np.array(np.log(t_ref)),

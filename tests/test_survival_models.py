@@ -179,11 +179,12 @@ def test_weibull_median_and_rmst_closed_form(sim):
     dt = _fake_weibull_tree(b0, k, [beta])
     curve = survival_curve(dt, d1, spec, np.array([[1.0]]))
     t_ref = d1.reference_time
-    # closed form: S(t) = exp(−exp(b0 + β)·(t/t_ref)^k) → median = t_ref·(ln 2 / exp(b0 + β))^(1/k)
-    expected_median = t_ref * (math.log(2) / math.exp(b0 + beta)) ** (1 / k)
+    eta = beta * (1.0 - d1.center[0])  # models use centred covariates
+    # closed form: S(t) = exp(−exp(b0 + η)·(t/t_ref)^k) → median = t_ref·(ln 2 / exp(b0 + η))^(1/k)
+    expected_median = t_ref * (math.log(2) / math.exp(b0 + eta)) ** (1 / k)
     # grid step 0.05 months with linear interpolation: error far below 0.01 months
     assert float(median_survival(curve).values.ravel()[0]) == pytest.approx(expected_median, abs=0.01)
-    expected_rmst, _ = integrate.quad(lambda t: math.exp(-math.exp(b0 + beta) * (t / t_ref) ** k), 0, 24)
+    expected_rmst, _ = integrate.quad(lambda t: math.exp(-math.exp(b0 + eta) * (t / t_ref) ** k), 0, 24)
     # trapezoid on a 0.05 grid of a smooth decreasing curve: error < 1e-3 months
     assert float(rmst(curve, 24.0).values.ravel()[0]) == pytest.approx(expected_rmst, abs=1e-3)
 
@@ -201,3 +202,16 @@ def test_standardised_curves_average_conditionals(sim):
     np.testing.assert_allclose(std.sel(level=1).values, by_hand, atol=1e-12)  # same arithmetic, reordered
     assert prob_below(np.exp(dt["posterior"]["log_hr"].sel(term="x1")), 1.0) == 1.0
     assert float(hazard_ratios(dt).sel(term="x1").values.ravel()[0]) == pytest.approx(math.exp(-0.4))
+
+
+def test_reused_compile_relabels_terms(sim):
+    """A compiled model reused for another analysis of the same shape carries that analysis' labels."""
+    df, _ = sim
+    cache = ModelCache()
+    settings = SamplerSettings(draws=100, tune=100, chains=1)
+    for term in ("x1", "x3"):
+        spec = SurvivalSpec("os", terms=(term,))
+        dt = fit(survival_data(df.iloc[:300], SimStudy(), spec), prior_set("vague"), spec, settings, seed=1,
+                 cache=cache)
+        assert list(dt["posterior"]["term"].values) == [term]
+    assert cache.compiles == 1
