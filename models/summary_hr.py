@@ -43,19 +43,15 @@ def survival_prior_sets(mcid: float = DEFAULT_MCID) -> dict[str, dict[str, Any]]
       P(HR > 1) = 0.05.
     - ``pessimistic``: N(−ln mcid, σ²), same σ: centred on harm of the same size, P(HR < 1) = 0.05.
     """
+    from hccbayes.models.priors import PRIOR_SET_NAMES, prior_set  # the one definition of the sets
+
     if not 0 < mcid < 1:
         raise ValueError(f"mcid must be an HR in (0, 1), got {mcid}")
-    sigma = -math.log(mcid) / Z95
-    return {
-        "vague": {"mean": 0.0, "sd": 10.0, "description": "N(0, 10^2) on log HR"},
-        "weakly_informative": {"mean": 0.0, "sd": 1.0, "description": "N(0, 1^2) on log HR"},
-        "skeptical": {"mean": 0.0, "sd": sigma,
-                      "description": f"N(0, {sigma:.4f}^2): P(HR < {mcid:g}) = 0.05"},
-        "enthusiastic": {"mean": math.log(mcid), "sd": sigma,
-                         "description": f"N(ln {mcid:g}, {sigma:.4f}^2): P(HR > 1) = 0.05"},
-        "pessimistic": {"mean": -math.log(mcid), "sd": sigma,
-                        "description": f"N(-ln {mcid:g}, {sigma:.4f}^2): P(HR < 1) = 0.05"},
-    }
+    out = {}
+    for name in PRIOR_SET_NAMES:
+        ps = prior_set(name, mcid=mcid)
+        out[name] = {"mean": ps.contrast.mu, "sd": ps.contrast.sigma, "description": ps.description}
+    return out
 
 
 @dataclass(frozen=True)
