@@ -1,0 +1,275 @@
+"""The run engine: a plan in, one output directory out.
+
+``run_plan(plan, out)`` validates the plan against its study and cohort (every data problem of every
+analysis is a :class:`PlanError` before anything is fitted), then runs the analyses in order with one
+:class:`ModelCache` (one compile per model structure) and writes
+
+* ``comparisons.csv`` — the comparison table (:mod:`hccbayes.reports.table`);
+* ``fits/<analysis>__<model>__<prior set>.nc`` — posterior DataTrees, cached and hashed (:mod:`.runs`);
+* ``run.json`` — versions, seeds, hashes, timings, the plan as data, the study and each analysis's status.
+
+Every file is written atomically. A directory that holds another run's outputs (a different plan or
+study hash) is refused unless ``force``; the same plan re-run into the same directory reuses every
+valid fit. ``quick`` runs the plan's quick sampler settings and only its quick prior set.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hccbayes.errors import HccbayesError, PlanError, Problem
+from hccbayes.inference import links as lk
+from hccbayes.inference import rows_counts, rows_survival as rs
+from hccbayes.inference.fit import ModelCache, SamplerSettings, versions
+from hccbayes.inference.runs import clean_temporary, fit_cached
+from hccbayes.models.design import SpecError, survival_data
+from hccbayes.models.priors import prior_set
+from hccbayes.plan import Plan, load_plan
+from hccbayes.reports.table import make_table, validate_table, write_table
+
+log = logging.getLogger(__name__)
+
+
+class OutputDirError(HccbayesError):
+    """The output directory cannot be used (not writable, or another run's outputs)."""
+
+
+class DiagnosticsFailed(HccbayesError):
+    """``strict``: some fits failed the diagnostics gate (the CLI exits 1). Outputs are written."""
+
+    def __init__(self, result: "RunResult"):
+        self.result = result
+        super().__init__(f"{len(result.failed_fits)} fit(s) failed the diagnostics gate: "
+                         + ", ".join(result.failed_fits) + f" (outputs in {result.run_dir})")
+
+
+@dataclass
+class RunResult:
+    table: pd.DataFrame
+    run_dir: Path
+    statuses: dict[str, dict[str, Any]]
+    failed_fits: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    compiles: int = 0
+
+
+def _sha(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(hashlib.sha256(p).digest())
+    return h.hexdigest()
+
+
+def derived_seed(*parts: Any) -> int:
+    """A 31-bit seed from the plan seed and the names of what is sampled (stable across runs)."""
+    return int(hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()[:8], 16) & 0x7FFFFFFF
+
+
+def _atomic_json(obj: dict, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1, default=str, sort_keys=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def prepare_out(out: Path, identity: dict[str, str], force: bool) -> None:
+    """Create/check the output directory; refuse another run's outputs unless ``force``."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "fits").mkdir(exist_ok=True)
+        probe = out / ".write-probe.tmp"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise OutputDirError(Problem(str(out), f"cannot write there ({err.strerror or err})",
+                                     "choose a writable directory with --out")) from None
+    run_json = out / "run.json"
+    if run_json.is_file():
+        try:
+            old = json.loads(run_json.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            old = {}
+        theirs = {k: old.get(k) for k in identity}
+        if theirs != identity and not force:
+            raise OutputDirError(Problem(str(out), "holds the outputs of a different run (plan or study "
+                                         f"hash differs: {theirs.get('plan_hash', '?')!s:.12} vs "
+                                         f"{identity['plan_hash']:.12})",
+                                         "choose another --out directory, or pass --force to overwrite"))
+    elif any(p.name != "fits" for p in out.iterdir()) and not force:
+        raise OutputDirError(Problem(str(out), "is not empty and holds no run.json of an hccbayes run",
+                                     "choose an empty or new --out directory, or pass --force"))
+    clean_temporary(out)
+    clean_temporary(out / "fits")
+
+
+def _preflight(plan: Plan, study, df) -> None:
+    problems = []
+    for a in plan.analyses:
+        if a.kind != "survival":
+            continue
+        for model in a.models:
+            try:
+                survival_data(df, study, rs.spec_for(a, model))
+            except SpecError as err:
+                problems.append(Problem(str(plan.path or "<plan>"), f"key 'analyses.{a.id}': {err}",
+                                        "drop that term or change the population of this analysis"))
+    if problems:
+        raise PlanError(problems, summary=f"{len(problems)} analysis(es) cannot be run on the cohort")
+
+
+@dataclass
+class _Context:
+    plan: Plan
+    study: Any
+    df: pd.DataFrame
+    registry: Any
+    fits_dir: Path
+    quick: bool
+    cache: ModelCache
+
+    def prior_sets(self, a) -> tuple[str, ...]:
+        return (self.plan.quick_prior_set,) if self.quick else a.prior_sets
+
+    def settings(self, a) -> SamplerSettings:
+        s = replace(SamplerSettings(), **dict(a.sampler))
+        return replace(s, **dict(self.plan.quick_sampler)) if self.quick else s
+
+    def seed(self, a, *parts) -> int:
+        return derived_seed(self.plan.seed, a.seed if a.seed is not None else "", a.id, *parts)
+
+
+def _run_survival(ctx: _Context, a, status: dict) -> list[dict]:
+    links = lk.survival_links(a, ctx.registry)
+    rm = rs.RowMaker(a)
+    rs.published_rows(rm, links)
+    sub = ctx.df
+    for col, val in a.population.items():
+        sub = sub[sub[col].astype(str) == str(val)]
+    rs.frequentist_rows(rm, sub, ctx.study, links)
+    settings = ctx.settings(a)
+    for model in a.models:
+        spec = rs.spec_for(a, model)
+        data = survival_data(ctx.df, ctx.study, spec)
+        for ps in ctx.prior_sets(a):
+            key = f"{a.id}__{model}__{ps}"
+            seed = ctx.seed(a, model, ps)
+            outcome = fit_cached(key, ctx.fits_dir, data, prior_set(ps, mcid=a.mcid), spec, settings, seed,
+                                 ctx.cache, analysis=a.id)
+            d = outcome.diagnostics
+            status["fits"][key] = {"status": outcome.status, "seed": seed, "seconds": round(outcome.seconds, 3),
+                                   "fit_hash": outcome.dt.attrs["fit_hash"], "diagnostics": d.to_dict(),
+                                   "note": outcome.note}
+            rs.bayes_rows(rm, ctx.study, data, spec, outcome, ps, links)
+    return rm.rows
+
+
+def _run_analysis(ctx: _Context, a, status: dict) -> list[dict]:
+    if a.kind == "survival":
+        return _run_survival(ctx, a, status)
+    if a.kind == "response":
+        seeds = lambda endpoint, ps, cohort: ctx.seed(a, endpoint, ps, cohort)  # noqa: E731
+        return rows_counts.response_rows(replace(a, prior_sets=ctx.prior_sets(a)),
+                                         lk.response_links(a, ctx.registry), ctx.df, ctx.study, seeds)
+    return rows_counts.summary_rows(replace(a, prior_sets=ctx.prior_sets(a)),
+                                    lk.summary_links(a, ctx.registry), a.mcid)
+
+
+def _identity(plan: Plan, study, cohort_path: Path) -> dict[str, str]:
+    raw = json.dumps(plan.raw, sort_keys=True, default=str).encode()
+    files = [study.folder / "study.toml", study.published_path, cohort_path]
+    return {"plan_hash": _sha(raw), "study_hash": _sha(*(p.read_bytes() for p in files))}
+
+
+def _study_ref(study) -> str:
+    """The bundled name when the study is the bundled one, else its folder (both load_study inputs)."""
+    from hccbayes.data.study import STUDIES_DIR
+
+    return study.name if study.folder == (STUDIES_DIR / study.name).resolve() else str(study.folder)
+
+
+def _progress(total: int):
+    from tqdm import tqdm
+
+    return tqdm(total=total, file=sys.stderr, unit="analysis", disable=not sys.stderr.isatty())
+
+
+def run_plan(plan_or_path: Plan | str | Path, out: str | Path, quick: bool = False, strict: bool = False,
+             force: bool = False, cache: ModelCache | None = None) -> RunResult:
+    """Run a plan (a :class:`Plan` or the path of a plan file) into ``out``; see the module docstring.
+    ``strict``: raise :class:`DiagnosticsFailed` (after writing every output) when a fit fails the gate."""
+    from hccbayes.data.cohort import load_cohort
+    from hccbayes.data.registry import load_registry
+    from hccbayes.data.study import load_study
+
+    t_start = time.perf_counter()
+    plan = plan_or_path if isinstance(plan_or_path, Plan) else load_plan(plan_or_path)
+    study = load_study(plan.study)
+    cohort_path = plan.cohort or study.cohort_path
+    df = load_cohort(cohort_path, study)
+    registry = load_registry(study.folder)
+    _preflight(plan, study, df)
+    out = Path(out).resolve()
+    identity = _identity(plan, study, cohort_path)
+    prepare_out(out, identity, force)
+    ctx = _Context(plan, study, df, registry, out / "fits", quick, cache or ModelCache())
+    compiles0 = ctx.cache.compiles
+    run = {**identity, "status": "running", "started": datetime.now(timezone.utc).isoformat(),
+           "quick": quick, "strict": strict, "versions": versions(), "python": sys.version.split()[0],
+           "study": _study_ref(study),
+           "study_folder": str(study.folder), "cohort": str(cohort_path), "plan": plan.to_dict(),
+           "uncovered_registry_entries": lk.uncovered(plan, registry), "analyses": {}}
+    _atomic_json(run, out / "run.json")
+    rows: list[dict] = []
+    statuses: dict[str, dict] = {}
+    with _progress(len(plan.analyses)) as bar:
+        for i, a in enumerate(plan.analyses, 1):
+            bar.set_description(a.id)
+            log.info("analysis %d/%d: %s (%s)", i, len(plan.analyses), a.id, a.kind)
+            t0 = time.perf_counter()
+            status: dict[str, Any] = {"kind": a.kind, "fits": {}}
+            new = _run_analysis(ctx, a, status)
+            failed = [k for k, f in status["fits"].items() if not f["diagnostics"]["ok"]]
+            status.update(status="diagnostics_failed" if failed else "ok", rows=len(new),
+                          seconds=round(time.perf_counter() - t0, 3))
+            statuses[a.id] = status
+            rows.extend(new)
+            bar.update(1)
+    table = make_table(rows)
+    problems = validate_table(table)
+    if problems:
+        raise RuntimeError(f"the engine produced a table that breaks its contract: {problems}")
+    write_table(table, out / "comparisons.csv")
+    failed_fits = [k for s in statuses.values() for k, f in s["fits"].items() if not f["diagnostics"]["ok"]]
+    seconds = time.perf_counter() - t_start
+    run.update(status="complete", finished=datetime.now(timezone.utc).isoformat(), seconds=round(seconds, 2),
+               compiles=ctx.cache.compiles - compiles0, rows=len(table), failed_fits=failed_fits,
+               analyses=statuses)
+    _atomic_json(run, out / "run.json")
+    log.info("run complete in %.1f s: %d rows, %d fits failed the diagnostics gate", seconds, len(table),
+             len(failed_fits))
+    result = RunResult(table, out, statuses, failed_fits, seconds, ctx.cache.compiles - compiles0)
+    if strict and failed_fits:
+        raise DiagnosticsFailed(result)
+    return result
+
+
+def reproduce(study: str | Path = "yin2025", out: str | Path | None = None, quick: bool = False,
+              strict: bool = False, force: bool = False, cache: ModelCache | None = None) -> RunResult:
+    """Run a study's own plan.toml on its bundled cohort (default out: ``runs/<study>[-quick]``)."""
+    from hccbayes.data.study import load_study
+
+    s = load_study(study)
+    if not s.plan_path.is_file():
+        raise PlanError(Problem(str(s.plan_path), "the study has no plan.toml",
+                                "write a plan (see hccbayes/plan.py) or use 'hccbayes run PLAN'"))
+    out = out if out is not None else Path("runs") / (s.name + ("-quick" if quick else ""))
+    return run_plan(s.plan_path, out, quick=quick, strict=strict, force=force, cache=cache)

@@ -1,0 +1,149 @@
+"""Cached, hashed, atomically written survival fits, with the diagnostics gate.
+
+A fit is identified by a **fit hash**: SHA-256 of the data hash (:func:`hccbayes.inference.fit.data_hash`),
+the spec JSON, the priors JSON, the requested sampler settings, the seed and the package versions.
+It is stored as ``fits/<key>.nc`` (key ``<analysis>__<model>__<prior set>``) with the hash and every
+input of it in the DataTree attrs (JSON strings). Loading recomputes the hash twice — from the file's
+own attrs (integrity) and from the current inputs (validity) — and refuses a file where either differs.
+:func:`fit_cached` reuses a valid file and refits a missing, mismatched or unreadable one, logging a
+warning for the last two.
+
+Files are written atomically: to ``fits/.<key>.nc.tmp-<pid>`` in the same folder, then
+:func:`os.replace`; a killed run leaves at most such a temporary file, which :func:`clean_temporary`
+removes at the start of the next run.
+
+Diagnostics gate: a fit with divergent transitions is refitted once with
+:func:`hccbayes.inference.fit.with_more_care`; the refit is recorded in ``attrs["refit"]``. Whatever
+the outcome, ``attrs["diagnostics"]`` holds the final fit's record, whose ``ok`` decides the
+``diagnostics_ok`` column of every row drawn from it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from hccbayes.inference.fit import (ModelCache, SamplerSettings, data_hash, diagnostics_of, fit, versions,
+                                    with_more_care)
+from hccbayes.models.design import SurvivalData, SurvivalSpec
+from hccbayes.models.priors import PriorSet
+
+log = logging.getLogger(__name__)
+
+TMP_MARK = ".nc.tmp-"
+HASHED_ATTRS = ("data_hash", "spec", "priors", "requested_sampler", "seed", "versions")
+
+
+def fit_hash(inputs: dict) -> str:
+    """SHA-256 (hex) of the canonical JSON of the hashed inputs (see :data:`HASHED_ATTRS`)."""
+    canon = {k: json.loads(inputs[k]) for k in HASHED_ATTRS if k not in ("data_hash", "seed")}
+    canon.update(data_hash=str(inputs["data_hash"]), seed=int(inputs["seed"]))  # NetCDF returns numpy ints
+    return hashlib.sha256(json.dumps(canon, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def fit_inputs(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, settings: SamplerSettings,
+               seed: int) -> dict:
+    return {"data_hash": data_hash(data), "spec": spec.to_json(), "priors": priors.to_json(),
+            "requested_sampler": json.dumps(settings.to_dict(), sort_keys=True), "seed": int(seed),
+            "versions": json.dumps(versions(), sort_keys=True)}
+
+
+def write_atomic(dt, path: Path) -> Path:
+    """Write a DataTree as NetCDF (h5netcdf) via a temporary file in the same folder and os.replace."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}{TMP_MARK}{os.getpid()}")
+    try:
+        dt.to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def clean_temporary(folder: Path) -> list[Path]:
+    """Remove temporary files a killed run left in ``folder`` (ours only: ``.<key>.nc.tmp-<pid>``,
+    ``*.tmp`` of the table and run.json writers)."""
+    removed = []
+    if folder.is_dir():
+        for p in folder.iterdir():
+            if p.is_file() and (TMP_MARK in p.name or p.name.endswith(".tmp")):
+                p.unlink()
+                removed.append(p)
+    if removed:
+        log.warning("removed %d temporary file(s) of an interrupted run in %s", len(removed), folder)
+    return removed
+
+
+class FitMismatch(Exception):
+    """A stored fit does not belong to the requested inputs (or its attrs were altered)."""
+
+
+def load_fit(path: Path, expected_hash: str):
+    """Read a stored fit fully into memory and close the file; raise FitMismatch when the stored hash
+    differs from ``expected_hash`` or from the hash of the file's own attrs."""
+    import xarray as xr
+
+    with xr.open_datatree(path, engine="h5netcdf") as dt:
+        dt.load()
+        attrs = dict(dt.attrs)
+        if "fit_hash" not in attrs or any(k not in attrs for k in HASHED_ATTRS):
+            raise FitMismatch("no fit hash in the file's attrs")
+        if fit_hash(attrs) != attrs["fit_hash"]:
+            raise FitMismatch("the attrs do not hash to the stored fit hash (file altered)")
+        if attrs["fit_hash"] != expected_hash:
+            raise FitMismatch(f"stored hash {attrs['fit_hash'][:12]} != requested {expected_hash[:12]} "
+                              "(data, spec, priors, sampler, seed or versions changed)")
+        return dt.copy(deep=True)
+
+
+@dataclass
+class FitOutcome:
+    dt: object
+    status: str  # "cached" | "fitted"
+    seconds: float
+    note: str = ""
+
+    @property
+    def diagnostics(self):
+        return diagnostics_of(self.dt)
+
+
+def _sample_with_gate(data, priors, spec, settings, seed, cache) -> tuple[object, str]:
+    dt = fit(data, priors, spec, settings, seed=seed, cache=cache)
+    diag = diagnostics_of(dt)
+    if diag.divergences == 0:
+        return dt, ""
+    careful = with_more_care(settings)
+    log.warning("%d divergent transitions: refitting once with target_accept=%.2f, tune=%d",
+                diag.divergences, careful.target_accept, careful.tune)
+    dt = fit(data, priors, spec, careful, seed=seed, cache=cache)
+    after = diagnostics_of(dt)
+    note = (f"refit after {diag.divergences} divergences with target_accept={careful.target_accept:.2f}, "
+            f"tune={careful.tune}: {'clean' if after.ok else '; '.join(after.problems())}")
+    return dt, note
+
+
+def fit_cached(key: str, folder: Path, data: SurvivalData, priors: PriorSet, spec: SurvivalSpec,
+               settings: SamplerSettings, seed: int, cache: ModelCache, analysis: str = "") -> FitOutcome:
+    """The fit ``folder/<key>.nc`` if it is valid for these inputs, else a new fit written there."""
+    path = Path(folder) / f"{key}.nc"
+    inputs = fit_inputs(data, priors, spec, settings, seed)
+    expected = fit_hash(inputs)
+    t0 = time.perf_counter()
+    if path.exists():
+        try:
+            dt = load_fit(path, expected)
+            return FitOutcome(dt, "cached", time.perf_counter() - t0, dt.attrs.get("refit", ""))
+        except FitMismatch as err:
+            log.warning("refitting %s: %s", path.name, err)
+        except (OSError, ValueError, KeyError, RuntimeError) as err:  # unreadable / truncated NetCDF
+            log.warning("refitting %s: unreadable (%s: %s)", path.name, type(err).__name__, err)
+    dt, note = _sample_with_gate(data, priors, spec, settings, seed, cache)
+    dt.attrs.update({**inputs, "fit_hash": expected, "fit_key": key, "analysis": analysis, "refit": note})
+    write_atomic(dt, path)
+    return FitOutcome(dt, "fitted", time.perf_counter() - t0, note)
