@@ -2,27 +2,32 @@
 # Reference values from R's survival package for hccbayes.inference.survival_freq.
 #
 # Usage:
-#   Rscript survival_reference.R <cohort.csv> <output.csv> [covariates] [group] [endpoints] [times]
+#   Rscript survival_reference.R <cohort.csv> <output.csv> [covariates] [group] [endpoints] [times] [multi] [subset]
 #     covariates  comma-separated 0/1 columns for Cox models ("" for none); default ""
 #     group       grouping column for Kaplan-Meier and log-rank; default "arm"
 #     endpoints   comma-separated name:time_column:event_column; default
 #                 "pfs:pfs_months:pfs_event,os:os_months:os_event"
 #     times       comma-separated times for numbers at risk / S(t); default "3,6,12"
+#     multi       comma-separated covariates of the cox_multi model; default (or "") all covariates
+#     subset      column=value: keep only the rows whose column equals value (compared as text);
+#                 default (or "") all rows
 #
 # Output: one long CSV (section, endpoint, group, term, time, quantity, value), values written with
 # 17 significant digits so that every double round-trips exactly (15 digits do not guarantee that).
+# Warnings raised by coxph (e.g. non-convergence) are written as extra "# warning:" lines after the
+# first header line, so they travel with the numbers.
 # Sections:
 #   km_median   per group and "overall": n, events; median/lower/upper as print(survfit) shows them
 #               (summary(fit)$table, conf.type = "log") and as quantile(fit, 0.5) gives them
 #   km_times    summary(fit, times = ..., extend = TRUE): n.risk, surv, lower, upper
 #   logrank     survdiff: chisq, df, p
 #   cox_uni     coxph(ties = "efron"), one model per covariate: coef, se, hr, lower, upper, p, n, events
-#   cox_multi   one model with all covariates
+#   cox_multi   one model with all covariates (or the "multi" list)
 #   cox_selected  one model with the covariates whose univariable Wald p < 0.1 (the paper's rule)
 suppressPackageStartupMessages(library(survival))
 
 args <- commandArgs(trailingOnly = TRUE)
-if (length(args) < 2) stop("usage: survival_reference.R <cohort.csv> <output.csv> [covariates] [group] [endpoints] [times]")
+if (length(args) < 2) stop("usage: survival_reference.R <cohort.csv> <output.csv> [covariates] [group] [endpoints] [times] [multi] [subset]")
 arg <- function(i, default) if (length(args) >= i && nzchar(args[[i]])) args[[i]] else default
 csv_path <- args[[1]]
 out_path <- args[[2]]
@@ -30,8 +35,16 @@ covariates <- strsplit(arg(3, ""), ",")[[1]]
 group_col <- arg(4, "arm")
 endpoints <- strsplit(strsplit(arg(5, "pfs:pfs_months:pfs_event,os:os_months:os_event"), ",")[[1]], ":")
 times <- as.numeric(strsplit(arg(6, "3,6,12"), ",")[[1]])
+multi <- strsplit(arg(7, paste(covariates, collapse = ",")), ",")[[1]]
+subset_arg <- arg(8, "")
 
 df <- read.csv(csv_path, stringsAsFactors = FALSE, check.names = FALSE)
+if (nzchar(subset_arg)) {
+  kv <- regmatches(subset_arg, regexpr("=", subset_arg), invert = TRUE)[[1]]
+  if (length(kv) != 2 || !(kv[[1]] %in% names(df))) stop("subset must be column=value, got: ", subset_arg)
+  df <- df[as.character(df[[kv[[1]]]]) == kv[[2]], , drop = FALSE]
+  if (nrow(df) == 0) stop("subset ", subset_arg, " keeps no rows")
+}
 df[[group_col]] <- as.character(df[[group_col]])
 rows <- list()
 emit <- function(section, endpoint, group = "", term = "", time = NA, quantity, value) {
@@ -61,9 +74,14 @@ km_section <- function(ep, d, label) {
   }
 }
 
+warns <- character(0)
 cox_section <- function(section, ep, d, terms) {
-  fit <- coxph(as.formula(paste("Surv(time, event) ~", paste(sprintf("`%s`", terms), collapse = " + "))),
-               data = d, ties = "efron")
+  fit <- withCallingHandlers(coxph(as.formula(paste("Surv(time, event) ~", paste(sprintf("`%s`", terms), collapse = " + "))),
+               data = d, ties = "efron"),
+    warning = function(w) {
+      warns <<- c(warns, sprintf("%s %s (%s): %s", section, ep, paste(terms, collapse = ","), conditionMessage(w)))
+      invokeRestart("muffleWarning")
+    })
   co <- summary(fit)$coefficients
   ci <- summary(fit)$conf.int
   for (k in seq_along(terms)) {
@@ -93,14 +111,17 @@ for (e in endpoints) {
   emit("logrank", ep, quantity = "p", value = pchisq(lr$chisq, dof, lower.tail = FALSE))
   if (length(covariates) > 0) {
     p_uni <- sapply(covariates, function(cv) cox_section("cox_uni", ep, d, cv))
-    cox_section("cox_multi", ep, d, covariates)
-    selected <- covariates[p_uni < 0.1]
+    if (length(multi) > 0) cox_section("cox_multi", ep, d, multi)
+    selected <- covariates[!is.na(p_uni) & p_uni < 0.1]
     if (length(selected) > 0) cox_section("cox_selected", ep, d, selected)
   }
 }
 
 header <- c(sprintf("# R: %s; survival %s; input %s; covariates %s", R.version.string,
                     as.character(packageVersion("survival")), basename(csv_path), paste(covariates, collapse = ",")))
+if (!identical(multi, covariates)) header <- paste0(header, "; multi ", paste(multi, collapse = ","))
+if (nzchar(subset_arg)) header <- paste0(header, "; subset ", subset_arg)
+if (length(warns) > 0) header <- c(header, paste("# warning:", gsub("[\r\n]+", " ", warns)))
 con <- file(out_path, "w")
 writeLines(header, con)
 write.csv(do.call(rbind, rows), con, row.names = FALSE, quote = TRUE)
