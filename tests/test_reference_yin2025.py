@@ -178,17 +178,9 @@ def test_study_cox_matches_r(cohort, study, refs, pop, endpoint):
 
 
 # TKI+ICI, OS, all 25 factors (33 events): R's coxph converges (8 iterations, log-lik -63.4887, largest
-# |coef| 5.8, SE <= 2.0, no warning), but statsmodels' plain Newton-Raphson, which cox_fit uses, has no
-# step-halving: from beta = 0 the log-likelihood falls after the first step, the iterates diverge and
-# cox_fit returns NaN for every term (with only numpy RuntimeWarnings). The R optimum is a genuine
-# maximum (statsmodels BFGS reaches it to 3e-9). strict: this flips to a failure once cox_fit is fixed.
-NEWTON_DIVERGES = [pytest.mark.xfail(strict=True, reason="cox_fit: statsmodels Newton without step-halving "
-                                     "diverges on the 25-term TKI+ICI OS model; R converges"),
-                   pytest.mark.filterwarnings("ignore::RuntimeWarning")]
-
-
-@pytest.mark.parametrize("pop,endpoint", [("all", "pfs"), ("all", "os"), ("tki_ici", "pfs"),
-                                          pytest.param("tki_ici", "os", marks=NEWTON_DIVERGES)])
+# |coef| 5.8, SE <= 2.0). A plain Newton-Raphson from beta = 0 diverges here; cox_fit halves steps that
+# lower the partial likelihood, as coxph does, and reaches R's optimum.
+@pytest.mark.parametrize("pop,endpoint", [("all", "pfs"), ("all", "os"), ("tki_ici", "pfs"), ("tki_ici", "os")])
 def test_cox_all_factors_match_r(frames, refs, pop, endpoint):
     _check_cox(cox_fit(frames[pop], *ENDPOINTS[endpoint], FACTORS[pop]), refs[pop], "cox_multi", endpoint)
 
