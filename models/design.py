@@ -65,7 +65,7 @@ class SurvivalData:
     event: np.ndarray  # (n,) 0/1 float
     X: np.ndarray  # (n, p)
     terms: tuple[str, ...]
-    ids: tuple[str, ...]
+    ids: np.ndarray  # (n,) patient ids as strings
     arm: np.ndarray | None = None  # (n,) arm index into arm_names
     arm_names: tuple[str, ...] = ()
     regimen: np.ndarray | None = None  # (n,) regimen index into regimen_names
@@ -141,14 +141,15 @@ def survival_data(df: pd.DataFrame, study, spec: SurvivalSpec) -> SurvivalData:
     arm = regimen = regimen_arm = None
     regimen_names: tuple[str, ...] = ()
     if arm_names and study.arm_column in sub.columns:
-        arm = sub[study.arm_column].map({a: i for i, a in enumerate(arm_names)}).to_numpy()
+        arm = pd.Categorical(sub[study.arm_column].astype(str), categories=list(arm_names)).codes.astype(np.int64)
     if spec.regimen_effects:
         regimen_names = tuple(r for a in study.arms for r in a.regimens
                               if (sub[study.regimen_column] == r).any())
-        regimen = sub[study.regimen_column].map({r: i for i, r in enumerate(regimen_names)}).to_numpy()
+        regimen = pd.Categorical(sub[study.regimen_column].astype(str),
+                                 categories=list(regimen_names)).codes.astype(np.int64)
         regimen_arm = np.array([arm_names.index(study.arm_of_regimen(r)) for r in regimen_names])
     return SurvivalData(
         time=sub[tcol].astype(float).to_numpy(), event=sub[ecol].astype(float).to_numpy(), X=X,
-        terms=tuple(spec.terms), ids=tuple(sub[study.id_column].astype(str)) if hasattr(study, "id_column")
-        else tuple(map(str, range(len(sub)))), arm=arm, arm_names=arm_names, regimen=regimen,
+        terms=tuple(spec.terms), ids=np.asarray(sub[study.id_column].astype(str).to_numpy(dtype=object))
+        if hasattr(study, "id_column") else np.arange(len(sub)).astype(str), arm=arm, arm_names=arm_names, regimen=regimen,
         regimen_names=regimen_names, regimen_arm=regimen_arm, scale=scale, center=X.mean(axis=0))
