@@ -26,7 +26,7 @@ import xarray as xr
 
 from hccbayes.inference.diagnostics import Diagnostics, diagnose
 from hccbayes.models import piecewise, weibull
-from hccbayes.models.design import SurvivalData, SurvivalSpec
+from hccbayes.models.design import SurvivalData, SurvivalSpec, degeneracy_notes
 from hccbayes.models.priors import PriorSet
 
 log = logging.getLogger(__name__)
@@ -155,6 +155,9 @@ def fit(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, settings: Samp
 
     cache = cache or DEFAULT_CACHE
     family = FAMILIES[spec.model]
+    notes = degeneracy_notes(data)
+    for note in notes:
+        log.warning("%s, %s: %s", spec.model, ", ".join(data.terms) or "no terms", note)
     values = family.model_data(data, priors, spec)
     compiled = cache.compiled(data, priors, spec).with_data(**values)
     t0 = time.perf_counter()
@@ -188,6 +191,7 @@ def fit(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, settings: Samp
         "prior_description": priors.description, "sampler": json.dumps(settings.to_dict()), "seed": seed,
         "data_hash": data_hash(data), "versions": json.dumps(versions()), "diagnostics": json.dumps(diag.to_dict()),
         "sampling_seconds": seconds, "n_patients": data.n, "n_events": data.events,
+        "data_notes": json.dumps(notes),
     })
     log.info("%s fit (%s prior set): %.2f s sampling, diagnostics %s", spec.model, priors.name, seconds,
              "ok" if diag.ok else "; ".join(diag.problems()))

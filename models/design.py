@@ -153,3 +153,42 @@ def survival_data(df: pd.DataFrame, study, spec: SurvivalSpec) -> SurvivalData:
         terms=tuple(spec.terms), ids=np.asarray(sub[study.id_column].astype(str).to_numpy(dtype=object))
         if hasattr(study, "id_column") else np.arange(len(sub)).astype(str), arm=arm, arm_names=arm_names, regimen=regimen,
         regimen_names=regimen_names, regimen_arm=regimen_arm, scale=scale, center=X.mean(axis=0))
+
+
+TINY_GROUP = 5
+
+
+def degeneracy_notes(data: SurvivalData) -> list[str]:
+    """Plain-language warnings about data the likelihood cannot inform well.
+
+    * no events at all, or a level of a binary term with no events (the log-HR is then unbounded in the
+      likelihood: only the prior keeps it finite — the 'vague' set will not, and its fit will show it);
+    * every event in one level of a binary term, with the other level's patients all censored
+      (monotone likelihood, the Cox analogue of perfect separation);
+    * a level of a binary term with fewer than ``TINY_GROUP`` patients (estimates rest on a handful);
+    * regimens with no events or fewer than ``TINY_GROUP`` patients.
+    """
+    notes = []
+    if data.events == 0:
+        notes.append("no events: hazard ratios are informed by the prior only")
+    for j, term in enumerate(data.terms):
+        x = data.X[:, j]
+        if np.unique(x).size != 2 or set(np.unique(x)) != {0.0, 1.0}:
+            continue
+        for level in (0.0, 1.0):
+            mask = x == level
+            label = f"{term} = {int(level)}"
+            if mask.sum() < TINY_GROUP:
+                notes.append(f"{label}: only {int(mask.sum())} patients")
+            if data.event[mask].sum() == 0 and data.events > 0:
+                notes.append(f"{label}: no events among {int(mask.sum())} patients — the log-HR of {term} is "
+                             "not bounded by the data (monotone likelihood); only its prior keeps it finite")
+    if data.regimen is not None:
+        for r, name in enumerate(data.regimen_names):
+            mask = data.regimen == r
+            if mask.sum() < TINY_GROUP:
+                notes.append(f"regimen {name}: only {int(mask.sum())} patients")
+            if data.event[mask].sum() == 0:
+                notes.append(f"regimen {name}: no events — its effect is informed by the pooling prior only")
+    return notes
+
