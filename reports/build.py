@@ -1,0 +1,77 @@
+"""``build_report(run_dir)``: every report file of a finished run, rebuilt from its outputs without
+refitting — the entry point the run engine calls at the end of ``reproduce``/``run`` and the
+``hccbayes report RUN_DIR`` command.
+
+Reads ``comparisons.csv``, ``run.json`` and ``fits/*.nc`` (:mod:`hccbayes.reports.rundir`); writes
+``report.md``, ``report.html`` (one self-contained file), ``tables/*.csv`` + ``tables/*.tex`` (booktabs)
+and ``figures/*.png`` + ``figures/*.svg`` under ``out`` (default: ``<run_dir>/report``). Every file is
+written atomically (temporary file + rename). Figures are drawn on explicit ``matplotlib.figure.Figure``
+objects; the ArviZ trace/rank plots go through pyplot, so the Agg backend is selected before they are
+drawn (``matplotlib.use("Agg")``: a report build is headless) and each pyplot figure is closed after it
+is saved.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import time
+from pathlib import Path
+
+from hccbayes.reports.atomic import write_bytes, write_text
+from hccbayes.reports.document import Figure, Table
+from hccbayes.reports.html import render_html
+from hccbayes.reports.markdown import render_markdown
+from hccbayes.reports.rundir import RunData, load_run
+from hccbayes.reports.tables_out import write_tables
+
+log = logging.getLogger(__name__)
+
+PNG_DPI = 110
+
+
+def _use_agg() -> None:
+    import matplotlib
+
+    if matplotlib.get_backend().lower() != "agg":
+        matplotlib.use("Agg")
+
+
+def _save_figure(b: Figure, folder: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    for fmt in ("png", "svg"):
+        buf = io.BytesIO()
+        b.fig.savefig(buf, format=fmt, dpi=PNG_DPI, metadata={"Date": None} if fmt == "svg" else None)
+        data = buf.getvalue()
+        b.files[fmt] = write_bytes(folder / f"{b.name}.{fmt}", data)
+        if fmt == "png":
+            b.files["png_bytes"] = data
+    if plt.fignum_exists(getattr(b.fig, "number", -1)):
+        plt.close(b.fig)
+
+
+def build_blocks(run: RunData) -> list:
+    from hccbayes.reports.sections import report_blocks
+
+    return report_blocks(run)
+
+
+def build_report(run_dir: str | Path, out: str | Path | None = None) -> dict[str, Path | list[Path]]:
+    """Write the report of the run in ``run_dir``; returns {"markdown", "html", "tables", "figures"}."""
+    t0 = time.perf_counter()
+    _use_agg()
+    run = load_run(run_dir)
+    out = Path(out) if out is not None else Path(run_dir) / "report"
+    blocks = build_blocks(run)
+    tables, figures = [], []
+    for b in blocks:
+        if isinstance(b, Table):
+            tables += write_tables(b.frame, b.caption, b.name, out / "tables").values()
+        elif isinstance(b, Figure):
+            _save_figure(b, out / "figures")
+            figures += [b.files["png"], b.files["svg"]]
+    title = next((b.text for b in blocks if getattr(b, "level", 0) == 1), "hccbayes report")
+    md = write_text(out / "report.md", render_markdown(blocks))
+    page = write_text(out / "report.html", render_html(blocks, title))
+    log.info("report of %s written to %s in %.1f s", run_dir, out, time.perf_counter() - t0)
+    return {"markdown": md, "html": page, "tables": tables, "figures": figures}

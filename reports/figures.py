@@ -1,0 +1,169 @@
+"""Survival and forest figures as matplotlib ``Figure`` objects (no pyplot, no global state).
+
+* :func:`survival_figure`: Kaplan–Meier step curves per arm (statsmodels ``SurvfuncRight`` on the
+  fitted patients' own times — the fit's ``observed_data``/``constant_data`` groups, so the curves are of
+  exactly the data that were modelled) with the posterior median and 95% band of the standardised
+  survival curve of each model (:func:`hccbayes.models.quantities.standardised_curves`) and the numbers
+  at risk per arm below the axis. One figure per survival analysis; bands of the plan's primary prior set.
+* :func:`forest_figure`: the hazard ratios of one published table and endpoint, one row per published
+  HR: published 95% CI, Cox 95% CI on the cohort (when the table has it) and the posterior 95% CrI of
+  the primary prior set; log axis.
+
+Colours: the Okabe–Ito palette (colour-blind safe); artists carry ``gid`` labels the tests count.
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from hccbayes.models.design import SurvivalData, SurvivalSpec
+from hccbayes.models.quantities import standardised_curves
+from hccbayes.reports.numbers import base_quantity, model_label
+
+log = logging.getLogger(__name__)
+
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
+ARM_COLOURS = ("#0072B2", "#D55E00")  # reference arm, comparison arm
+SOURCE_COLOURS = {"published": "#000000", "frequentist": "#E69F00", "bayes": "#0072B2"}
+MODEL_STYLES = {"weibull": "--", "pem": ":"}
+BAND_ALPHA = 0.18
+CI_PROB = 0.95
+
+
+def data_from_fit(dt) -> tuple[SurvivalData, SurvivalSpec] | None:
+    """Rebuild the modelled arrays from a fit's own groups (None for regimen-effect fits, whose regimen
+    indices are not stored)."""
+    spec = SurvivalSpec(**json.loads(dt.attrs["spec"]))
+    if spec.regimen_effects:
+        return None
+    obs = dt["observed_data"].to_dataset()
+    const = dt["constant_data"].to_dataset()
+    X = np.asarray(const["X"].values, float)
+    data = SurvivalData(time=np.asarray(obs["time"].values, float), event=np.asarray(obs["event"].values, float),
+                        X=X, terms=tuple(str(t) for t in const["term"].values),
+                        ids=tuple(str(i) for i in obs["patient"].values), center=X.mean(axis=0))
+    return data, spec
+
+
+def km_step(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan–Meier step coordinates starting at (0, 1) (statsmodels SurvfuncRight)."""
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    sf = SurvfuncRight(time, event)
+    return np.r_[0.0, sf.surv_times], np.r_[1.0, sf.surv_prob]
+
+
+def at_risk(time: np.ndarray, ticks: np.ndarray) -> list[int]:
+    return [int((time >= t).sum()) for t in ticks]
+
+
+def survival_figure(fits: dict[str, object], arm_names: tuple[str, str], endpoint_label: str,
+                    term: str | None = None) -> Figure:
+    """``fits``: model name -> posterior DataTree (same data, e.g. Weibull and PEM under one prior set).
+    ``arm_names``: labels of term = 0 and term = 1."""
+    first = next(iter(fits.values()))
+    built = data_from_fit(first)
+    if built is None:
+        raise ValueError("survival figures need fits without regimen effects")
+    data, spec = built
+    term = term or spec.contrast_term
+    arm = data.X[:, data.terms.index(term)]
+    t_max = float(np.ceil(data.time.max()))
+    grid = np.round(np.arange(0.0, t_max + 1e-9, 0.25), 10)
+    fig = Figure(figsize=(7.2, 5.4), layout="constrained")
+    gs = fig.add_gridspec(2, 1, height_ratios=(4, 1))
+    ax = fig.add_subplot(gs[0])
+    ax_risk = fig.add_subplot(gs[1], sharex=ax)
+    for level, (name, colour) in enumerate(zip(arm_names, ARM_COLOURS)):
+        m = arm == level
+        x, y = km_step(data.time[m], data.event[m])
+        ax.step(x, y, where="post", color=colour, lw=1.8, label=f"Kaplan–Meier, {name}", gid=f"km:{name}")
+        cens = m & (data.event == 0)
+        ax.plot(data.time[cens], np.interp(data.time[cens], x, y, right=y[-1]) if cens.any() else [], "|",
+                color=colour, ms=7, gid=f"censor:{name}")
+    tail = (1 - CI_PROB) / 2
+    for model, dt in fits.items():
+        d, s = data_from_fit(dt)
+        curves = standardised_curves(dt, d, s, term, grid=grid)
+        for level, (name, colour) in enumerate(zip(arm_names, ARM_COLOURS)):
+            c = curves.sel(level=level).stack(sample=("chain", "draw")).values  # (time, samples)
+            lo, mid, hi = np.quantile(c, [tail, 0.5, 1 - tail], axis=1)
+            ax.fill_between(grid, lo, hi, color=colour, alpha=BAND_ALPHA, lw=0, gid=f"band:{model}:{name}")
+            ax.plot(grid, mid, MODEL_STYLES.get(model, "-."), color=colour, lw=1.2,
+                    label=f"{model_label(model)} posterior median, {name}", gid=f"median:{model}:{name}")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(0, t_max)
+    ax.set_ylabel(f"{endpoint_label}: probability")
+    ax.legend(fontsize=7, loc="upper right", frameon=False)
+    ax.grid(alpha=0.3)
+    ax.set_title(f"{endpoint_label}: Kaplan–Meier and posterior survival ({int(CI_PROB * 100)}% bands)",
+                 fontsize=10)
+    ticks = ax.get_xticks()
+    ticks = ticks[(ticks >= 0) & (ticks <= t_max)]
+    for level, (name, colour) in enumerate(zip(arm_names, ARM_COLOURS)):
+        for t, n in zip(ticks, at_risk(data.time[arm == level], ticks)):
+            ax_risk.text(t, 1 - level, str(n), ha="center", va="center", color=colour, fontsize=8,
+                         gid=f"risk:{name}")
+    ax_risk.set_yticks([1, 0], labels=list(arm_names), fontsize=8)
+    ax_risk.set_ylim(-0.6, 1.6)
+    ax_risk.set_xlabel("Time since start of second-line treatment (months)")
+    ax_risk.set_title("Number at risk", fontsize=8, loc="left")
+    for side in ("top", "right", "bottom"):
+        ax_risk.spines[side].set_visible(False)
+    ax_risk.tick_params(axis="x", length=0)
+    ax_risk.tick_params(axis="y", length=0, pad=14)
+    return fig
+
+
+def forest_rows(table: pd.DataFrame, prefix: str, endpoint: str, prior_set: str) -> pd.DataFrame:
+    """One row per published HR of the table ``prefix`` (registry ids ``<prefix>.…``) and endpoint, with
+    the published CI, the Cox CI on the cohort and the posterior CrI of ``prior_set``."""
+    hr = table[(table["quantity"].map(base_quantity) == "hr") & table["probability"].isna()
+               & table["registry_id"].str.startswith(prefix + ".") & (table["endpoint"] == endpoint)]
+    pub = hr[hr["source"] == "published"].drop_duplicates("registry_id")
+    out = []
+    for _, p in pub.iterrows():
+        same = hr[hr["registry_id"] == p["registry_id"]]
+        row = {"registry_id": p["registry_id"], "label": f"{p['contrast']} ({p['analysis'].split(':')[-1]})",
+               "population": p["population"]}
+        for key, sel in (("published", same[same["source"] == "published"]),
+                         ("frequentist", same[same["source"] == "frequentist"]),
+                         ("bayes", same[same["source"].str.startswith("bayes:") & (same["prior_set"] == prior_set)])):
+            r = sel.iloc[0] if len(sel) else None
+            for col in ("estimate", "lower", "upper"):
+                row[f"{key}_{col}"] = float(r[col]) if r is not None else np.nan
+            if key == "bayes":
+                row["bayes_source"] = r["source"] if r is not None else ""
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def forest_figure(rows: pd.DataFrame, title: str) -> Figure:
+    n = len(rows)
+    fig = Figure(figsize=(7.2, 1.2 + 0.26 * n), layout="constrained")
+    ax = fig.add_subplot()
+    y = np.arange(n)[::-1].astype(float)
+    offsets = {"published": 0.22, "frequentist": 0.0, "bayes": -0.22}
+    labels = {"published": "published 95% CI", "frequentist": "Cox 95% CI (pseudo-patient cohort)",
+              "bayes": "posterior 95% CrI"}
+    for key, off in offsets.items():
+        est, lo, hi = (rows[f"{key}_{c}"].to_numpy() for c in ("estimate", "lower", "upper"))
+        ok = np.isfinite(est) & np.isfinite(lo) & np.isfinite(hi)
+        if not ok.any():
+            continue
+        err = np.vstack([est - lo, hi - est])[:, ok]
+        ax.errorbar(est[ok], y[ok] + off, xerr=np.clip(err, 0, None), fmt="o", ms=3.5, lw=1.2, capsize=0,
+                    color=SOURCE_COLOURS[key], label=labels[key], gid=f"forest:{key}")
+    ax.axvline(1.0, color="grey", lw=0.8, ls="--")
+    ax.set_xscale("log")
+    ax.set_yticks(y, labels=rows["label"].tolist(), fontsize=7)
+    ax.set_ylim(-0.8, n - 0.2)
+    ax.set_xlabel("Hazard ratio (log scale)")
+    ax.set_title(title, fontsize=10)
+    fig.legend(fontsize=7, loc="outside lower center", ncols=3, frameon=False)
+    ax.grid(axis="x", alpha=0.3)
+    return fig

@@ -1,0 +1,105 @@
+"""Methods paragraph and reporting checklist (BARG, ROBUST) of a report.
+
+Everything numeric comes from the run: sampler settings, seeds and prior descriptions from the fits'
+attrs, software versions from run.json (or the fits), diagnostics thresholds from
+:mod:`hccbayes.inference.diagnostics`, wording thresholds from :mod:`hccbayes.reports.sentences`.
+
+Checklists: Bayesian Analysis Reporting Guidelines (Kruschke 2021, Nature Human Behaviour 5:1282–1291;
+items condensed) and ROBUST, the reporting of Bayes used in clinical studies (Sung et al. 2005, Int J
+Technol Assess Health Care 21:371–377). Each item points to the report section (anchor) addressing it.
+"""
+from __future__ import annotations
+
+from hccbayes.inference.diagnostics import BFMI_MIN, ESS_MIN, RHAT_MAX
+from hccbayes.reports.document import Heading, Para, Table
+from hccbayes.reports.numbers import fmt, model_label
+from hccbayes.reports.sentences import PROBABLE, STRONG
+
+import pandas as pd
+
+# (guideline, item, what it asks, section anchor)
+CHECKLIST = (
+    ("BARG", "Explain the model: likelihood, parameters and why this model", "methods"),
+    ("BARG", "Report the prior and justify it; state it in words", "methods"),
+    ("BARG", "Report the computation: sampler, chains, draws, seeds, software versions", "methods"),
+    ("BARG", "Report MCMC diagnostics: R-hat, effective sample size, divergences", "diagnostics"),
+    ("BARG", "Check the model against the data (posterior curves against Kaplan–Meier)", "figures"),
+    ("BARG", "Report the posterior: central tendency and credible interval of every quantity", "comparisons"),
+    ("BARG", "Report posterior probabilities of decisions at stated thresholds", "sentences"),
+    ("BARG", "Report sensitivity of the posterior to the prior", "sensitivity"),
+    ("BARG", "Make the analysis reproducible: data provenance, code and run record", "data"),
+    ("ROBUST", "Specify the prior distributions", "methods"),
+    ("ROBUST", "Justify the priors (derivation, type: vague, sceptical, enthusiastic)", "methods"),
+    ("ROBUST", "Report sensitivity analysis over alternative priors", "sensitivity"),
+    ("ROBUST", "Describe the statistical model", "methods"),
+    ("ROBUST", "Describe the computational methods", "methods"),
+    ("ROBUST", "Report the posterior distribution: central tendency", "comparisons"),
+    ("ROBUST", "Report the posterior distribution: standard deviation or credible interval", "comparisons"),
+)
+SECTION_TITLES = {"methods": "Methods", "diagnostics": "Diagnostics", "figures": "Figures",
+                  "comparisons": "Comparisons", "sentences": "Sentences for papers",
+                  "sensitivity": "Prior sensitivity", "data": "Data and provenance"}
+
+
+def _settings_text(fits) -> str:
+    seen = {}
+    for f in fits.values():
+        s = f.sampler
+        key = (s.get("chains"), s.get("tune"), s.get("draws"), s.get("target_accept"))
+        seen.setdefault(key, []).append(f.key)
+    parts = []
+    for (chains, tune, draws, ta), keys in seen.items():
+        parts.append(f"{fmt(chains, 'count')} chains of {fmt(tune, 'count')} tuning and {fmt(draws, 'count')} "
+                     f"kept draws, target acceptance {fmt(ta, 'real')} ({len(keys) and ', '.join(keys)})")
+    return "; ".join(parts)
+
+
+def methods_blocks(run) -> list:
+    table = run.table
+    bayes = table[table["source"].str.startswith("bayes:")]
+    models = list(dict.fromkeys(bayes["model"].where(bayes["model"] != "", bayes["source"].str.split(":").str[1])))
+    priors = list(dict.fromkeys(bayes["prior_set"]))
+    blocks = [Heading("Methods", "methods"),
+              Para("Models: " + ", ".join(model_label(m) for m in models) + ". Survival models are proportional-"
+                   "hazards models with a Weibull or a piecewise-constant (piecewise-exponential) baseline "
+                   "hazard fitted to the patient-level times of the pseudo-patient cohort; response rates are "
+                   "compared with conjugate beta-binomial models in closed form on the published counts; "
+                   "published hazard ratios are re-analysed at summary level (normal likelihood for the log "
+                   "hazard ratio from the printed confidence interval, normal prior). Posterior summaries are "
+                   "medians with equal-tailed credible intervals (CrI).")]
+    described = {}
+    for f in run.fits.values():
+        if f.attrs.get("prior_description"):
+            described.setdefault(f.prior_set, f.attrs["prior_description"])
+    text = "Prior sets: " + ", ".join(p.replace("_", " ") for p in priors) + "."
+    if described:
+        text += " Survival-model priors on the log hazard ratios, in words: " + "; ".join(
+            described[p] for p in priors if p in described) + "."
+    blocks.append(Para(text))
+    if run.fits:
+        seeds = ", ".join(f"{f.key}: {fmt(f.attrs.get('seed'), 'count')}" for f in run.fits.values())
+        blocks.append(Para("Sampling: the No-U-Turn sampler (nutpie) with " + _settings_text(run.fits)
+                           + f". Seeds: {seeds}."))
+    blocks.append(Para(f"Diagnostics gate: every MCMC fit must have R-hat ≤ {fmt(RHAT_MAX, 'real')}, bulk and "
+                       f"tail effective sample size ≥ {fmt(ESS_MIN, 'count')}, no divergent transitions and "
+                       f"E-BFMI ≥ {fmt(BFMI_MIN, 'real')} in every chain; rows of a fit that fails are marked "
+                       "FAILED wherever they appear, and their sentences say so."))
+    blocks.append(Para(f"Wording of sentences: a direction is stated without qualification when its posterior "
+                       f"probability is at least {fmt(STRONG, 'prob')}, as \"probably\" when it is at least "
+                       f"{fmt(PROBABLE, 'prob')}, and as \"no clear difference\" below that."))
+    versions = run.versions
+    if versions:
+        blocks.append(Para("Software: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "."))
+    return blocks
+
+
+def checklist_blocks() -> list:
+    rows, count = [], {}
+    for guideline, item, anchor in CHECKLIST:
+        count[guideline] = count.get(guideline, 0) + 1
+        rows.append({"Guideline": guideline, "Item": f"{guideline} item {count[guideline]}", "Asks for": item,
+                     "Addressed in": f"[{SECTION_TITLES[anchor]}](#{anchor})"})
+    return [Heading("Reporting checklist", "checklist"),
+            Para("Bayesian Analysis Reporting Guidelines (BARG; Kruschke 2021) and ROBUST (Sung et al. 2005), "
+                 "each item with the section of this report that addresses it."),
+            Table("checklist", "Reporting checklist (BARG, ROBUST)", pd.DataFrame(rows))]

@@ -1,0 +1,169 @@
+"""Reading a finished run directory (the run engine's output) for the report writers — no refitting.
+
+Layout (issue 6): ``comparisons.csv`` (the comparison table, :mod:`hccbayes.reports.table`),
+``run.json`` (versions, seeds, hashes, timings, plan, per-analysis status; optional here),
+``fits/<key>.nc`` (posterior DataTrees whose attrs carry spec, priors, prior_set, prior_description,
+sampler, seed and diagnostics JSON) and optionally ``fidelity.csv``.
+
+A fit is matched to table rows by its model and prior set (from its attrs) and its analysis: the
+``analysis`` attr when the engine writes one, else the part of the file key before the first ``__``
+(the key convention ``<analysis>__<model>__<prior set>``).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hccbayes.errors import InputError, Problem
+from hccbayes.reports.table import read_table, validate_table
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STUDY = "yin2025"
+
+
+@dataclass
+class FitInfo:
+    key: str
+    path: Path
+    attrs: dict[str, Any]
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return json.loads(self.attrs.get("spec", "{}"))
+
+    @property
+    def model(self) -> str:
+        return str(self.spec.get("model", ""))
+
+    @property
+    def prior_set(self) -> str:
+        return str(self.attrs.get("prior_set", ""))
+
+    @property
+    def analysis(self) -> str:
+        return str(self.attrs.get("analysis") or self.key.split("__")[0])
+
+    @property
+    def source(self) -> str:
+        return f"bayes:{self.model}:{self.prior_set}"
+
+    @property
+    def diagnostics(self) -> dict[str, Any]:
+        return json.loads(self.attrs.get("diagnostics", "{}"))
+
+    @property
+    def sampler(self) -> dict[str, Any]:
+        return json.loads(self.attrs.get("sampler", "{}"))
+
+    @property
+    def versions(self) -> dict[str, str]:
+        return json.loads(self.attrs.get("versions", "{}"))
+
+    def load(self):
+        """The posterior DataTree (read into memory; the file is closed afterwards)."""
+        import xarray as xr
+
+        with xr.open_datatree(self.path) as dt:
+            return dt.load()
+
+
+def _attrs(path: Path) -> dict[str, Any]:
+    import h5netcdf
+
+    with h5netcdf.File(path, "r") as f:
+        return {k: (v.decode() if isinstance(v, bytes) else v.item() if hasattr(v, "item") else v)
+                for k, v in f.attrs.items()}
+
+
+@dataclass
+class RunData:
+    """Everything a report needs from one run directory."""
+
+    path: Path
+    table: pd.DataFrame
+    run: dict[str, Any] = field(default_factory=dict)
+    fits: dict[str, FitInfo] = field(default_factory=dict)
+
+    @property
+    def study_name(self) -> str:
+        return str(self.run.get("study") or DEFAULT_STUDY)
+
+    @cached_property
+    def study(self):
+        from hccbayes.data import load_study
+
+        return load_study(self.study_name)
+
+    @cached_property
+    def fidelity(self) -> pd.DataFrame:
+        """``fidelity.csv`` of the run when present, else recomputed from the study's cohort."""
+        path = self.path / "fidelity.csv"
+        if path.is_file():
+            return pd.read_csv(path)
+        from hccbayes.data.reconstruct_fidelity import fidelity
+
+        cohort = self.run.get("cohort")
+        return fidelity(self.study, cohort if cohort and Path(cohort).is_file() else None)
+
+    @cached_property
+    def findings(self) -> pd.DataFrame:
+        from hccbayes.data.audit import audit, findings_frame
+        from hccbayes.data.registry import load_registry
+
+        return findings_frame(audit(load_registry(self.study_name)))
+
+    @cached_property
+    def provenance(self) -> str:
+        path = self.study.folder / "PROVENANCE.md"
+        return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+    def fit_for(self, analysis: str, source: str) -> FitInfo | None:
+        for info in self.fits.values():
+            if info.analysis == analysis and info.source == source:
+                return info
+        return None
+
+    @property
+    def versions(self) -> dict[str, str]:
+        v = self.run.get("versions")
+        if isinstance(v, dict) and v:
+            return {str(k): str(x) for k, x in v.items()}
+        for info in self.fits.values():
+            if info.versions:
+                return info.versions
+        return {}
+
+
+def load_run(run_dir: str | Path) -> RunData:
+    """Read a run directory; raises :class:`InputError` naming the file and the fix when unusable."""
+    run_dir = Path(run_dir)
+    csv = run_dir / "comparisons.csv"
+    if not csv.is_file():
+        raise InputError(Problem(str(csv), "no comparison table in this directory",
+                                 "run 'hccbayes reproduce' or 'hccbayes run' first, or pass the run "
+                                 "directory that holds comparisons.csv"))
+    table = read_table(csv)
+    problems = validate_table(table)
+    if problems:
+        raise InputError([Problem(str(csv), p, "rewrite the table with hccbayes.reports.table.write_table")
+                          for p in problems], "the comparison table breaks its contract")
+    run: dict[str, Any] = {}
+    run_json = run_dir / "run.json"
+    if run_json.is_file():
+        try:
+            run = json.loads(run_json.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise InputError(Problem(str(run_json), f"not valid JSON ({err})",
+                                     "rerun the analysis to rewrite it")) from err
+    fits = {}
+    for path in sorted((run_dir / "fits").glob("*.nc")):
+        fits[path.stem] = FitInfo(path.stem, path, _attrs(path))
+    log.info("run %s: %d table rows, %d fits", run_dir, len(table), len(fits))
+    return RunData(run_dir, table, run, fits)

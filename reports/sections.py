@@ -1,0 +1,198 @@
+"""The sections of a report, as blocks (:mod:`hccbayes.reports.document`), from a :class:`RunData`.
+
+Order: reading guide (interpretation guard), data and provenance, sentences for papers, comparisons
+(primary and response first, then every other comparison), figures (survival curves, forest plots,
+response densities), prior sensitivity, diagnostics, methods, reporting checklist.
+"""
+from __future__ import annotations
+
+import logging
+import re
+
+import pandas as pd
+
+from hccbayes.reports.document import (GUARD, Figure, Heading, Para, Table, anchor, comparison_frame,
+                                       comparison_groups, comparison_title)
+from hccbayes.reports.figures import CI_PROB, forest_figure, forest_rows, survival_figure
+from hccbayes.reports.figures_extra import (diagnostics_frame, response_density_figure, sensitivity_figure,
+                                            sensitivity_frame, trace_rank_figures)
+from hccbayes.reports.methods import checklist_blocks, methods_blocks
+from hccbayes.reports.numbers import fmt
+from hccbayes.reports.sentences import NULL, comparison_kind, comparison_sentences, two_groups
+
+log = logging.getLogger(__name__)
+
+FOREST_TABLES = (("t4", "Table 4"), ("t5", "Table 5"))
+LEVEL = fmt(100 * CI_PROB, "count")  # the credible/confidence level of figures, e.g. "95"
+ONE = fmt(NULL["ratio"], "real")
+DIAG_VARS = ("log_hr", "weibull_shape", "intercept", "log_hazard", "rw_sigma")
+
+
+def primary_prior_set(run) -> str:
+    plan = run.run.get("plan") or {}
+    wanted = plan.get("primary_prior_set") if isinstance(plan, dict) else None
+    sets = [p for p in run.table["prior_set"].unique() if p]
+    for p in (wanted, "weakly_informative"):
+        if p in sets:
+            return p
+    return sets[0] if sets else ""
+
+
+def provenance_blocks(run) -> list:
+    text = run.provenance
+    blocks = [Heading("Data and provenance", "data"), Para(GUARD, "guard")]
+    if text:
+        head = text.split("\n## ")[0].split("\n", 1)[-1].strip()
+        blocks.append(Para(" ".join(head.split())))
+        lim = re.search(r"\n## Known limitations[^\n]*\n(.*?)(?:\n## |\Z)", text, re.S)
+        if lim:
+            items = [" ".join(i.split()) for i in re.split(r"\n- ", "\n" + lim.group(1).strip()) if i.strip()]
+            blocks.append(Para("Known limitations of the reconstruction (from PROVENANCE.md): "
+                               + " ".join(f"({k}) {i}" for k, i in zip("abcdefghij", items))))
+    fid = run.fidelity
+    rows = []
+    for kind in ("hard", "soft"):
+        sub = fid[fid["kind"] == kind]
+        passed = sub["passed"].astype(str).str.lower().eq("true")
+        rows.append({"Targets": kind, "Met": fmt(int(passed.sum()), "count"), "Of": fmt(len(sub), "count"),
+                     "Missed": ", ".join(sub.loc[~passed, "target"]) or "none"})
+    blocks.append(Table("fidelity", "Fidelity of the pseudo-patient cohort to the published targets "
+                        "(recomputed with the reference estimators)", pd.DataFrame(rows)))
+    f = run.findings
+    counts = f["severity"].value_counts()
+    blocks.append(Para("Consistency audit of the paper's printed figures: "
+                       + ", ".join(f"{fmt(int(counts.get(s, 0)), 'count')} {s}" for s in ("error", "warning", "info"))
+                       + " findings (each below with the printed numbers involved)."))
+    blocks.append(Table("audit", "Audit findings about the published figures",
+                        f[["severity", "rule", "message", "arithmetic"]].rename(columns=str.capitalize),
+                        collapsed=True))
+    return blocks
+
+
+def sentence_blocks(run, event_labels) -> list:
+    blocks = [Heading("Sentences for papers", "sentences"), Para(GUARD, "guard")]
+    for s in comparison_sentences(run.table, event_labels):
+        blocks.append(Para(s.text, "sentence" if s.diagnostics_ok else "failed"))
+    return blocks
+
+
+def comparison_blocks(run) -> list:
+    blocks = [Heading("Comparisons", "comparisons"), Para(GUARD, "guard")]
+    others = []
+    for key, rows in comparison_groups(run.table):
+        if comparison_kind(rows) is None:
+            others.append(rows)
+            continue
+        title = comparison_title(rows.iloc[0])
+        blocks.append(Heading(title, anchor("cmp-" + "-".join(key)), 3))
+        blocks.append(Table(anchor("cmp-" + "-".join(key)), title, comparison_frame(rows)))
+    if others:
+        blocks.append(Heading("All other comparisons", "comparisons-other", 3))
+        blocks.append(Table("comparisons_other", "Every other comparison of the table (published hazard ratios "
+                            "of Tables 4 and 5, their summary-level posteriors and the Cox fits on the cohort)",
+                            comparison_frame(pd.concat(others), with_key=True), collapsed=True))
+    return blocks
+
+
+def _survival_figures(run, prior: str, study) -> list:
+    out = []
+    by_analysis: dict[str, dict] = {}
+    for info in run.fits.values():
+        if info.prior_set == prior and not info.spec.get("regimen_effects"):
+            by_analysis.setdefault(info.analysis, {})[info.model] = info
+    for analysis, infos in by_analysis.items():
+        spec = next(iter(infos.values())).spec
+        endpoint = spec.get("endpoint", "")
+        label = next((ep.label for ep in study.endpoints if ep.name == endpoint), endpoint)
+        arms = tuple(study.arm_names) if len(getattr(study, "arm_names", ())) == 2 else ("0", "1")
+        fits = {m: i.load() for m, i in infos.items()}
+        failed = [m for m, i in infos.items() if not i.diagnostics.get("ok", True)]
+        fig = survival_figure(fits, (arms[0], arms[1]), label)
+        note = (" Diagnostics FAILED for: " + ", ".join(failed) + "." if failed else "")
+        out.append(Figure(f"km_{anchor(analysis)}", f"{label}: Kaplan–Meier curves per arm (steps) with the posterior "
+                          f"median and {LEVEL}% band of the standardised survival curve per model ({prior.replace('_', ' ')}"
+                          f" prior); numbers at risk below the axis. Pseudo-patient cohort, not patient records.{note}",
+                          fig))
+    return out
+
+
+def figure_blocks(run, study) -> list:
+    prior = primary_prior_set(run)
+    blocks = [Heading("Figures", "figures"), Para(GUARD, "guard")]
+    blocks += _survival_figures(run, prior, study)
+    for prefix, name in FOREST_TABLES:
+        for endpoint in ("pfs", "os"):
+            rows = forest_rows(run.table, prefix, endpoint, prior)
+            if rows.empty:
+                continue
+            title = f"{name}, {endpoint.upper()}: hazard ratios"
+            blocks.append(Figure(f"forest_{prefix}_{endpoint}", f"{title}: published {LEVEL}% CI, Cox {LEVEL}% CI on the "
+                                 f"pseudo-patient cohort, posterior {LEVEL}% CrI ({prior.replace('_', ' ')} prior).",
+                                 forest_figure(rows, title)))
+    for key, rows in comparison_groups(run.table):
+        if comparison_kind(rows) != "response":
+            continue
+        comp, ref = two_groups(rows["contrast"].iloc[0])
+        title = f"{comparison_title(rows.iloc[0])}: posterior of the difference in rate"
+        blocks.append(Figure(f"response_{anchor(key[0])}", f"{title}, per prior set; dashed and dotted lines at "
+                             "the thresholds of the posterior probabilities. Densities from Beta posteriors "
+                             "recovered from the table's rate rows (exact re-analysis of the published counts).",
+                             response_density_figure(rows, ref, comp, title)))
+    return blocks
+
+
+def sensitivity_blocks(run) -> list:
+    blocks = [Heading("Prior sensitivity", "sensitivity"), Para(GUARD, "guard")]
+    for key, rows in comparison_groups(run.table):
+        if comparison_kind(rows) != "hr":
+            continue
+        frame = sensitivity_frame(rows)
+        if len(frame) < 2:
+            continue
+        title = f"{comparison_title(rows.iloc[0])}: prior sensitivity"
+        blocks.append(Figure(f"sensitivity_{anchor(key[0])}", f"{title}. Left: posterior median HR and {LEVEL}% CrI per "
+                             f"model and prior set; right: P(HR < {ONE}). Hollow red points: diagnostics failed.",
+                             sensitivity_figure(frame, title)))
+    for registry_id in ("t4.tki_ici.pfs_multi", "t4.tki_ici.os_multi"):
+        rows = run.table[run.table["registry_id"] == registry_id]
+        frame = sensitivity_frame(rows)
+        if len(frame) >= 2:
+            title = f"{comparison_title(rows.iloc[0])}: prior sensitivity (published HR, summary level)"
+            blocks.append(Figure(f"sensitivity_{anchor(registry_id)}", title + ".", sensitivity_figure(frame, title)))
+    return blocks
+
+
+def diagnostics_blocks(run) -> list:
+    blocks = [Heading("Diagnostics", "diagnostics")]
+    if not run.fits:
+        return blocks + [Para("No MCMC fits in this run: every Bayesian row is closed form or summary level.")]
+    d = diagnostics_frame(run.fits)
+    show = pd.DataFrame({"Fit": d["fit"], "Model": d["model"], "Prior set": d["prior_set"],
+                         "Max R-hat": d["max_rhat"].map(lambda v: fmt(v, "rhat")),
+                         "Min bulk ESS": d["min_ess_bulk"].map(lambda v: fmt(v, "count")),
+                         "Min tail ESS": d["min_ess_tail"].map(lambda v: fmt(v, "count")),
+                         "Divergences": d["divergences"].map(lambda v: fmt(v, "count")),
+                         "Min E-BFMI": d["min_bfmi"].map(lambda v: fmt(v, "real")),
+                         "Status": d["ok"].map(lambda v: "ok" if v else "FAILED")})
+    blocks.append(Table("diagnostics", "MCMC diagnostics of every fit (from the fits' attrs)", show))
+    for key, info in run.fits.items():
+        if info.diagnostics.get("ok", True):
+            continue
+        dt = info.load()
+        names = [v for v in DIAG_VARS if v in dt["posterior"]]
+        for kind, fig in zip(("trace", "rank"), trace_rank_figures(dt, names)):
+            blocks.append(Figure(f"{kind}_{anchor(key)}", f"{key}: {kind} plot (diagnostics FAILED).", fig))
+    return blocks
+
+
+def report_blocks(run) -> list:
+    study = run.study
+    labels = {ep.name: ep.event_label for ep in study.endpoints}
+    title = f"Bayesian re-analysis: {study.name}"
+    blocks = [Heading(title, "top", 1), Para(study.citation), Heading("Reading this report", "interpretation"),
+              Para(GUARD, "guard")]
+    for part in (provenance_blocks(run), sentence_blocks(run, labels), comparison_blocks(run),
+                 figure_blocks(run, study), sensitivity_blocks(run), diagnostics_blocks(run), methods_blocks(run),
+                 checklist_blocks()):
+        blocks += part
+    return blocks

@@ -1,0 +1,189 @@
+"""Sentences for papers, generated from the comparison table — every number through
+:func:`hccbayes.reports.numbers.fmt`.
+
+Which comparisons get sentences: every Bayesian source of every **primary** comparison — a hazard
+ratio whose contrast names two groups ("TKI+ICI vs TKI") — and of every **response** comparison
+(a risk difference of a response endpoint: best-response levels, ORR, DCR; adverse events are not
+response comparisons).
+
+Wording rules (the only words that depend on numbers; documented here and in the report's methods):
+
+* The direction comes from the posterior median: HR < 1 "reduced the hazard", HR > 1 "increased";
+  risk difference > 0 "increased the <rate>", < 0 "decreased".
+* Its certainty comes from the posterior probability of that direction, p_dir = P(HR < 1) when the
+  median is below 1 and 1 − P(HR < 1) otherwise (for differences P(difference > 0) likewise), read from
+  the table's probability row at the null threshold (1 for ratios, 0 for differences):
+
+  ==================  =====================================================================
+  p_dir               wording
+  ==================  =====================================================================
+  ≥ 0.95              "<verb>" (e.g. "reduced the hazard of death")
+  0.80 – 0.95         "probably <verb>"
+  < 0.80              "showed no clear difference in ..." (numbers still given)
+  no probability row  no direction word: "the posterior median ... was ..."
+  ==================  =====================================================================
+
+* The sentence quotes the table's probabilities as they are (P(HR < 1), never its complement), so every
+  number in it is a table value.
+* A row whose ``diagnostics_ok`` is false gets "MCMC diagnostics failed (...): do not report these
+  numbers until the model is refitted." with the table's diagnostics text; its wording is not hedged
+  further, because the numbers themselves are unreliable.
+* Cohort-based rows end with "(reconstructed pseudo-patient cohort)"; count/summary rows with
+  "(exact re-analysis of the published figures)".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from hccbayes.reports.numbers import (base_quantity, cell_kind, fmt, fmt_interval, interval_level, model_label,
+                                      value_kind)
+
+STRONG = 0.95
+PROBABLE = 0.80
+RESPONSE_ENDPOINT_PREFIXES = ("orr", "dcr", "cr", "pr", "sd", "pd", "best_response")
+COHORT_TAG = "reconstructed pseudo-patient cohort"
+EXACT_TAG = "exact re-analysis of the published figures"
+NULL = {"ratio": 1.0, "pp": 0.0}
+
+
+@dataclass(frozen=True)
+class Sentence:
+    analysis: str
+    source: str
+    kind: str  # "hr" | "response"
+    text: str
+    diagnostics_ok: bool
+
+
+def is_bayes(source: pd.Series) -> pd.Series:
+    return source.str.startswith("bayes:")
+
+
+def two_groups(contrast: str) -> tuple[str, str] | None:
+    """'TKI+ICI vs TKI' → ('TKI+ICI', 'TKI'); None when the contrast does not name two groups."""
+    parts = contrast.split(" vs ")
+    return (parts[0].strip(), parts[1].strip()) if len(parts) == 2 and all(p.strip() for p in parts) else None
+
+
+def is_response_endpoint(endpoint: str) -> bool:
+    e = endpoint.lower().replace("best_response:", "")
+    return e in RESPONSE_ENDPOINT_PREFIXES or endpoint.lower().startswith("best_response")
+
+
+def comparison_kind(rows: pd.DataFrame) -> str | None:
+    """'hr' for a primary survival contrast, 'response' for a response comparison, None otherwise."""
+    q = rows["quantity"].map(base_quantity)
+    contrast = rows["contrast"].iloc[0]
+    if two_groups(contrast) is None:
+        return None
+    if (q == "hr").any():
+        return "hr"
+    if (q.isin(["risk_difference", "rate_diff"])).any() and is_response_endpoint(rows["endpoint"].iloc[0]):
+        return "response"
+    return None
+
+
+def _wording(p_dir: float | None) -> str:
+    if p_dir is None:
+        return "none"
+    if p_dir >= STRONG:
+        return "strong"
+    return "probable" if p_dir >= PROBABLE else "unclear"
+
+
+def _probabilities(probs: pd.DataFrame, kind: str, label: str) -> str:
+    """'P(HR < 1) = 0.99; P(HR < 0.7) = 0.80': the null threshold first, then by distance from it."""
+    parts = []
+    order = (probs["threshold"] - NULL[kind]).abs().sort_values(kind="stable").index
+    for _, r in probs.loc[order].iterrows():
+        t = fmt(r["threshold"], cell_kind("threshold", r["quantity"], r["unit"]))
+        t += " percentage points" if kind == "pp" and r["threshold"] != 0 else ""
+        parts.append(f"P({label} {r['direction']} {t}) = {fmt(r['probability'], 'prob')}")
+    return "; ".join(parts)
+
+
+def _tag(row: pd.Series) -> str:
+    model, prior = model_label(row["model"] or row["source"].split(":")[1]), row["prior_set"]
+    basis = COHORT_TAG if bool(row["cohort_based"]) else EXACT_TAG
+    return f"[{model} model, {prior.replace('_', ' ')} prior; {basis}]"
+
+
+def _failed(row: pd.Series) -> str:
+    if pd.isna(row["diagnostics_ok"]) or bool(row["diagnostics_ok"]):
+        return ""
+    why = f" ({row['diagnostics']})" if row["diagnostics"] else ""
+    return f" MCMC diagnostics failed{why}: do not report these numbers until the model is refitted."
+
+
+def _sentence(summary: pd.Series, probs: pd.DataFrame, kind: str, outcome: str) -> str:
+    comp, ref = two_groups(summary["contrast"])
+    vk = value_kind(summary["quantity"], summary["unit"])
+    level = interval_level(summary["interval"])
+    ci = f"{level}% CrI " if level else "CrI "
+    est = summary["estimate"]
+    null = NULL[vk]
+    p_null = probs[probs["threshold"] == null]
+    p_dir = None
+    if len(p_null):
+        p = float(p_null["probability"].iloc[0])
+        below = est < null
+        p_dir = p if (p_null["direction"].iloc[0] == "<") == below else 1.0 - p
+    strength = _wording(p_dir)
+    if kind == "hr":
+        label = "HR"
+        numbers = f"posterior median HR {fmt(est, vk)}, {ci}{fmt_interval(summary['lower'], summary['upper'], vk)}"
+        verb = "reduced" if est < 1 else "increased"
+        if strength == "unclear":
+            head = f"Compared with {ref}, {comp} showed no clear difference in the hazard of {outcome}"
+        elif strength == "none":
+            head = f"Compared with {ref}, the hazard of {outcome} with {comp} was summarised as"
+        else:
+            head = f"Compared with {ref}, {comp} {'probably ' if strength == 'probable' else ''}{verb} the hazard of {outcome}"
+    else:
+        label = "difference"
+        numbers = (f"posterior median difference {fmt(est, vk)} percentage points, "
+                   f"{ci}{fmt_interval(summary['lower'], summary['upper'], vk)}")
+        verb = "increased" if est > 0 else "decreased"
+        if strength == "unclear":
+            head = f"Compared with {ref}, {comp} showed no clear difference in the {outcome}"
+        elif strength == "none":
+            head = f"Compared with {ref}, the {outcome} with {comp} was summarised as"
+        else:
+            head = (f"Compared with {ref}, {comp} {'probably ' if strength == 'probable' else ''}{verb} the "
+                    f"{outcome} by {fmt(abs(est), vk)} percentage points")
+    inner = numbers + ("; " + _probabilities(probs, vk, label) if len(probs) else "")
+    return f"{head} ({inner}) {_tag(summary)}.{_failed(summary)}"
+
+
+def _outcome(rows: pd.DataFrame, kind: str, event_labels: dict[str, str]) -> str:
+    endpoint = rows["endpoint"].iloc[0]
+    if kind == "hr":
+        return event_labels.get(endpoint, endpoint)
+    title = rows["title"].iloc[0]
+    return title[0].lower() + title[1:] if title else endpoint
+
+
+def comparison_sentences(table: pd.DataFrame, event_labels: dict[str, str] | None = None) -> list[Sentence]:
+    """One sentence per Bayesian source of every primary and every response comparison (table order)."""
+    labels = event_labels or {}
+    out: list[Sentence] = []
+    keys = ["analysis", "population", "endpoint", "contrast"]
+    for _, rows in table.groupby(keys, sort=False):
+        kind = comparison_kind(rows)
+        if kind is None:
+            continue
+        target = "hr" if kind == "hr" else ("risk_difference", "rate_diff")
+        q = rows["quantity"].map(base_quantity)
+        sel = rows[q.isin([target] if isinstance(target, str) else target) & is_bayes(rows["source"])]
+        for source, g in sel.groupby("source", sort=False):
+            summaries = g[g["probability"].isna() & g["estimate"].notna()]
+            if summaries.empty:
+                continue
+            summary = summaries.iloc[0]
+            probs = g[g["probability"].notna()]
+            text = _sentence(summary, probs, kind, _outcome(rows, kind, labels))
+            ok = not (pd.notna(summary["diagnostics_ok"]) and not bool(summary["diagnostics_ok"]))
+            out.append(Sentence(summary["analysis"], str(source), kind, text, ok))
+    return out

@@ -1,0 +1,165 @@
+"""A small but real run directory for the report tests, built the way the run engine (issue 6) will:
+comparisons.csv (the table contract of hccbayes.reports.table), run.json and fits/<key>.nc.
+
+Rows come from the project's own estimators, not typed numbers:
+* Tables 4 and 5: every published Cox HR with its summary-level normal-normal posteriors
+  (models.summary_hr, five prior sets) and, for the univariable rows of the whole cohort, the Cox HR on
+  the pseudo-patient cohort (inference.cox_freq);
+* the arm comparisons of PFS and OS: small Weibull and PEM fits (inference.fit.fit) on the bundled
+  cohort, the Cox HR and the KM medians per arm; one PEM fit is sampled far too briefly on purpose so
+  that it fails the diagnostics gate (R-hat/ESS), to exercise the failure paths;
+* Table 3 ORR and DCR: exact beta-binomial posteriors (models.response) from the published counts.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from hccbayes.data import load_cohort, load_registry, load_study
+from hccbayes.inference import cox_fit, study_km
+from hccbayes.inference.fit import ModelCache, SamplerSettings, diagnostics_of, fit, versions
+from hccbayes.models.design import SurvivalSpec, survival_data
+from hccbayes.models.priors import prior_set
+from hccbayes.models.quantities import hazard_ratios, median_survival, standardised_curves, summarise
+from hccbayes.models.response import compare_rates, comparison_rows
+from hccbayes.models.response_data import table3_rates
+from hccbayes.models.summary_hr import summary_hr_rows
+from hccbayes.reports.table import COLUMNS, bayes_source, make_table, write_table
+
+SEED = 20250212
+ARM_TERM = "tki_ici"
+CONTRAST = "TKI+ICI vs TKI"
+GOOD = SamplerSettings(draws=500, tune=500, chains=2, cores=1)
+BAD = SamplerSettings(draws=30, tune=30, chains=2, cores=1)  # too short: fails R-hat/ESS on purpose
+FITS = (("pfs", "weibull", "weakly_informative", GOOD), ("pfs", "pem", "weakly_informative", GOOD),
+        ("os", "weibull", "weakly_informative", GOOD), ("os", "pem", "weakly_informative", GOOD),
+        ("pfs", "pem", "skeptical", BAD))
+RESPONSE_PRIORS = ("weakly_informative", "skeptical")
+TITLES = {"pfs": "Progression-free survival by arm", "os": "Overall survival by arm"}
+
+
+def _clean(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k in COLUMNS and v is not None}
+
+
+def _published_hr_rows(reg, cohort, study) -> list[dict]:
+    rows = []
+    for r in summary_hr_rows(reg, tables=("t4", "t5")):
+        extra = dict(registry_id=r["entry"], title=f"Cox HR ({r['analysis'].split(':')[1]}), {r['contrast']}",
+                     unit="HR", cohort_based=False, model="" if r["source"] == "published" else "summary_normal")
+        if r["quantity"] == "prob_hr_lt":
+            extra["direction"] = "<"
+        if r["source"].startswith("bayes:"):
+            extra["prior_set"] = r["source"].split(":")[2]
+        rows.append({**_clean(r), **extra})
+    # Cox on the pseudo-patient cohort for the whole-cohort univariable rows
+    for r in [r for r in rows if r["source"] == "published" and r["quantity"] == "hr"
+              and r["population"] == "all" and r["analysis"] == "cox_hr:univariable"]:
+        ep = study.endpoint(r["endpoint"])
+        factor = study.factors[r["contrast"]]
+        frame = cohort.assign(_x=factor.indicator(cohort[factor.column]).to_numpy())
+        c = cox_fit(frame, ep.time, ep.event, ["_x"]).iloc[0]
+        rows.append({**{k: r[k] for k in ("analysis", "title", "population", "endpoint", "contrast", "registry_id")},
+                     "quantity": "hr", "source": "frequentist", "model": "cox", "estimate": c["hr"],
+                     "lower": c["lower"], "upper": c["upper"], "interval": "95% CI (Wald)", "unit": "HR",
+                     "cohort_based": True})
+    return rows
+
+
+def _survival_rows(endpoint: str, dt, data, spec, prior: str) -> list[dict]:
+    diag = diagnostics_of(dt)
+    base = dict(analysis=f"arm_{endpoint}", title=TITLES[endpoint], population="all", endpoint=endpoint,
+                contrast=CONTRAST, source=bayes_source(spec.model, prior), model=spec.model, prior_set=prior,
+                diagnostics_ok=diag.ok, diagnostics="ok" if diag.ok else "; ".join(diag.problems()),
+                cohort_based=True)
+    hr = hazard_ratios(dt).sel(term=ARM_TERM)
+    rows = [dict(base, quantity="hr", unit="HR", interval="95% ETI", **summarise(hr))]
+    for t in (1.0, 0.7):
+        rows.append(dict(base, quantity="hr", unit="HR", probability=float((hr < t).mean()), threshold=t,
+                         direction="<"))
+    med = median_survival(standardised_curves(dt, data, spec, ARM_TERM))
+    for level, arm in ((0, "TKI"), (1, "TKI+ICI")):
+        rows.append(dict(base, quantity="median", group=arm, unit="months", interval="95% ETI",
+                         **summarise(med.sel(level=level))))
+    return rows
+
+
+def _frequentist_arm_rows(endpoint, cohort, study, reg) -> list[dict]:
+    base = dict(analysis=f"arm_{endpoint}", title=TITLES[endpoint], population="all", endpoint=endpoint,
+                contrast=CONTRAST, cohort_based=True)
+    ep = study.endpoint(endpoint)
+    c = cox_fit(cohort, ep.time, ep.event, [ARM_TERM]).iloc[0]
+    rows = [dict(base, quantity="hr", source="frequentist", model="cox", estimate=c["hr"], lower=c["lower"],
+                 upper=c["upper"], interval="95% CI (Wald)", unit="HR")]
+    for _, k in study_km(cohort, study, endpoint, by="arm").iterrows():
+        if k["group"] in ("TKI", "TKI+ICI"):
+            rows.append(dict(base, quantity="median", group=k["group"], source="frequentist", model="km",
+                             estimate=k["median"], lower=k["lower"], upper=k["upper"], interval="95% CI (log)",
+                             unit="months"))
+    e = reg.get(f"t4.tki_ici.{endpoint}_uni")
+    rows.append(dict(base, quantity="hr", source="published", estimate=e.estimate, lower=e.lower, upper=e.upper,
+                     interval="95% CI", unit="HR", registry_id=e.id, cohort_based=False))
+    return rows
+
+
+def _response_rows(reg) -> list[dict]:
+    rows = []
+    for rd in table3_rates(reg):
+        if rd.endpoint not in ("best_response:ORR", "best_response:DCR"):
+            continue
+        name = rd.endpoint.split(":")[1].lower()
+        title = {"orr": "Objective response rate", "dcr": "Disease control rate"}[name]
+        for prior in RESPONSE_PRIORS:
+            comp = compare_rates(rd.counts, rd.reference, prior, seed=SEED, n_draws=4000)
+            for r in comparison_rows(comp, f"t3_{name}", name, population="all"):
+                r = _clean(r)
+                if r["quantity"] == "prob_risk_difference_gt":
+                    r.update(direction=">", quantity="risk_difference")
+                group = r.pop("population") if r["quantity"] == "rate" else ""
+                rows.append({**r, "title": title, "population": "all", "group": group.split(":")[-1],
+                             "contrast": "TKI+ICI vs TKI", "model": "beta_binomial", "prior_set": prior,
+                             "unit": "proportion", "cohort_based": False})
+        for g, pct in zip(rd.groups, rd.published_percent):
+            if pct is not None:
+                rows.append(dict(analysis=f"t3_{name}", title=title, population="all", endpoint=name,
+                                 contrast="TKI+ICI vs TKI", quantity="rate", group=g.split(":")[-1],
+                                 source="published", estimate=pct / 100, unit="proportion", cohort_based=False))
+    return rows
+
+
+def make_run_dir(path: Path, with_fits: bool = True) -> Path:
+    """Write comparisons.csv, run.json and (``with_fits``) fits/*.nc under ``path``; returns ``path``."""
+    path = Path(path)
+    (path / "fits").mkdir(parents=True, exist_ok=True)
+    study = load_study("yin2025")
+    reg = load_registry("yin2025")
+    cohort = load_cohort(study.cohort_path, study)
+    rows = _published_hr_rows(reg, cohort, study) + _response_rows(reg)
+    status = {}
+    for endpoint in ("pfs", "os"):
+        rows += _frequentist_arm_rows(endpoint, cohort, study, reg)
+    if with_fits:
+        cache = ModelCache()
+        for i, (endpoint, model, prior, settings) in enumerate(FITS):
+            spec = SurvivalSpec(endpoint, terms=(ARM_TERM,), model=model)
+            data = survival_data(cohort, study, spec)
+            dt = fit(data, prior_set(prior), spec, settings, seed=SEED + i, cache=cache)
+            key = f"arm_{endpoint}__{model}__{prior}"
+            dt.to_netcdf(path / "fits" / f"{key}.nc")
+            rows += _survival_rows(endpoint, dt, data, spec, prior)
+            status[key] = "ok" if diagnostics_of(dt).ok else "diagnostics failed"
+    write_table(make_table(rows), path / "comparisons.csv")
+    run = {"study": "yin2025", "versions": versions(), "seeds": {"base": SEED},
+           "plan": {"primary_prior_set": "weakly_informative", "thresholds": {"hr": [1.0, 0.7],
+                                                                             "risk_difference": [0.0, 0.05, 0.1]}},
+           "status": status}
+    (path / "run.json").write_text(json.dumps(run, indent=2), encoding="utf-8")
+    return path
+
+
+if __name__ == "__main__":  # build a run directory by hand: python tests/report_factory.py OUT
+    import sys
+
+    make_run_dir(Path(sys.argv[1]))

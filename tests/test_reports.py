@@ -1,0 +1,223 @@
+"""Reports (issue 8): every number in report.md / report.html traces to an input through the one
+formatter, the HTML is self-contained, the sentence wording follows the documented rules, the CLI
+rebuilds a report from a finished run.
+
+The run directory is built once per session by tests/report_factory.py (small real fits on the bundled
+pseudo-patient cohort, about 20 s on the project machine).
+"""
+from __future__ import annotations
+
+import html.parser
+import json
+import re
+
+import pytest
+
+from hccbayes.cli import main
+from hccbayes.inference.diagnostics import BFMI_MIN, ESS_MIN, RHAT_MAX
+from hccbayes.reports.build import build_report
+from hccbayes.reports.figures import CI_PROB
+from hccbayes.reports.numbers import KINDS, cell_kind, fmt, numeric_tokens
+from hccbayes.reports.rundir import load_run
+from hccbayes.reports.sentences import NULL, PROBABLE, STRONG, comparison_sentences
+from hccbayes.reports.table import make_table
+from report_factory import make_run_dir
+
+NUMERIC = ("estimate", "lower", "upper", "probability", "threshold", "horizon")
+STRING_VALUES = ("analysis", "title", "population", "endpoint", "contrast", "group", "source", "prior_set",
+                 "interval", "registry_id", "diagnostics")
+# the only numbers allowed without an input behind them: citations' years, numbered tables/figures and
+# checklist items (patterns as narrow as the report's wording)
+WHITELIST = (r"\b(?:Kruschke|et al\.) (?:19|20)\d\d\b", r"\bTables? \d+(?:\s*(?:and|,)\s*\d+)*",
+             r"\bFigure \d+", r"\b(?:BARG|ROBUST) item \d+")
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory):
+    return make_run_dir(tmp_path_factory.mktemp("run"))
+
+
+@pytest.fixture(scope="session")
+def report(run_dir):
+    return build_report(run_dir)
+
+
+def allowed_tokens(run_dir) -> set[str]:
+    """Every numeric token the report may contain, rebuilt independently from the inputs."""
+    run = load_run(run_dir)
+    ok: set[str] = set()
+
+    def add(value, kinds=KINDS):
+        for k in kinds:
+            try:
+                ok.update(numeric_tokens(fmt(value, k)))
+            except (TypeError, ValueError):
+                pass
+
+    def add_text(text):
+        ok.update(numeric_tokens(str(text)))
+
+    t = run.table
+    for r in t.to_dict("records"):  # numeric cells: only in the kind their quantity gets
+        for col in NUMERIC:
+            if r[col] == r[col]:  # not NaN
+                add(r[col], [cell_kind(col, r["quantity"], r["unit"])])
+                if col == "estimate":
+                    add(abs(r[col]), [cell_kind(col, r["quantity"], r["unit"])])
+        for col in STRING_VALUES:
+            add_text(r[col])
+    for f in run.fits.values():  # fit attrs: diagnostics, sampler settings, seeds, priors in words
+        d = f.diagnostics
+        add(d["max_rhat"], ["rhat"])
+        for k in ("min_ess_bulk", "min_ess_tail", "divergences", "draws", "chains"):
+            add(d[k], ["count"])
+        add(d["min_bfmi"], ["real"])
+        for v in f.sampler.values():
+            if v is not None:
+                add(v, ["count", "real"])
+        add(f.attrs["seed"], ["count"])
+        add_text(f.attrs.get("prior_description", ""))
+        add_text(f.key)
+    for v in run.versions.values():
+        add_text(v)
+    for c in (RHAT_MAX, ESS_MIN, BFMI_MIN):
+        add(c, ["real", "count"])
+    for c in (STRONG, PROBABLE):
+        add(c, ["prob"])
+    add(100 * CI_PROB, ["count"])
+    add(NULL["ratio"], ["real"])
+    fid = run.fidelity
+    for kind in ("hard", "soft"):
+        sub = fid[fid["kind"] == kind]
+        add(len(sub), ["count"])
+        add(int(sub["passed"].astype(str).str.lower().eq("true").sum()), ["count"])
+        for target in sub["target"]:
+            add_text(target)
+    f = run.findings
+    add_text(" ".join(f["message"]) + " " + " ".join(f["arithmetic"]))
+    for s in ("error", "warning", "info"):
+        add(int((f["severity"] == s).sum()), ["count"])
+    add_text(run.provenance)
+    add_text(run.study.citation)
+    return ok
+
+
+class _Text(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.parts, self._skip = [], False
+
+    def handle_starttag(self, tag, attrs):
+        self._skip = tag in ("style", "script")
+
+    def handle_endtag(self, tag):
+        self._skip = False
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_text(page: str) -> str:
+    p = _Text()
+    p.feed(page)
+    return " ".join(p.parts)
+
+
+def md_text(md: str) -> str:
+    """Report text without link targets and file names (paths, not prose)."""
+    md = re.sub(r"!\[[^\]]*\]\([^)]*\)", " ", md)
+    md = re.sub(r"\((?:tables|figures)/[^)]*\)", " ", md)
+    md = re.sub(r'<a id="[^"]*"></a>', " ", md)
+    return re.sub(r"\]\(#[^)]*\)", "]", md)
+
+
+def stray_numbers(text: str, allowed: set[str]) -> list[str]:
+    for pattern in WHITELIST:
+        text = re.sub(pattern, " ", text)
+    return sorted({tok for tok in numeric_tokens(text) if tok not in allowed})
+
+
+@pytest.mark.parametrize("fmt_name", ["markdown", "html"])
+def test_every_number_traces_to_an_input(run_dir, report, fmt_name):
+    raw = report[fmt_name].read_text(encoding="utf-8")
+    text = html_text(raw) if fmt_name == "html" else md_text(raw)
+    assert len(numeric_tokens(text)) > 500  # the check has something to check
+    assert stray_numbers(text, allowed_tokens(run_dir)) == []
+
+
+def test_a_typed_number_would_be_caught(run_dir):
+    """The provenance check can fail: a hand-typed HR is not a formatted table value."""
+    assert stray_numbers("posterior median HR 0.4321", allowed_tokens(run_dir)) == ["0.4321"]
+
+
+def test_html_is_self_contained(report):
+    page = report["html"].read_text(encoding="utf-8")
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", page, re.I)
+    assert "<link" not in page.lower() and "<script" not in page.lower()
+    assert "@import" not in page and "url(" not in page
+    assert page.count("data:image/png;base64,") == len(report["figures"]) // 2  # every figure embedded
+
+
+def test_files_written_and_nothing_half_written(run_dir, report):
+    out = report["html"].parent
+    assert not list(out.rglob("*.tmp"))
+    for path in report["tables"] + report["figures"]:
+        assert path.stat().st_size > 0
+    tex = next(p for p in report["tables"] if p.name == "diagnostics.tex").read_text()
+    assert r"\toprule" in tex and r"\midrule" in tex and r"\bottomrule" in tex
+
+
+def test_guard_and_diagnostics_are_visible(report):
+    md = report["markdown"].read_text(encoding="utf-8")
+    # every section with cohort-based rows starts with the interpretation guard
+    for section in ("Data and provenance", "Sentences for papers", "Comparisons", "Figures", "Prior sensitivity"):
+        body = md.split(f"## {section} ")[1].split("\n## ")[0]
+        assert "not patient records" in body, section
+    assert "exact re-analysis" in md and "pseudo-patient cohort" in md
+    # the deliberately short fit (report_factory.BAD) fails the gate: FAILED in its rows and its sentence
+    assert "FAILED: R-hat" in md
+    assert "MCMC diagnostics failed" in md
+    for anchor in ("methods", "diagnostics", "sensitivity", "comparisons", "sentences", "data", "figures"):
+        assert f'<a id="{anchor}"></a>' in md and f"(#{anchor})" in md  # checklist links resolve
+
+
+def _hr_table(median, p_below_1, ok=True):
+    base = dict(analysis="a", title="PFS", population="all", endpoint="pfs", contrast="B vs A",
+                source="bayes:weibull:vague", model="weibull", prior_set="vague", unit="HR", quantity="hr",
+                diagnostics_ok=ok, diagnostics="" if ok else "R-hat 1.2 > 1.01", cohort_based=True)
+    return make_table([dict(base, estimate=median, lower=median / 2, upper=median * 2, interval="95% ETI"),
+                       dict(base, probability=p_below_1, threshold=1.0, direction="<")])
+
+
+@pytest.mark.parametrize("median,p,expected", [
+    (0.5, 0.99, "B reduced the hazard of progression"),       # p_dir 0.99 >= STRONG
+    (0.5, 0.90, "B probably reduced the hazard"),              # PROBABLE <= 0.90 < STRONG
+    (0.9, 0.60, "B showed no clear difference in the hazard"),  # 0.60 < PROBABLE
+    (1.8, 0.02, "B increased the hazard"),                     # p_dir = 1 - 0.02 >= STRONG
+    (1.3, 0.15, "B probably increased the hazard"),            # p_dir = 0.85
+])
+def test_sentence_wording_follows_the_rules(median, p, expected):
+    (s,) = comparison_sentences(_hr_table(median, p), {"pfs": "progression"})
+    assert s.text.startswith("Compared with A, " + expected)
+    assert f"P(HR < 1) = {fmt(p, 'prob')}" in s.text and "MCMC diagnostics failed" not in s.text
+
+
+def test_failed_diagnostics_are_said():
+    (s,) = comparison_sentences(_hr_table(0.5, 0.99, ok=False))
+    assert "MCMC diagnostics failed (R-hat 1.2 > 1.01)" in s.text and not s.diagnostics_ok
+
+
+def test_cli_rebuilds_without_refitting(run_dir, tmp_path, capsys):
+    fits_before = {p: p.stat().st_mtime_ns for p in (run_dir / "fits").glob("*.nc")}
+    assert main(["report", str(run_dir), "--out", str(tmp_path / "rep")]) == 0
+    assert (tmp_path / "rep" / "report.html").is_file()
+    assert {p: p.stat().st_mtime_ns for p in (run_dir / "fits").glob("*.nc")} == fits_before
+    assert main(["report", str(tmp_path / "nowhere")]) == 2
+    assert "no comparison table" in capsys.readouterr().err
+
+
+def test_run_json_versions_reach_the_methods(run_dir, report):
+    versions = json.loads((run_dir / "run.json").read_text())["versions"]
+    md = report["markdown"].read_text(encoding="utf-8")
+    assert all(f"{k} {v}" in md for k, v in versions.items())
