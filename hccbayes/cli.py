@@ -19,6 +19,7 @@ COMMANDS = (
     "validate",
     "audit",
     "reconstruct",
+    "report",
 )
 
 
