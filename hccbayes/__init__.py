@@ -22,7 +22,27 @@ from hccbayes.errors import (  # noqa: E402
     StudyError,
 )
 
+# the run API, imported on first use so that `import hccbayes` (and the CLI's start) stays light
+_LAZY = {"load_study": "hccbayes.data.study", "load_plan": "hccbayes.plan", "Plan": "hccbayes.plan",
+         "run_plan": "hccbayes.inference.engine", "reproduce": "hccbayes.inference.engine",
+         "RunResult": "hccbayes.inference.engine"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'hccbayes' has no attribute {name!r}")
+
+
 __all__ = [
+    "load_plan",
+    "load_study",
+    "Plan",
+    "reproduce",
+    "run_plan",
+    "RunResult",
     "__version__",
     "CohortError",
     "HccbayesError",

@@ -19,7 +19,10 @@ COMMANDS = (
     "validate",
     "audit",
     "reconstruct",
+    "run",
+    "reproduce",
     "report",
+    "sensitivity",
 )
 
 

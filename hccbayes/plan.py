@@ -78,7 +78,7 @@ class Analysis:
     seed: int | None = None
     # survival
     endpoint: str = ""
-    models: tuple[str, ...] = ()
+    models: tuple[str, ...] = ("pem",)
     terms: tuple[str, ...] = ()
     primary: str | None = None
     continuous: tuple[str, ...] = ()

@@ -76,6 +76,7 @@ class ModelCache:
 
     def __init__(self):
         self._compiled: dict[tuple, Any] = {}
+        self._models: dict[tuple, Any] = {}
         self.compiles = 0
 
     def compiled(self, data: SurvivalData, priors: PriorSet, spec: SurvivalSpec):
@@ -86,9 +87,20 @@ class ModelCache:
             t0 = time.perf_counter()
             model = FAMILIES[spec.model].build(data, priors, spec)
             self._compiled[key] = nutpie.compile_pymc_model(model)
+            self._models[key] = model
             self.compiles += 1
             log.info("compiled %s model %s in %.1f s", spec.model, key, time.perf_counter() - t0)
         return self._compiled[key]
+
+    def set_data(self, data: SurvivalData, spec: SurvivalSpec, values: dict) -> None:
+        """Point the compiled PyMC model's shared data at ``values``. ``with_data`` updates only the logp
+        function's copy; nutpie's initial-point function runs on the PyMC graph and would otherwise start
+        every chain from the support point of the data the model was *compiled* with, so draws depended
+        on which analysis happened to compile the structure first (same seed, different draws)."""
+        model = self._models[structure_key(data, spec)]
+        for name, value in values.items():
+            var = model[name]
+            var.set_value(np.asarray(value, dtype=var.get_value().dtype))
 
 
 DEFAULT_CACHE = ModelCache()
@@ -160,6 +172,7 @@ def fit(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, settings: Samp
         log.warning("%s, %s: %s", spec.model, ", ".join(data.terms) or "no terms", note)
     values = family.model_data(data, priors, spec)
     compiled = cache.compiled(data, priors, spec).with_data(**values)
+    cache.set_data(data, spec, values)
     t0 = time.perf_counter()
     kwargs = {"cores": settings.cores} if settings.cores else {}
     dt = nutpie.sample(compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains, seed=seed,
