@@ -21,22 +21,16 @@ HR, CI and p 1e-6 relative.
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from hccbayes.data import load_cohort, load_study
 from hccbayes.inference.cox_freq import cox_fit, select_and_fit, study_cox
 from hccbayes.inference.survival_freq import km_at_times, km_medians, logrank, study_km
+from r_reference import ENDPOINTS, KM_TOL, LOGRANK_RTOL, REF, check_cox, check_medians, r_value, read_reference
 
-REF = Path(__file__).resolve().parent / "reference"
-ENDPOINTS = {"pfs": ("pfs_months", "pfs_event"), "os": ("os_months", "os_event")}
 TIMES = [3, 6, 12, 24]
-KM_TOL = 1e-9
-COX_RTOL = 1e-6
-LOGRANK_RTOL = 1e-6
 ICI = "TKI+ICI"
 
 
@@ -52,12 +46,6 @@ FACTORS = {"all": list(EXPORT.FACTORS), "tki_ici": [f for f in EXPORT.FACTORS if
 OUTPUTS = {"all": "yin2025_reference_output.csv", "tki_ici": "yin2025_reference_output_tki_ici.csv"}
 GROUP = {"all": "arm", "tki_ici": "regimen"}
 POPULATIONS = ["all", "tki_ici"]
-
-
-def _read(name: str) -> pd.DataFrame:
-    ref = pd.read_csv(REF / name, comment="#", dtype=str, keep_default_na=False)
-    ref["value"] = pd.to_numeric(ref["value"].where(ref["value"] != "NA"))
-    return ref
 
 
 @pytest.fixture(scope="module")
@@ -77,14 +65,7 @@ def frames(cohort):
 
 @pytest.fixture(scope="module")
 def refs():
-    return {p: _read(name) for p, name in OUTPUTS.items()}
-
-
-def _r(ref, section, endpoint, quantity, group="", term="", time=""):
-    hit = ref[(ref.section == section) & (ref.endpoint == endpoint) & (ref.quantity == quantity)
-              & (ref.group == group) & (ref.term == term) & (ref.time == time)]
-    assert len(hit) == 1, (section, endpoint, quantity, group, term, time)
-    return float(hit["value"].iloc[0])
+    return {p: read_reference(name) for p, name in OUTPUTS.items()}
 
 
 def test_export_is_fresh():
@@ -101,8 +82,8 @@ def test_r_outputs_describe_this_input(refs):
         assert f"covariates {','.join(FACTORS[pop])}" in first
         assert ("subset arm=TKI+ICI" in first) == (pop == "tki_ici")
     # sizes as published (Table 1): 70 = 21 + 49
-    assert _r(refs["all"], "km_median", "pfs", "n", "overall") == 70
-    assert _r(refs["tki_ici"], "km_median", "pfs", "n", "overall") == 49
+    assert r_value(refs["all"], "km_median", "pfs", "n", "overall") == 70
+    assert r_value(refs["tki_ici"], "km_median", "pfs", "n", "overall") == 49
 
 
 @pytest.mark.parametrize("rule", ["print", "quantile"])
@@ -113,14 +94,7 @@ def test_km_medians_match_r(frames, refs, pop, endpoint, rule):
     ref = refs[pop]
     r_groups = ref[(ref.section == "km_median") & (ref.endpoint == endpoint)].group.unique()
     assert sorted(ours.group) == sorted(r_groups)
-    for row in ours.itertuples():
-        assert row.n == _r(ref, "km_median", endpoint, "n", row.group)
-        assert row.events == _r(ref, "km_median", endpoint, "events", row.group)
-        np.testing.assert_array_equal(row.median, _r(ref, "km_median", endpoint, f"median_{rule}", row.group),
-                                      err_msg=f"{pop} {endpoint} {row.group} median")
-        for lim in ("lower", "upper"):
-            np.testing.assert_allclose(getattr(row, lim), _r(ref, "km_median", endpoint, f"{lim}_{rule}", row.group),
-                                       rtol=0, atol=KM_TOL, err_msg=f"{pop} {endpoint} {row.group} {lim}")
+    check_medians(ours, ref, endpoint, rule, label=pop)
 
 
 @pytest.mark.parametrize("endpoint", ["pfs", "os"])
@@ -131,9 +105,9 @@ def test_km_at_times_match_r(frames, refs, pop, endpoint):
     assert len(ours) * 4 == n_r  # every R row is checked
     for row in ours.itertuples():
         t = f"{row.time:.17g}"
-        assert row.n_risk == _r(refs[pop], "km_times", endpoint, "n_risk", row.group, time=t)  # exact
+        assert row.n_risk == r_value(refs[pop], "km_times", endpoint, "n_risk", row.group, time=t)  # exact
         for q in ("surv", "lower", "upper"):
-            np.testing.assert_allclose(getattr(row, q), _r(refs[pop], "km_times", endpoint, q, row.group, time=t),
+            np.testing.assert_allclose(getattr(row, q), r_value(refs[pop], "km_times", endpoint, q, row.group, time=t),
                                        rtol=0, atol=KM_TOL, err_msg=f"{pop} {endpoint} {row.group} t={t} {q}")
 
 
@@ -141,30 +115,19 @@ def test_km_at_times_match_r(frames, refs, pop, endpoint):
 @pytest.mark.parametrize("pop", POPULATIONS)
 def test_logrank_matches_r(frames, refs, pop, endpoint):
     ours = logrank(frames[pop], *ENDPOINTS[endpoint], group=GROUP[pop]).iloc[0]
-    assert ours.df == _r(refs[pop], "logrank", endpoint, "df")
-    np.testing.assert_allclose(ours.chisq, _r(refs[pop], "logrank", endpoint, "chisq"), rtol=LOGRANK_RTOL)
-    np.testing.assert_allclose(ours.p, _r(refs[pop], "logrank", endpoint, "p"), rtol=LOGRANK_RTOL)
-
-
-def _check_cox(table: pd.DataFrame, ref, section: str, endpoint: str):
-    r_terms = ref[(ref.section == section) & (ref.endpoint == endpoint)].term.unique()
-    assert list(table.term) == list(r_terms)
-    for row in table.itertuples():
-        for q in ("coef", "se", "hr", "lower", "upper", "p"):
-            np.testing.assert_allclose(getattr(row, q), _r(ref, section, endpoint, q, term=row.term),
-                                       rtol=COX_RTOL, err_msg=f"{section} {endpoint} {row.term} {q}")
-        assert row.n == _r(ref, section, endpoint, "n", term=row.term)
-        assert row.events == _r(ref, section, endpoint, "events", term=row.term)
+    assert ours.df == r_value(refs[pop], "logrank", endpoint, "df")
+    np.testing.assert_allclose(ours.chisq, r_value(refs[pop], "logrank", endpoint, "chisq"), rtol=LOGRANK_RTOL)
+    np.testing.assert_allclose(ours.p, r_value(refs[pop], "logrank", endpoint, "p"), rtol=LOGRANK_RTOL)
 
 
 @pytest.mark.parametrize("endpoint", ["pfs", "os"])
 @pytest.mark.parametrize("pop", POPULATIONS)
 def test_cox_univariable_and_selection_match_r(frames, refs, pop, endpoint):
     sel = select_and_fit(frames[pop], FACTORS[pop], ENDPOINTS[endpoint])
-    _check_cox(sel.univariable, refs[pop], "cox_uni", endpoint)  # every factor
+    check_cox(sel.univariable, refs[pop], "cox_uni", endpoint)  # every factor
     r_selected = refs[pop][(refs[pop].section == "cox_selected") & (refs[pop].endpoint == endpoint)].term.unique()
     assert sel.selected == tuple(r_selected)  # same p < 0.1 selection as R
-    _check_cox(sel.multivariable, refs[pop], "cox_selected", endpoint)
+    check_cox(sel.multivariable, refs[pop], "cox_selected", endpoint)
 
 
 @pytest.mark.parametrize("endpoint", ["pfs", "os"])
@@ -173,8 +136,8 @@ def test_study_cox_matches_r(cohort, study, refs, pop, endpoint):
     # the Study-based path (factors rebuilt from study.toml, population as a query string)
     population = None if pop == "all" else f'arm == "{ICI}"'
     sel = study_cox(cohort, study, endpoint, FACTORS[pop], population=population)
-    _check_cox(sel.univariable, refs[pop], "cox_uni", endpoint)
-    _check_cox(sel.multivariable, refs[pop], "cox_selected", endpoint)
+    check_cox(sel.univariable, refs[pop], "cox_uni", endpoint)
+    check_cox(sel.multivariable, refs[pop], "cox_selected", endpoint)
 
 
 # TKI+ICI, OS, all 25 factors (33 events): R's coxph converges (8 iterations, log-lik -63.4887, largest
@@ -182,11 +145,11 @@ def test_study_cox_matches_r(cohort, study, refs, pop, endpoint):
 # lower the partial likelihood, as coxph does, and reaches R's optimum.
 @pytest.mark.parametrize("pop,endpoint", [("all", "pfs"), ("all", "os"), ("tki_ici", "pfs"), ("tki_ici", "os")])
 def test_cox_all_factors_match_r(frames, refs, pop, endpoint):
-    _check_cox(cox_fit(frames[pop], *ENDPOINTS[endpoint], FACTORS[pop]), refs[pop], "cox_multi", endpoint)
+    check_cox(cox_fit(frames[pop], *ENDPOINTS[endpoint], FACTORS[pop]), refs[pop], "cox_multi", endpoint)
 
 
 def test_study_km_on_table5_population_matches_r(cohort, study, refs):
     sub = study_km(cohort, study, "os", by=None, population=f'arm == "{ICI}"')
-    np.testing.assert_array_equal(sub["median"].iloc[0], _r(refs["tki_ici"], "km_median", "os", "median_print", "overall"))
+    np.testing.assert_array_equal(sub["median"].iloc[0], r_value(refs["tki_ici"], "km_median", "os", "median_print", "overall"))
     whole = study_km(cohort, study, "pfs", by="arm").set_index("group")
-    np.testing.assert_array_equal(whole.loc[ICI, "median"], _r(refs["all"], "km_median", "pfs", "median_print", ICI))
+    np.testing.assert_array_equal(whole.loc[ICI, "median"], r_value(refs["all"], "km_median", "pfs", "median_print", ICI))
