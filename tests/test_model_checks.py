@@ -1,0 +1,138 @@
+"""Model comparison and checks (issue 7, part 4): PSIS-LOO Weibull vs PEM, prior and posterior predictive
+checks, and the run-directory hook.
+
+References: the package's Kaplan-Meier estimator (hccbayes.inference.survival_freq, agreeing with R
+survival, see test_survival_freq.py); exponential closed forms (median = ln 2 / rate); the PSIS-LOO identity
+p_loo = lpd - elpd_loo (Vehtari, Gelman & Gabry 2017, eq. 15); normal quantiles for the prior HR interval.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from hccbayes.data import load_cohort, load_study
+from hccbayes.inference.fit import ModelCache, SamplerSettings, fit
+from hccbayes.inference.model_checks import add_model_checks, compare_models, loo_summary, prior_predictive
+from hccbayes.inference.ppc import censoring_times, km_on_grid, posterior_predictive_km, simulate_times
+from hccbayes.inference.runs import write_atomic
+from hccbayes.inference.survival_freq import km_at_times
+from hccbayes.models.design import SurvivalSpec, survival_data
+from hccbayes.models.priors import prior_set
+
+SETTINGS = SamplerSettings(draws=500, tune=500, chains=2)
+
+
+@pytest.fixture(scope="module")
+def study():
+    return load_study("yin2025")
+
+
+@pytest.fixture(scope="module")
+def cohort(study):
+    return load_cohort(study.cohort_path, study)
+
+
+@pytest.fixture(scope="module")
+def pfs_fits(study, cohort):
+    cache = ModelCache()
+    out = {}
+    for model in ("weibull", "pem"):
+        spec = SurvivalSpec("pfs", terms=("tki_ici",), model=model)
+        data = survival_data(cohort, study, spec)
+        out[model] = (fit(data, prior_set("weakly_informative"), spec, SETTINGS, seed=5, cache=cache), spec, data)
+    return out
+
+
+def test_km_on_grid_matches_the_r_validated_estimator(cohort):
+    grid = np.array([0.5, 1.0, 2.0, 3.5, 5.0, 8.0, 12.0])
+    ref = km_at_times(cohort, "pfs_months", "pfs_event", grid, group="arm")
+    for arm, sub in cohort.groupby("arm"):
+        mine = km_on_grid(sub["pfs_months"].to_numpy(float), sub["pfs_event"].to_numpy(float), grid)[0]
+        theirs = ref[ref["group"] == arm]["surv"].to_numpy(float)
+        assert mine == pytest.approx(theirs, abs=1e-12)  # same product-limit estimate: floating point
+
+
+def test_censoring_times_follow_the_observed_pattern():
+    rng = np.random.default_rng(1)
+    time = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    event = np.array([1, 0, 1, 0, 1, 0], float)
+    c = censoring_times(time, event, 500, rng)
+    assert (c[:, event == 0] == time[event == 0]).all()  # the censored keep their censoring time
+    ev = c[:, event > 0]
+    assert (ev >= time[event > 0]).all() and (ev <= time.max()).all()  # after the event, by the cut-off
+    assert set(np.unique(ev)) <= {2.0, 4.0, 6.0}  # drawn from the reverse-KM support (censoring times)
+
+
+@pytest.mark.parametrize("model", ["weibull", "pem"])
+def test_simulated_times_have_the_closed_form_median(model, study, cohort):
+    # exponential baseline (Weibull shape 1 / equal PEM hazards) with rate r and log HR 0: the median
+    # of T is ln 2 / r. 200 draws x 70 patients = 14000 times: the sample median's relative SE is
+    # ~ 1/(sqrt(14000) * f(m) * m) = 1.7%; tolerance 6% (3.5 SE).
+    spec = SurvivalSpec("pfs", terms=("tki_ici",), model=model)
+    data = survival_data(cohort, study, spec)
+    rate, S = 0.2, 200
+    post = {"log_hr": (("chain", "draw", "term"), np.zeros((1, S, 1)))}
+    if model == "weibull":
+        post["intercept"] = (("chain", "draw"), np.full((1, S), math.log(rate * data.reference_time)))
+        post["weibull_shape"] = (("chain", "draw"), np.ones((1, S)))
+    else:
+        post["log_hazard"] = (("chain", "draw", "interval"), np.full((1, S, 6), math.log(rate)))
+    t = simulate_times(xr.Dataset(post), data, spec, np.arange(S), np.random.default_rng(2))
+    assert np.median(t) == pytest.approx(math.log(2) / rate, rel=0.06)
+
+
+def test_loo_weibull_vs_pem(pfs_fits):
+    cmp = compare_models({m: dt for m, (dt, _, _) in pfs_fits.items()})
+    assert set(cmp["model"]) == {"weibull", "pem"} and cmp["elpd_diff"].iloc[0] == 0.0
+    assert np.isfinite(cmp["dse"].iloc[1]) and cmp["dse"].iloc[1] > 0
+    assert (cmp["max_k"] < 0.7).all() and (cmp["n_k_gt_0.7"] == 0).all()  # 70 patients, no influential k
+    dt = pfs_fits["weibull"][0]
+    s = loo_summary(dt)
+    ll = dt["log_likelihood"]["y"].values.reshape(-1, s["n"])
+    lpd = float(np.sum(np.log(np.mean(np.exp(ll), axis=0))))
+    assert s["p_loo"] == pytest.approx(lpd - s["elpd_loo"], abs=1e-8)  # definition of p_loo
+
+
+def test_posterior_predictive_km_detects_a_wrong_model(pfs_fits):
+    dt, spec, data = pfs_fits["weibull"]
+    good = posterior_predictive_km(dt, data, spec, n_rep=200, seed=3)
+    assert set(good.band.columns) >= {"group", "time", "observed", "lower", "median", "upper"}
+    assert (good.summary["coverage"] >= 0.8).all()  # the fitted model reproduces the observed KM
+    # the same posterior with every hazard multiplied by e (intercept + 1): replicated curves fall much
+    # faster than the observed KM, so it leaves the 90% band over most of the grid
+    bad = dt.copy(deep=True)
+    post = bad["posterior"].to_dataset()
+    bad["posterior"] = xr.DataTree(post.assign(intercept=post["intercept"] + 1.0))
+    wrong = posterior_predictive_km(bad, data, spec, n_rep=200, seed=3)
+    assert (wrong.summary["coverage"] < 0.5).all()
+
+
+def test_prior_predictive_hr_interval(pfs_fits):
+    dt, spec, data = pfs_fits["pem"]
+    pp = prior_predictive(data, prior_set("weakly_informative"), spec, draws=2000, seed=4,
+                          level_labels=("TKI", "TKI+ICI")).set_index(["quantity", "group"])
+    # log HR ~ N(0, 1): 95% prior interval exp(+-1.96) = 0.141-7.10; the 2.5% quantile of 2000 draws has
+    # SE ~0.06 on the log scale, tolerance 0.2 (> 3 SE)
+    lo, hi = pp.loc[("hr", ""), ["lower", "upper"]]
+    assert abs(math.log(lo) + 1.959964) < 0.2 and abs(math.log(hi) - 1.959964) < 0.2
+    med = pp.loc[("median", "TKI")]
+    assert 0 < med["lower"] < med["estimate"] < med["upper"]
+
+
+def test_add_model_checks_to_a_run_dir(tmp_path, pfs_fits, study):
+    (tmp_path / "fits").mkdir()
+    for model, (dt, _, _) in pfs_fits.items():
+        write_atomic(dt, tmp_path / "fits" / f"arm_pfs__{model}__weakly_informative.nc")
+    (tmp_path / "run.json").write_text(json.dumps({"study_folder": str(study.folder),
+                                                   "cohort": str(study.cohort_path)}))
+    paths = add_model_checks(tmp_path, prior_sets=("weakly_informative",), n_rep=50, prior_draws_n=200)
+    assert set(paths) == {"loo", "psense", "ppc", "ppc_bands", "prior_predictive"}
+    import pandas as pd
+
+    loo = pd.read_csv(paths["loo"])
+    assert set(loo["model"]) == {"weibull", "pem"} and loo["dse"].notna().all()
+    assert set(pd.read_csv(paths["ppc"])["group"]) == {"TKI", "TKI+ICI"}
