@@ -22,6 +22,7 @@ COMMANDS = (
     "run",
     "reproduce",
     "report",
+    "sbc",
     "sensitivity",
 )
 
