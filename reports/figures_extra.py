@@ -90,7 +90,11 @@ def response_density_figure(rows: pd.DataFrame, reference: str, comparison: str,
     ax.set_xlabel(f"Difference in rate, {comparison} − {reference} (percentage points)")
     ax.set_ylabel("Posterior density (per percentage point)")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, frameon=False)
+    if ax.get_legend_handles_labels()[1]:
+        ax.legend(fontsize=8, frameon=False)
+    else:
+        ax.text(0.5, 0.5, "no Beta posterior could be recovered from the rate rows", transform=ax.transAxes,
+                ha="center", gid="density:none")
     ax.grid(alpha=0.3)
     return fig
 

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 FOREST_TABLES = (("t4", "Table 4"), ("t5", "Table 5"))
 LEVEL = fmt(100 * CI_PROB, "count")  # the credible/confidence level of figures, e.g. "95"
 ONE = fmt(NULL["ratio"], "real")
+MAX_TRACE_FITS = 6  # trace/rank plots for at most this many failing fits (each costs about a second)
 DIAG_VARS = ("log_hr", "weibull_shape", "intercept", "log_hazard", "rw_sigma")
 
 
@@ -94,20 +95,34 @@ def comparison_blocks(run) -> list:
     return blocks
 
 
+def _two_group_contrasts(table: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """analysis -> (reference, comparison) for analyses with a two-group HR contrast."""
+    hr = table[(table["quantity"] == "hr") & table["source"].str.startswith("bayes:")]
+    out = {}
+    for analysis, contrast in zip(hr["analysis"], hr["contrast"]):
+        groups = two_groups(contrast)
+        if groups and analysis not in out:
+            out[analysis] = (groups[1], groups[0])
+    return out
+
+
 def _survival_figures(run, prior: str, study) -> list:
+    """One figure per analysis whose HR contrasts two named groups (arm, AFP stratum ...), fits of the
+    primary prior set; multivariable and regimen-effect fits are left to the tables."""
     out = []
+    contrasts = _two_group_contrasts(run.table)
     by_analysis: dict[str, dict] = {}
     for info in run.fits.values():
-        if info.prior_set == prior and not info.spec.get("regimen_effects"):
+        spec = info.spec
+        if (info.prior_set == prior and info.analysis in contrasts and not spec.get("regimen_effects")
+                and len(spec.get("terms", ())) == 1):
             by_analysis.setdefault(info.analysis, {})[info.model] = info
     for analysis, infos in by_analysis.items():
-        spec = next(iter(infos.values())).spec
-        endpoint = spec.get("endpoint", "")
+        endpoint = next(iter(infos.values())).spec.get("endpoint", "")
         label = next((ep.label for ep in study.endpoints if ep.name == endpoint), endpoint)
-        arms = tuple(study.arm_names) if len(getattr(study, "arm_names", ())) == 2 else ("0", "1")
         fits = {m: i.load() for m, i in infos.items()}
         failed = [m for m, i in infos.items() if not i.diagnostics.get("ok", True)]
-        fig = survival_figure(fits, (arms[0], arms[1]), label)
+        fig = survival_figure(fits, contrasts[analysis], label)
         note = (" Diagnostics FAILED for: " + ", ".join(failed) + "." if failed else "")
         out.append(Figure(f"km_{anchor(analysis)}", f"{label}: Kaplan–Meier curves per arm (steps) with the posterior "
                           f"median and {LEVEL}% band of the standardised survival curve per model ({prior.replace('_', ' ')}"
@@ -133,6 +148,8 @@ def figure_blocks(run, study) -> list:
         if comparison_kind(rows) != "response":
             continue
         comp, ref = two_groups(rows["contrast"].iloc[0])
+        t = run.table  # the per-group rate rows may carry no contrast: take the analysis' rows
+        rows = t[(t["analysis"] == key[0]) & (t["endpoint"] == key[2])]
         title = f"{comparison_title(rows.iloc[0])}: posterior of the difference in rate"
         blocks.append(Figure(f"response_{anchor(key[0])}", f"{title}, per prior set; dashed and dotted lines at "
                              "the thresholds of the posterior probabilities. Densities from Beta posteriors "
@@ -175,9 +192,12 @@ def diagnostics_blocks(run) -> list:
                          "Min E-BFMI": d["min_bfmi"].map(lambda v: fmt(v, "real")),
                          "Status": d["ok"].map(lambda v: "ok" if v else "FAILED")})
     blocks.append(Table("diagnostics", "MCMC diagnostics of every fit (from the fits' attrs)", show))
-    for key, info in run.fits.items():
-        if info.diagnostics.get("ok", True):
-            continue
+    failing = [k for k, i in run.fits.items() if not i.diagnostics.get("ok", True)]
+    if len(failing) > MAX_TRACE_FITS:
+        blocks.append(Para(f"Trace and rank plots are drawn for the first {fmt(MAX_TRACE_FITS, 'count')} of the "
+                           f"{fmt(len(failing), 'count')} fits that failed; the table above lists every fit."))
+    for key in failing[:MAX_TRACE_FITS]:
+        info = run.fits[key]
         dt = info.load()
         names = [v for v in DIAG_VARS if v in dt["posterior"]]
         for kind, fig in zip(("trace", "rank"), trace_rank_figures(dt, names)):
