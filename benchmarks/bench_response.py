@@ -1,5 +1,6 @@
 """Time the closed-form response-rate, summary-HR and proportion-test analyses for every comparison of
-the paper under every prior set (the hierarchical MCMC is excluded). Prints the times; target < 1 s."""
+the paper under every prior set (the hierarchical MCMC is excluded). Prints the times of a warm call (the
+first call in a process also pays one-time imports, printed separately); target < 1 s."""
 from __future__ import annotations
 
 import time
@@ -13,7 +14,7 @@ from hccbayes.models.response_dirichlet import dirichlet_draws, dirichlet_poster
 from hccbayes.models.summary_hr import summary_hr_rows, survival_prior_sets
 
 
-def main(n_draws: int = DEFAULT_DRAWS) -> None:
+def measure(n_draws: int = DEFAULT_DRAWS) -> dict:
     reg = load_registry("yin2025")
     timings = {}
 
@@ -40,7 +41,16 @@ def main(n_draws: int = DEFAULT_DRAWS) -> None:
     pv = recompute_published_p(reg)
     timings["recomputed p-values: Tables 1, 3, 6"] = (time.perf_counter() - t0, len(pv))
 
+    return timings
+
+
+def main(n_draws: int = DEFAULT_DRAWS) -> None:
+    t0 = time.perf_counter()
+    measure(n_draws)  # the first call in a process pays one-time imports (xarray, dask hooks, scipy)
+    first = time.perf_counter() - t0
+    timings = measure(n_draws)
     total = sum(t for t, _ in timings.values())
+    print(f"(first call in this process, with one-time imports: {first * 1000:.0f} ms; below: the second call)")
     for name, (t, n) in timings.items():
         print(f"{t * 1000:9.1f} ms  {n:6d} rows  {name}")
     print(f"{total * 1000:9.1f} ms  total (target < 1000 ms)")
