@@ -136,6 +136,11 @@ def survival_data(df: pd.DataFrame, study, spec: SurvivalSpec) -> SurvivalData:
             raise SpecError(f"term {t!r} has a single level in this population; its hazard ratio is not "
                             "identified — drop it from the analysis")
         cols.append(x)
+    event_col = sub[ecol].astype(float)
+    if not (event_col > 0).any():
+        raise SpecError(f"no {spec.endpoint} events among the {len(sub)} patients of population "
+                        f"{spec.population or 'all'}: there is nothing to estimate — check the event column "
+                        f"{ecol!r} (1 = event, 0 = censored)")
     X = np.column_stack(cols) if cols else np.zeros((len(sub), 0))
     arm_names = tuple(study.arm_names) if hasattr(study, "arm_names") else ()
     arm = regimen = regimen_arm = None

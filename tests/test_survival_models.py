@@ -237,3 +237,9 @@ def test_degenerate_data_sample_and_explain(sim, cache):
     # not at -infinity (the likelihood is monotone decreasing in beta_x2)
     x2 = dt["posterior"]["log_hr"].sel(term="x2").values
     assert np.isfinite(x2).all() and -4.0 < np.median(x2) < 0.0
+
+
+def test_all_censored_is_a_clear_error(sim):
+    df, _ = sim
+    with pytest.raises(SpecError, match="no os events among the 50 patients"):
+        survival_data(df.iloc[:50].assign(event=0), SimStudy(), SurvivalSpec("os", terms=("x1",)))
