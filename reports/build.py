@@ -9,6 +9,12 @@ written atomically (temporary file + rename). Figures are drawn on explicit ``ma
 objects; the ArviZ trace/rank plots go through pyplot, so the Agg backend is selected before they are
 drawn (``matplotlib.use("Agg")``: a report build is headless) and each pyplot figure is closed after it
 is saved.
+
+Speed (a rebuild must take well under 15 s): each figure is drawn once and saved as PNG and SVG from
+the same ``Figure``; its layout engine runs in the PNG draw and that layout is then frozen, so the second format
+does not lay the figure out again; PNGs use zlib level 1 (about 7% larger, much faster to encode) at
+:data:`PNG_DPI`; SVGs keep their text as text (``svg.fonttype = "none"``: smaller, faster, editable in a
+paper's figure).
 """
 from __future__ import annotations
 
@@ -36,12 +42,20 @@ def _use_agg() -> None:
         matplotlib.use("Agg")
 
 
+SAVE_OPTIONS = {"png": {"dpi": PNG_DPI, "pil_kwargs": {"compress_level": 1}},
+                "svg": {"metadata": {"Date": None}}}
+
+
 def _save_figure(b: Figure, folder: Path) -> None:
+    import matplotlib
     import matplotlib.pyplot as plt
 
     for fmt in ("png", "svg"):
         buf = io.BytesIO()
-        b.fig.savefig(buf, format=fmt, dpi=PNG_DPI, metadata={"Date": None} if fmt == "svg" else None)
+        with matplotlib.rc_context({"svg.fonttype": "none"}):
+            b.fig.savefig(buf, format=fmt, **SAVE_OPTIONS[fmt])
+        if b.fig.get_layout_engine() is not None:  # laid out by the PNG draw: keep that layout
+            b.fig.set_layout_engine("none")
         data = buf.getvalue()
         b.files[fmt] = write_bytes(folder / f"{b.name}.{fmt}", data)
         if fmt == "png":

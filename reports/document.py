@@ -32,7 +32,7 @@ class Heading:
 @dataclass
 class Para:
     text: str  # Markdown subset: **bold**, [text](#anchor)
-    cls: str = ""  # "guard" | "sentence" | "failed" | ""
+    cls: str = ""  # "guard" | "sentence" | "failed" | "sensitivity" | ""
 
 
 @dataclass

@@ -5,10 +5,17 @@ run stores no response draws (the beta-binomial posteriors are closed form and c
 of a risk difference is drawn from **Beta posteriors recovered from the table**: for each group's
 Bayesian ``rate`` row the Beta(a, b) whose median and 95% ETI match the row's estimate/lower/upper
 (least squares on the three quantiles; exact for the conjugate Beta posteriors of
-:mod:`hccbayes.models.response`, whose rows are ``beta.ppf`` values). The difference density comes from
-:data:`N_DRAWS` seeded draws of the two Betas. A recovery whose quantiles miss the row by more than
-:data:`RECOVERY_TOL` (a mixture posterior, say) is logged and the curve is not drawn, never faked.
-Threshold lines are the thresholds of the table's probability rows.
+:mod:`hccbayes.models.response`, whose rows are ``beta.ppf`` values). The density of the difference
+p_comparison − p_reference is computed, not sampled: each Beta's probability mass on :data:`N_BINS`
+equal bins of [0, 1] (differences of ``beta.cdf``, so a U-shaped Beta is handled) convolved with the
+other's (``np.convolve``) gives the mass of the difference on the grid of bin-centre differences; the
+only approximation is the bin width (0.25 percentage points). A recovery whose quantiles miss the row
+by more than :data:`RECOVERY_TOL` (a mixture posterior, say) is logged and the curve is not drawn,
+never faked. Threshold lines are the thresholds of the table's probability rows.
+
+Diagnostics plots: ArviZ trace+density and rank plots of the :data:`WORST_ELEMENTS` scalar elements
+(variable and coordinate) with the largest R-hat of a failing fit — the ones that failed — rather than
+of every element (a PEM fit has one log hazard per interval, a multivariable fit one log HR per term).
 """
 from __future__ import annotations
 
@@ -19,13 +26,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import optimize, stats
 
-from hccbayes.reports.figures import OKABE_ITO
+from hccbayes.reports.figures import OKABE_ITO, plain_log_axis
 from hccbayes.reports.numbers import base_quantity
 
 log = logging.getLogger(__name__)
 
-N_DRAWS = 20_000
-SEED = 20250212
+N_BINS = 400  # bins of [0, 1] for the difference density: width 0.25 percentage points
+WORST_ELEMENTS = 4
 RECOVERY_TOL = 0.002  # on the probability scale: table values are stored to 10 significant digits
 CI_PROB = 0.95
 
@@ -48,21 +55,29 @@ def beta_from_quantiles(median: float, lower: float, upper: float, ci_prob: floa
     return float(a), float(b), float(np.max(np.abs(resid(sol.x))))
 
 
-def difference_draws(rates: pd.DataFrame, reference: str, comparison: str, rng: np.random.Generator):
-    """Draws of p_comparison − p_reference from the recovered Betas, or None if recovery failed."""
-    draws = {}
-    for group in (reference, comparison):
+def _beta_masses(row: pd.Series) -> np.ndarray | None:
+    """Probability mass of the row's recovered Beta on the :data:`N_BINS` bins of [0, 1], or None."""
+    a, b, miss = beta_from_quantiles(row["estimate"], row["lower"], row["upper"])
+    if miss > RECOVERY_TOL:
+        log.warning("rate row %s/%s/%s is not a Beta posterior (quantiles off by %.4f): no density drawn",
+                    row["analysis"], row["source"], row["group"], miss)
+        return None
+    return np.diff(stats.beta.cdf(np.linspace(0.0, 1.0, N_BINS + 1), a, b))
+
+
+def difference_density(rates: pd.DataFrame, reference: str, comparison: str):
+    """(x, density) of p_comparison − p_reference on the grid of bin-centre differences (x in
+    proportion units, density per unit), or None when a group is missing or its recovery failed."""
+    masses = []
+    for group in (comparison, reference):
         r = rates[rates["group"] == group]
-        if r.empty:
+        m = _beta_masses(r.iloc[0]) if len(r) else None
+        if m is None:
             return None
-        r = r.iloc[0]
-        a, b, miss = beta_from_quantiles(r["estimate"], r["lower"], r["upper"])
-        if miss > RECOVERY_TOL:
-            log.warning("rate row %s/%s/%s is not a Beta posterior (quantiles off by %.4f): no density drawn",
-                        r["analysis"], r["source"], group, miss)
-            return None
-        draws[group] = rng.beta(a, b, N_DRAWS)
-    return draws[comparison] - draws[reference]
+        masses.append(m)
+    width = 1.0 / N_BINS
+    x = np.arange(-(N_BINS - 1), N_BINS) * width
+    return x, np.convolve(masses[0], masses[1][::-1]) / width
 
 
 def response_density_figure(rows: pd.DataFrame, reference: str, comparison: str, title: str) -> Figure:
@@ -70,23 +85,20 @@ def response_density_figure(rows: pd.DataFrame, reference: str, comparison: str,
     with a vertical line at every threshold of the rows' probability rows (percentage points)."""
     fig = Figure(figsize=(7.2, 3.8), layout="constrained")
     ax = fig.add_subplot()
-    rng = np.random.default_rng(SEED)
     bayes = rows[rows["source"].str.startswith("bayes:")]
-    x = np.linspace(-1, 1, 801)
     for i, (source, g) in enumerate(bayes.groupby("source", sort=False)):
         rates = g[(g["quantity"] == "rate") & g["probability"].isna()]
-        diff = difference_draws(rates, reference, comparison, rng)
-        if diff is None:
+        curve = difference_density(rates, reference, comparison)
+        if curve is None:
             continue
-        dens = stats.gaussian_kde(diff)(x)
+        x, dens = curve
         ax.plot(100 * x, dens / 100, color=OKABE_ITO[(4 + i) % len(OKABE_ITO)], lw=1.6,
                 label=f"{g['prior_set'].iloc[0].replace('_', ' ')} prior", gid=f"density:{source}")
     probs = bayes[bayes["probability"].notna() & bayes["quantity"].map(base_quantity).isin(
         ["risk_difference", "rate_diff"])]
     for t in sorted(set(probs["threshold"].dropna())):
         ax.axvline(100 * t, color="grey", lw=0.9, ls="--" if t == 0 else ":", gid=f"threshold:{t:g}")
-    lim = x[np.abs(x) <= 0.8]
-    ax.set_xlim(100 * lim.min(), 100 * lim.max())
+    ax.set_xlim(-80, 80)
     ax.set_xlabel(f"Difference in rate, {comparison} − {reference} (percentage points)")
     ax.set_ylabel("Posterior density (per percentage point)")
     ax.set_title(title, fontsize=10)
@@ -134,6 +146,7 @@ def sensitivity_figure(frame: pd.DataFrame, title: str) -> Figure:
         labels.append(f"{r['model']}, {r['prior_set'].replace('_', ' ')}" + (" (diagnostics failed)" if failed else ""))
     ax.axvline(1.0, color="grey", lw=0.8, ls="--")
     ax.set_xscale("log")
+    plain_log_axis(ax.xaxis)
     ax.set_yticks(y, labels=labels, fontsize=8)
     ax.set_xlabel("Hazard ratio, posterior median and 95% CrI (log scale)")
     axp.set_xlim(0, 1)
@@ -153,12 +166,36 @@ def diagnostics_frame(fits) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["fit", "model", "prior_set", *cols])
 
 
-def trace_rank_figures(dt, var_names: list[str]) -> list:
-    """ArviZ trace+density and rank plots of a fit (matplotlib figures, created through arviz_plots)."""
+def worst_elements(posterior, var_names: list[str], k: int = WORST_ELEMENTS):
+    """A Dataset of the ``k`` scalar elements of ``var_names`` with the largest R-hat (arviz_stats), one
+    variable per element named ``var[coordinate]``, dims (chain, draw)."""
+    import arviz_stats as azs
+    import xarray as xr
+
+    rhat = azs.rhat(posterior[var_names])
+    items = []
+    for v in var_names:
+        r = rhat[v]
+        for idx in np.ndindex(r.shape):
+            sel = dict(zip(r.dims, idx))
+            labels = [str(r[d].values[i]) if d in r.coords else str(i) for d, i in sel.items()]
+            items.append((-float(np.nan_to_num(r.values[idx], nan=np.inf)), v, sel, labels))
+    items.sort(key=lambda t: t[0])
+    out = {}
+    for _, v, sel, labels in items[:k]:
+        name = v + (f"[{', '.join(labels)}]" if labels else "")
+        out[name] = posterior[v].isel(sel).drop_vars(list(sel), errors="ignore")
+    return xr.Dataset(out)
+
+
+def trace_rank_figures(posterior, var_names: list[str]) -> list:
+    """ArviZ trace+density and rank plots (matplotlib figures, created through arviz_plots) of the
+    worst elements (:func:`worst_elements`) of a fit's posterior Dataset."""
     import arviz_plots as azp
 
+    worst = worst_elements(posterior, var_names)
     out = []
     for plot in (azp.plot_trace_dist, azp.plot_rank):
-        pc = plot(dt, var_names=var_names, backend="matplotlib")
+        pc = plot(worst, backend="matplotlib")
         out.append(pc.viz["figure"].item())
     return out

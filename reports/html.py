@@ -18,6 +18,7 @@ h1{font-size:1.6rem;margin:.8rem 0 .3rem}h2{font-size:1.3rem;border-bottom:2px s
 margin-top:2rem}h3{font-size:1.05rem;margin-top:1.4rem}
 .guard{background:#fff6e0;border-left:4px solid #E69F00;padding:.5rem .8rem;font-size:.92rem}
 .sentence{margin:.4rem 0 .4rem 1rem}
+.sensitivity{margin:.2rem 0 .6rem 2.2rem;font-size:.9rem;color:#333}
 .failed{margin:.4rem 0 .4rem 1rem;border-left:4px solid #D55E00;padding-left:.6rem;background:#fdeee6}
 .tablewrap{overflow-x:auto;margin:.4rem 0 1rem}
 table{border-collapse:collapse;font-size:.82rem;width:100%}
@@ -31,13 +32,18 @@ figcaption{font-size:.88rem;color:#333}
 details summary{cursor:pointer;color:#0b4f8a;margin:.4rem 0}
 """
 BOLD = re.compile(r"\*\*(.+?)\*\*")
+ITALIC = (re.compile(r"(?<![\w*])\*(?![\s*])([^*\n]+?)(?<![\s*])\*(?![\w*])"),
+          re.compile(r"(?<![\w])_(?![\s_])([^_\n]+?)(?<![\s_])_(?![\w])"))
 LINK = re.compile(r"\[([^\]]+)\]\((#[A-Za-z0-9_-]+)\)")
 
 
 def inline(text: str) -> str:
-    """Escaped text with the Markdown subset the blocks use (**bold**, [text](#anchor))."""
+    """Escaped text with the Markdown subset the blocks use (**bold**, *italic* or _italic_,
+    [text](#anchor)); underscores inside words (snake_case names) stay as they are."""
     out = html.escape(str(text), quote=True)
     out = BOLD.sub(r"<strong>\1</strong>", out)
+    for pattern in ITALIC:
+        out = pattern.sub(r"<em>\1</em>", out)
     return LINK.sub(r'<a href="\2">\1</a>', out)
 
 

@@ -29,6 +29,8 @@ def render_markdown(blocks: list) -> str:
                 text = "- **[diagnostics failed]** " + text
             elif b.cls == "sentence":
                 text = "- " + text
+            elif b.cls == "sensitivity":
+                text = "  - " + text
             out.append(text)
         elif isinstance(b, Table):
             n_table += 1

@@ -12,6 +12,7 @@ kind           rule
 ``months``     times and time differences: 1 decimal
 ``percent``    a proportion shown as a percentage: 1 decimal and "%" (0.314 → "31.4%")
 ``pp``         a difference of proportions in percentage points: 1 decimal, no "%" (0.123 → "12.3")
+``pp_cut``     a threshold on that scale: as ``real`` after scaling (0 → "0", 0.05 → "5", 0.125 → "12.5")
 ``prob``       a posterior probability: 2 decimals; 3 decimals outside [0.01, 0.99];
                "< 0.001" / "> 0.999" beyond that (Monte Carlo error makes more digits noise)
 ``p``          a p-value: 3 decimals, "< 0.001" below
@@ -29,7 +30,7 @@ import re
 
 MINUS = "\u2212"
 NA = "NA"
-KINDS = ("ratio", "months", "percent", "pp", "prob", "p", "rhat", "count", "real")
+KINDS = ("ratio", "months", "percent", "pp", "pp_cut", "prob", "p", "rhat", "count", "real")
 
 RATIO_QUANTITIES = {"hr", "risk_ratio", "odds_ratio"}
 TIME_QUANTITIES = {"median", "median_diff", "rmst", "rmst_diff"}
@@ -59,6 +60,8 @@ def fmt(x, kind: str = "real") -> str:
         return _sign(x, f"{100 * a:.1f}") + "%"
     elif kind == "pp":
         body = f"{100 * a:.1f}"
+    elif kind == "pp_cut":
+        return fmt(100 * x, "real")
     elif kind == "prob":
         if x < 0.001:
             return "< 0.001"
@@ -103,13 +106,15 @@ def value_kind(quantity: str, unit: str = "") -> str:
 
 
 def cell_kind(column: str, quantity: str, unit: str = "") -> str:
-    """The kind of a numeric table cell (thresholds of ratios print as plain numbers: "HR < 1")."""
+    """The kind of a numeric table cell (thresholds print as plain numbers: "HR < 1", "difference > 0")."""
     if column == "probability":
         return "prob"
     if column == "horizon":
         return "months"
     kind = value_kind(quantity, unit)
-    return "real" if column == "threshold" and kind == "ratio" else kind
+    if column == "threshold":
+        return {"ratio": "real", "pp": "pp_cut"}.get(kind, kind)
+    return kind
 
 
 MODEL_LABELS = {"weibull": "Weibull proportional-hazards", "pem": "piecewise-exponential",

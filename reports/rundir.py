@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from hccbayes.errors import InputError, Problem
+from hccbayes.reports.atomic import write_text
 from hccbayes.reports.table import read_table, validate_table
 
 log = logging.getLogger(__name__)
@@ -66,12 +67,32 @@ class FitInfo:
     def versions(self) -> dict[str, str]:
         return json.loads(self.attrs.get("versions", "{}"))
 
-    def load(self):
-        """The posterior DataTree (read into memory; the file is closed afterwards)."""
+    def load(self, groups: tuple[str, ...] | None = None, max_draws: int | None = None):
+        """The posterior DataTree, read into memory (the file is closed afterwards). ``groups``: read only
+        these groups (a report never needs log_likelihood, the largest one); ``max_draws``: keep about
+        this many posterior draws in all, evenly thinned per chain (see :func:`thin`)."""
         import xarray as xr
 
-        with xr.open_datatree(self.path) as dt:
-            return dt.load()
+        if groups is None:
+            with xr.open_datatree(self.path) as dt:
+                dt = dt.load()
+        else:
+            parts = {}
+            for g in groups:
+                with xr.open_dataset(self.path, group=g, engine="h5netcdf") as ds:
+                    parts[g] = ds.load()
+            dt = xr.DataTree.from_dict(parts)
+            dt.attrs = dict(self.attrs)
+        if max_draws is not None and "posterior" in dt.children:
+            dt["posterior"] = xr.DataTree(thin(dt["posterior"].to_dataset(), max_draws))
+        return dt
+
+
+def thin(posterior, max_draws: int):
+    """Every k-th draw of each chain so that at most about ``max_draws`` draws remain in all."""
+    total = posterior.sizes["chain"] * posterior.sizes["draw"]
+    step = max(1, -(-total // max_draws))
+    return posterior.isel(draw=slice(None, None, step))
 
 
 def _attrs(path: Path) -> dict[str, Any]:
@@ -103,14 +124,21 @@ class RunData:
 
     @cached_property
     def fidelity(self) -> pd.DataFrame:
-        """``fidelity.csv`` of the run when present, else recomputed from the study's cohort."""
+        """``fidelity.csv`` of the run when present, else recomputed from the study's cohort (about a
+        second and a half) and stored there atomically, so the next rebuild reads it. A run directory
+        that cannot be written to is logged and the table is recomputed each time."""
         path = self.path / "fidelity.csv"
         if path.is_file():
             return pd.read_csv(path)
         from hccbayes.data.reconstruct_fidelity import fidelity
 
         cohort = self.run.get("cohort")
-        return fidelity(self.study, cohort if cohort and Path(cohort).is_file() else None)
+        frame = fidelity(self.study, cohort if cohort and Path(cohort).is_file() else None)
+        try:
+            write_text(path, frame.to_csv(index=False))
+        except OSError as err:
+            log.warning("could not store the recomputed fidelity table in %s (%s)", path, err)
+        return frame
 
     @cached_property
     def findings(self) -> pd.DataFrame:

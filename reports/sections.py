@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 FOREST_TABLES = (("t4", "Table 4"), ("t5", "Table 5"))
 LEVEL = fmt(100 * CI_PROB, "count")  # the credible/confidence level of figures, e.g. "95"
 ONE = fmt(NULL["ratio"], "real")
-MAX_TRACE_FITS = 6  # trace/rank plots for at most this many failing fits (each costs about a second)
+MAX_TRACE_FITS = 3  # trace/rank plots for the worst failing fits only (each costs about a second)
+SURVIVAL_DRAWS = 400  # posterior draws behind a survival band: plenty for a 95% band (see figures.py)
 DIAG_VARS = ("log_hr", "weibull_shape", "intercept", "log_hazard", "rw_sigma")
 
 
@@ -70,16 +71,37 @@ def provenance_blocks(run) -> list:
     return blocks
 
 
+def _sentence_para(s) -> Para:
+    return Para(s.text, "sentence" if s.diagnostics_ok else "failed")
+
+
 def sentence_blocks(run, event_labels) -> list:
-    blocks = [Heading("Sentences for papers", "sentences"), Para(GUARD, "guard")]
+    """Per comparison: the sentences of the primary prior set (one per model), then one brief line per
+    other prior set ("Under the skeptical prior (...): ..."); the full sentence of every prior set is in
+    the comparison's own section."""
+    prior = primary_prior_set(run)
+    blocks = [Heading("Sentences for papers", "sentences"), Para(GUARD, "guard"),
+              Para(f"Each comparison leads with the {prior.replace('_', ' ')} prior (the plan's primary prior "
+                   "set); the other prior sets follow as one sensitivity line each, and their full sentences are "
+                   "under the comparison in [Comparisons](#comparisons).")]
+    by_key: dict[tuple, list] = {}
     for s in comparison_sentences(run.table, event_labels):
-        blocks.append(Para(s.text, "sentence" if s.diagnostics_ok else "failed"))
+        by_key.setdefault(s.key, []).append(s)
+    for group in by_key.values():
+        lead = [s for s in group if s.prior_set == prior] or group[:1]
+        blocks += [_sentence_para(s) for s in lead]
+        rest = [s.brief for s in group if s not in lead]
+        if rest:
+            blocks.append(Para("Prior sensitivity: " + " ".join(rest), "sensitivity"))
     return blocks
 
 
-def comparison_blocks(run) -> list:
+def comparison_blocks(run, event_labels) -> list:
     blocks = [Heading("Comparisons", "comparisons"), Para(GUARD, "guard")]
     others = []
+    sentences: dict[tuple, list] = {}
+    for s in comparison_sentences(run.table, event_labels):
+        sentences.setdefault(s.key, []).append(s)
     for key, rows in comparison_groups(run.table):
         if comparison_kind(rows) is None:
             others.append(rows)
@@ -87,6 +109,7 @@ def comparison_blocks(run) -> list:
         title = comparison_title(rows.iloc[0])
         blocks.append(Heading(title, anchor("cmp-" + "-".join(key)), 3))
         blocks.append(Table(anchor("cmp-" + "-".join(key)), title, comparison_frame(rows)))
+        blocks += [_sentence_para(s) for s in sentences.get(tuple(key), [])]
     if others:
         blocks.append(Heading("All other comparisons", "comparisons-other", 3))
         blocks.append(Table("comparisons_other", "Every other comparison of the table (published hazard ratios "
@@ -95,13 +118,23 @@ def comparison_blocks(run) -> list:
     return blocks
 
 
+def figure_name(prefix: str, key: tuple) -> str:
+    """File stem of a per-comparison figure: unique per (analysis, population, endpoint, contrast)."""
+    return f"{prefix}_{anchor('-'.join(str(k) for k in key if k))}"
+
+
 def _two_group_contrasts(table: pd.DataFrame) -> dict[str, tuple[str, str]]:
-    """analysis -> (reference, comparison) for analyses with a two-group HR contrast."""
-    hr = table[(table["quantity"] == "hr") & table["source"].str.startswith("bayes:")]
+    """analysis -> (reference, comparison) for analyses with a Bayesian HR: the HR's own contrast when it
+    names two groups ("TKI+ICI vs TKI"), else the two-group contrast of another Bayesian row of the same
+    analysis (a run engine may label the HR by its term, "tki_ici", and the median difference by groups)."""
+    bayes = table[table["source"].str.startswith("bayes:")]
+    hr = bayes[bayes["quantity"] == "hr"]
+    named = pd.concat([hr, bayes[bayes["quantity"] != "hr"]])  # the HR's own contrast first
+    with_hr = set(hr["analysis"])
     out = {}
-    for analysis, contrast in zip(hr["analysis"], hr["contrast"]):
+    for analysis, contrast in zip(named["analysis"], named["contrast"]):
         groups = two_groups(contrast)
-        if groups and analysis not in out:
+        if groups and analysis not in out and analysis in with_hr:
             out[analysis] = (groups[1], groups[0])
     return out
 
@@ -120,7 +153,8 @@ def _survival_figures(run, prior: str, study) -> list:
     for analysis, infos in by_analysis.items():
         endpoint = next(iter(infos.values())).spec.get("endpoint", "")
         label = next((ep.label for ep in study.endpoints if ep.name == endpoint), endpoint)
-        fits = {m: i.load() for m, i in infos.items()}
+        fits = {m: i.load(("posterior", "observed_data", "constant_data"), SURVIVAL_DRAWS)
+                for m, i in infos.items()}
         failed = [m for m, i in infos.items() if not i.diagnostics.get("ok", True)]
         fig = survival_figure(fits, contrasts[analysis], label)
         note = (" Diagnostics FAILED for: " + ", ".join(failed) + "." if failed else "")
@@ -151,7 +185,7 @@ def figure_blocks(run, study) -> list:
         t = run.table  # the per-group rate rows may carry no contrast: take the analysis' rows
         rows = t[(t["analysis"] == key[0]) & (t["endpoint"] == key[2])]
         title = f"{comparison_title(rows.iloc[0])}: posterior of the difference in rate"
-        blocks.append(Figure(f"response_{anchor(key[0])}", f"{title}, per prior set; dashed and dotted lines at "
+        blocks.append(Figure(figure_name("response", key), f"{title}, per prior set; dashed and dotted lines at "
                              "the thresholds of the posterior probabilities. Densities from Beta posteriors "
                              "recovered from the table's rate rows (exact re-analysis of the published counts).",
                              response_density_figure(rows, ref, comp, title)))
@@ -167,7 +201,7 @@ def sensitivity_blocks(run) -> list:
         if len(frame) < 2:
             continue
         title = f"{comparison_title(rows.iloc[0])}: prior sensitivity"
-        blocks.append(Figure(f"sensitivity_{anchor(key[0])}", f"{title}. Left: posterior median HR and {LEVEL}% CrI per "
+        blocks.append(Figure(figure_name("sensitivity", key), f"{title}. Left: posterior median HR and {LEVEL}% CrI per "
                              f"model and prior set; right: P(HR < {ONE}). Hollow red points: diagnostics failed.",
                              sensitivity_figure(frame, title)))
     for registry_id in ("t4.tki_ici.pfs_multi", "t4.tki_ici.os_multi"):
@@ -192,16 +226,18 @@ def diagnostics_blocks(run) -> list:
                          "Min E-BFMI": d["min_bfmi"].map(lambda v: fmt(v, "real")),
                          "Status": d["ok"].map(lambda v: "ok" if v else "FAILED")})
     blocks.append(Table("diagnostics", "MCMC diagnostics of every fit (from the fits' attrs)", show))
-    failing = [k for k, i in run.fits.items() if not i.diagnostics.get("ok", True)]
+    failing = sorted((k for k, i in run.fits.items() if not i.diagnostics.get("ok", True)),
+                     key=lambda k: -float(run.fits[k].diagnostics.get("max_rhat") or 0.0))
     if len(failing) > MAX_TRACE_FITS:
-        blocks.append(Para(f"Trace and rank plots are drawn for the first {fmt(MAX_TRACE_FITS, 'count')} of the "
-                           f"{fmt(len(failing), 'count')} fits that failed; the table above lists every fit."))
+        blocks.append(Para(f"Trace and rank plots are drawn for the {fmt(MAX_TRACE_FITS, 'count')} of the "
+                           f"{fmt(len(failing), 'count')} failing fits with the largest R-hat; the table above "
+                           "lists every fit."))
     for key in failing[:MAX_TRACE_FITS]:
-        info = run.fits[key]
-        dt = info.load()
-        names = [v for v in DIAG_VARS if v in dt["posterior"]]
-        for kind, fig in zip(("trace", "rank"), trace_rank_figures(dt, names)):
-            blocks.append(Figure(f"{kind}_{anchor(key)}", f"{key}: {kind} plot (diagnostics FAILED).", fig))
+        posterior = run.fits[key].load(("posterior",))["posterior"].to_dataset()
+        names = [v for v in DIAG_VARS if v in posterior]
+        for kind, fig in zip(("trace", "rank"), trace_rank_figures(posterior, names)):
+            blocks.append(Figure(f"{kind}_{anchor(key)}", f"{key}: {kind} plot of the parameters with the largest "
+                                 "R-hat (diagnostics FAILED).", fig))
     return blocks
 
 
@@ -211,7 +247,7 @@ def report_blocks(run) -> list:
     title = f"Bayesian re-analysis: {study.name}"
     blocks = [Heading(title, "top", 1), Para(study.citation), Heading("Reading this report", "interpretation"),
               Para(GUARD, "guard")]
-    for part in (provenance_blocks(run), sentence_blocks(run, labels), comparison_blocks(run),
+    for part in (provenance_blocks(run), sentence_blocks(run, labels), comparison_blocks(run, labels),
                  figure_blocks(run, study), sensitivity_blocks(run), diagnostics_blocks(run), methods_blocks(run),
                  checklist_blocks()):
         blocks += part

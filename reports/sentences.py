@@ -55,6 +55,9 @@ class Sentence:
     kind: str  # "hr" | "response"
     text: str
     diagnostics_ok: bool
+    key: tuple = ()  # (analysis, population, endpoint, contrast) of the comparison
+    prior_set: str = ""
+    brief: str = ""  # "Under the skeptical prior (... model): <numbers>." for the sensitivity line
 
 
 def is_bayes(source: pd.Series) -> pd.Series:
@@ -117,7 +120,8 @@ def _failed(row: pd.Series) -> str:
     return f" MCMC diagnostics failed{why}: do not report these numbers until the model is refitted."
 
 
-def _sentence(summary: pd.Series, probs: pd.DataFrame, kind: str, outcome: str) -> str:
+def _sentence(summary: pd.Series, probs: pd.DataFrame, kind: str, outcome: str) -> tuple[str, str]:
+    """(full sentence, its bracketed numbers) of one Bayesian source."""
     comp, ref = two_groups(summary["contrast"])
     vk = value_kind(summary["quantity"], summary["unit"])
     level = interval_level(summary["interval"])
@@ -154,7 +158,13 @@ def _sentence(summary: pd.Series, probs: pd.DataFrame, kind: str, outcome: str) 
             head = (f"Compared with {ref}, {comp} {'probably ' if strength == 'probable' else ''}{verb} the "
                     f"{outcome} by {fmt(abs(est), vk)} percentage points")
     inner = numbers + ("; " + _probabilities(probs, vk, label) if len(probs) else "")
-    return f"{head} ({inner}) {_tag(summary)}.{_failed(summary)}"
+    return f"{head} ({inner}) {_tag(summary)}.{_failed(summary)}", inner
+
+
+def _brief(summary: pd.Series, inner: str) -> str:
+    model = model_label(summary["model"] or summary["source"].split(":")[1])
+    failed = " (MCMC diagnostics failed)" if _failed(summary) else ""
+    return f"Under the {summary['prior_set'].replace('_', ' ')} prior ({model} model){failed}: {inner}."
 
 
 def _outcome(rows: pd.DataFrame, kind: str, event_labels: dict[str, str]) -> str:
@@ -170,7 +180,7 @@ def comparison_sentences(table: pd.DataFrame, event_labels: dict[str, str] | Non
     labels = event_labels or {}
     out: list[Sentence] = []
     keys = ["analysis", "population", "endpoint", "contrast"]
-    for _, rows in table.groupby(keys, sort=False):
+    for key, rows in table.groupby(keys, sort=False):
         kind = comparison_kind(rows)
         if kind is None:
             continue
@@ -183,7 +193,8 @@ def comparison_sentences(table: pd.DataFrame, event_labels: dict[str, str] | Non
                 continue
             summary = summaries.iloc[0]
             probs = g[g["probability"].notna()]
-            text = _sentence(summary, probs, kind, _outcome(rows, kind, labels))
+            text, inner = _sentence(summary, probs, kind, _outcome(rows, kind, labels))
             ok = not (pd.notna(summary["diagnostics_ok"]) and not bool(summary["diagnostics_ok"]))
-            out.append(Sentence(summary["analysis"], str(source), kind, text, ok))
+            out.append(Sentence(summary["analysis"], str(source), kind, text, ok, tuple(key),
+                                str(summary["prior_set"]), _brief(summary, inner)))
     return out

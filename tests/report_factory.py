@@ -159,6 +159,17 @@ def make_run_dir(path: Path, with_fits: bool = True) -> Path:
     return path
 
 
+_SHARED: dict[str, Path] = {}
+
+
+def shared_run_dir(tmp_path_factory) -> Path:
+    """One factory run directory per test process, shared by every report test module (building it
+    takes about 20 s; the report tests only read it, apart from a cached fidelity.csv)."""
+    if "run" not in _SHARED:
+        _SHARED["run"] = make_run_dir(tmp_path_factory.mktemp("run"))
+    return _SHARED["run"]
+
+
 if __name__ == "__main__":  # build a run directory by hand: python tests/report_factory.py OUT
     import sys
 

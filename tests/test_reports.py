@@ -21,7 +21,7 @@ from hccbayes.reports.numbers import KINDS, cell_kind, fmt, numeric_tokens
 from hccbayes.reports.rundir import load_run
 from hccbayes.reports.sentences import NULL, PROBABLE, STRONG, comparison_sentences
 from hccbayes.reports.table import make_table
-from report_factory import make_run_dir
+from report_factory import shared_run_dir
 
 NUMERIC = ("estimate", "lower", "upper", "probability", "threshold", "horizon")
 STRING_VALUES = ("analysis", "title", "population", "endpoint", "contrast", "group", "source", "prior_set",
@@ -34,7 +34,7 @@ WHITELIST = (r"\b(?:Kruschke|et al\.) (?:19|20)\d\d\b", r"\bTables? \d+(?:\s*(?:
 
 @pytest.fixture(scope="session")
 def run_dir(tmp_path_factory):
-    return make_run_dir(tmp_path_factory.mktemp("run"))
+    return shared_run_dir(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
