@@ -20,6 +20,7 @@ of every element (a PEM fit has one log hazard per interval, a multivariable fit
 from __future__ import annotations
 
 import logging
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 N_BINS = 400  # bins of [0, 1] for the difference density: width 0.25 percentage points
 WORST_ELEMENTS = 4
+TITLE_WIDTH = 95  # characters per title line at fontsize 10 on a 7.2-inch figure
 RECOVERY_TOL = 0.002  # on the probability scale: table values are stored to 10 significant digits
 CI_PROB = 0.95
 
@@ -101,7 +103,7 @@ def response_density_figure(rows: pd.DataFrame, reference: str, comparison: str,
     ax.set_xlim(-80, 80)
     ax.set_xlabel(f"Difference in rate, {comparison} − {reference} (percentage points)")
     ax.set_ylabel("Posterior density (per percentage point)")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(textwrap.fill(title, TITLE_WIDTH), fontsize=10)  # run titles can be long
     if ax.get_legend_handles_labels()[1]:
         ax.legend(fontsize=8, frameon=False)
     else:
