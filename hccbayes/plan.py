@@ -33,6 +33,10 @@ Layout (``data/studies/yin2025/plan.toml`` is the full example)::
     link = ["cox_hr", "km_median"]          # published measures this analysis reproduces
     population = { arm = "TKI+ICI" }        # optional filter: column = value
 
+Custom prior sets are data too: ``[prior_sets.<name>]`` tables (format and parser:
+:func:`hccbayes.inference.sensitivity.custom_prior_sets`) that analyses then name in ``prior_sets``
+like the five named sets.
+
 ``each_term = true`` expands one survival entry into one univariable analysis per term, with ids
 ``<id>_<term>``. Response analyses name the ``comparisons`` they take from the registry
 (``best_response``, ``adverse_event``, ``afp_change_response``); summary analyses the ``tables`` whose
@@ -118,6 +122,7 @@ class Plan:
     quick_sampler: Mapping[str, Any]
     description: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict)
+    custom_prior_sets: Mapping[str, Any] = field(default_factory=dict)  # name -> PriorSet ([prior_sets])
 
     def analysis(self, analysis_id: str) -> Analysis:
         for a in self.analyses:
@@ -157,7 +162,8 @@ def parse_plan(raw: Mapping[str, Any], path: Path | None = None) -> Plan:
     def bad(key: str, message: str, fix: str) -> None:
         problems.append(Problem(fname, f"key '{key}': {message}", fix))
 
-    _unknown(raw, ("plan", "defaults", "analyses"), "", bad)
+    _unknown(raw, ("plan", "defaults", "analyses", "prior_sets"), "", bad)
+    custom = _custom_prior_sets(raw, fname, problems)
     head = _table(raw, "plan", bad)
     defaults = _table(raw, "defaults", bad)
     _unknown(head, PLAN_KEYS, "plan.", bad)
@@ -189,7 +195,7 @@ def parse_plan(raw: Mapping[str, Any], path: Path | None = None) -> Plan:
                 quick_prior_set=str(defaults.get("quick_prior_set", "weakly_informative")),
                 quick_sampler={**QUICK_SAMPLER, **_sampler(defaults.get("quick_sampler", {}),
                                                            "defaults.quick_sampler", bad)},
-                description=str(head.get("description", "")), raw=dict(raw))
+                description=str(head.get("description", "")), raw=dict(raw), custom_prior_sets=custom)
     if isinstance(cohort, str) and not plan.cohort.is_file():
         bad("plan.cohort", f"file {plan.cohort} not found", "name an existing cohort CSV relative to the plan")
     if not problems:
@@ -200,6 +206,19 @@ def parse_plan(raw: Mapping[str, Any], path: Path | None = None) -> Plan:
 
 
 # ---- parsing helpers -----------------------------------------------------------------------------------
+def _custom_prior_sets(raw: Mapping[str, Any], fname: str, problems: list[Problem]) -> dict[str, Any]:
+    """The plan's ``[prior_sets.<name>]`` tables as PriorSets (the sensitivity module's parser)."""
+    if "prior_sets" not in raw:
+        return {}
+    from hccbayes.inference.sensitivity import custom_prior_sets
+
+    try:
+        return custom_prior_sets(raw["prior_sets"], fname)
+    except PlanError as err:
+        problems.extend(err.problems)
+        return {}
+
+
 def _unknown(table: Mapping[str, Any], allowed: tuple[str, ...], prefix: str, bad) -> None:
     for key in table:
         if key not in allowed:

@@ -29,16 +29,22 @@ def check_plan(plan, fname: str) -> list[Problem]:
     except HccbayesError as err:
         return [Problem(fname, f"key 'plan.study': {plan.study!r} cannot be loaded ({err})",
                         "name a bundled study or a folder holding study.toml, relative to the plan file")]
-    if plan.quick_prior_set not in PRIOR_SET_NAMES:
+    custom = tuple(plan.custom_prior_sets)
+    known = PRIOR_SET_NAMES + custom
+    if plan.quick_prior_set not in known:
         bad("defaults.quick_prior_set", f"unknown prior set {plan.quick_prior_set!r}",
-            f"use one of {', '.join(PRIOR_SET_NAMES)}")
+            f"use one of {', '.join(known)}")
     endpoints = [e.name for e in study.endpoints]
     columns = _study_columns(study)
     for a in plan.analyses:
         w = f"analyses.{a.id}"
         for ps in a.prior_sets:
-            if ps not in PRIOR_SET_NAMES:
-                bad(f"{w}.prior_sets", f"unknown prior set {ps!r}", f"use names from {', '.join(PRIOR_SET_NAMES)}")
+            if ps in custom and a.kind != "survival":
+                bad(f"{w}.prior_sets", f"custom prior set {ps!r} is a log-HR prior set for survival models",
+                    f"use the named sets ({', '.join(PRIOR_SET_NAMES)}) for {a.kind} analyses")
+            elif ps not in known:
+                bad(f"{w}.prior_sets", f"unknown prior set {ps!r}", f"use names from {', '.join(known)} (custom "
+                    "sets are declared as [prior_sets.<name>] tables)")
         if not a.prior_sets:
             bad(f"{w}.prior_sets", "no prior set", 'set prior_sets = ["weakly_informative"]')
         if a.kind == "survival":

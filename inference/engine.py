@@ -6,7 +6,15 @@ analysis is a :class:`PlanError` before anything is fitted), then runs the analy
 
 * ``comparisons.csv`` — the comparison table (:mod:`hccbayes.reports.table`);
 * ``fits/<analysis>__<model>__<prior set>.nc`` — posterior DataTrees, cached and hashed (:mod:`.runs`);
-* ``run.json`` — versions, seeds, hashes, timings, the plan as data, the study and each analysis's status.
+* ``run.json`` — versions, seeds, hashes, timings, the plan as data, the study and each analysis's status;
+* ``checks/`` — model checks of the default-prior survival fits (:func:`.model_checks.add_model_checks`:
+  PSIS-LOO Weibull vs PEM, posterior predictive KM, power-scaling, prior predictive per model family);
+  the power-scaling diagnoses also become ``psense_prior`` / ``psense_likelihood`` rows of the table;
+* ``report/`` — with ``report=True`` (the CLI's default), :func:`hccbayes.reports.build.build_report`.
+
+With an ``executor`` (:func:`.executors.make_executor`: ``--jobs N`` or ``--scheduler ADDRESS``) every
+survival fit is first run as a gated task (:func:`.tasks.prefit`) whose result lands in the fit cache as
+it completes; the row loop then reads every fit from the cache, so the table is the inline run's.
 
 Every file is written atomically. A directory that holds another run's outputs (a different plan or
 study hash) is refused unless ``force``; the same plan re-run into the same directory reuses every
@@ -32,8 +40,9 @@ from hccbayes.inference import links as lk
 from hccbayes.inference import rows_counts, rows_survival as rs
 from hccbayes.inference.fit import ModelCache, SamplerSettings, versions
 from hccbayes.inference.runs import clean_temporary, fit_cached
+from hccbayes.inference.sensitivity import resolve_prior_set
+from hccbayes.inference.tasks import FitJob
 from hccbayes.models.design import SpecError, survival_data
-from hccbayes.models.priors import prior_set
 from hccbayes.plan import Plan, load_plan
 from hccbayes.reports.table import make_table, validate_table, write_table
 
@@ -61,6 +70,8 @@ class RunResult:
     failed_fits: list[str] = field(default_factory=list)
     seconds: float = 0.0
     compiles: int = 0
+    report: Path | None = None  # report/report.html when the report was written
+    timings: dict[str, float] = field(default_factory=dict)  # fits, checks, report (seconds)
 
 
 def _sha(*parts: bytes) -> str:
@@ -135,6 +146,11 @@ class _Context:
     fits_dir: Path
     quick: bool
     cache: ModelCache
+    prefitted: dict[str, float] = field(default_factory=dict)  # key -> seconds of fits run on an executor
+
+    @property
+    def default_prior_set(self) -> str:
+        return self.plan.quick_prior_set
 
     def prior_sets(self, a) -> tuple[str, ...]:
         return (self.plan.quick_prior_set,) if self.quick else a.prior_sets
@@ -147,6 +163,18 @@ class _Context:
         return derived_seed(self.plan.seed, a.seed if a.seed is not None else "", a.id, *parts)
 
 
+def fit_jobs(ctx: _Context, a):
+    """(model, prior set, FitJob) of every fit of a survival analysis, in the engine's order."""
+    settings = ctx.settings(a)
+    for model in a.models:
+        spec = rs.spec_for(a, model)
+        data = survival_data(ctx.df, ctx.study, spec)
+        for ps in ctx.prior_sets(a):
+            priors = resolve_prior_set(ps, a.mcid, ctx.plan.custom_prior_sets)
+            yield model, ps, FitJob(f"{a.id}__{model}__{ps}", a.id, data, priors, spec, settings,
+                                    ctx.seed(a, model, ps))
+
+
 def _run_survival(ctx: _Context, a, status: dict) -> list[dict]:
     links = lk.survival_links(a, ctx.registry)
     rm = rs.RowMaker(a)
@@ -155,20 +183,16 @@ def _run_survival(ctx: _Context, a, status: dict) -> list[dict]:
     for col, val in a.population.items():
         sub = sub[sub[col].astype(str) == str(val)]
     rs.frequentist_rows(rm, sub, ctx.study, links)
-    settings = ctx.settings(a)
-    for model in a.models:
-        spec = rs.spec_for(a, model)
-        data = survival_data(ctx.df, ctx.study, spec)
-        for ps in ctx.prior_sets(a):
-            key = f"{a.id}__{model}__{ps}"
-            seed = ctx.seed(a, model, ps)
-            outcome = fit_cached(key, ctx.fits_dir, data, prior_set(ps, mcid=a.mcid), spec, settings, seed,
-                                 ctx.cache, analysis=a.id)
-            d = outcome.diagnostics
-            status["fits"][key] = {"status": outcome.status, "seed": seed, "seconds": round(outcome.seconds, 3),
-                                   "fit_hash": outcome.dt.attrs["fit_hash"], "diagnostics": d.to_dict(),
-                                   "note": outcome.note}
-            rs.bayes_rows(rm, ctx.study, data, spec, outcome, ps, links)
+    for model, ps, job in fit_jobs(ctx, a):
+        outcome = fit_cached(job.key, ctx.fits_dir, job.data, job.priors, job.spec, job.settings, job.seed,
+                             ctx.cache, analysis=a.id)
+        if job.key in ctx.prefitted:  # computed by an executor in this run, then read from the cache
+            outcome.status, outcome.seconds = "fitted", ctx.prefitted[job.key]
+        d = outcome.diagnostics
+        status["fits"][job.key] = {"status": outcome.status, "seed": job.seed,
+                                   "seconds": round(outcome.seconds, 3), "fit_hash": outcome.dt.attrs["fit_hash"],
+                                   "diagnostics": d.to_dict(), "note": outcome.note}
+        rs.bayes_rows(rm, ctx.study, job.data, job.spec, outcome, ps, links)
     return rm.rows
 
 
@@ -202,10 +226,58 @@ def _progress(total: int):
     return tqdm(total=total, file=sys.stderr, unit="analysis", disable=not sys.stderr.isatty())
 
 
+def _table_of(rows: list[dict]) -> pd.DataFrame:
+    table = make_table(rows)
+    problems = validate_table(table)
+    if problems:
+        raise RuntimeError(f"the engine produced a table that breaks its contract: {problems}")
+    return table
+
+
+def _prefit(ctx: _Context, executor) -> None:
+    from hccbayes.inference.tasks import prefit
+
+    jobs = [job for a in ctx.plan.analyses if a.kind == "survival" for _, _, job in fit_jobs(ctx, a)]
+    ctx.prefitted.update(prefit(jobs, ctx.fits_dir, executor))
+
+
+def _checks(ctx: _Context, out: Path, statuses: dict, rows_so_far: list[dict]) -> list[dict]:
+    """Model checks of the default-prior fits into ``out/checks``; their power-scaling diagnoses as rows
+    (with the fit's diagnostics columns, as its other rows)."""
+    from hccbayes.inference.model_checks import add_model_checks
+    from hccbayes.inference.power_scaling import psense_rows
+
+    survival = [a for a in ctx.plan.analyses if a.kind == "survival"]
+    if not survival:
+        return []
+    sets = tuple(dict.fromkeys(ps for a in survival for ps in ctx.prior_sets(a)))
+    paths = add_model_checks(out, prior_sets=sets, fit_prior_sets=(ctx.default_prior_set,),
+                             custom=ctx.plan.custom_prior_sets)
+    if "psense" not in paths:
+        return []
+    ps = pd.read_csv(paths["psense"])
+    diag = {(r["analysis"], r["source"]): r.get("diagnostics", "") for r in rows_so_far
+            if str(r.get("source", "")).startswith("bayes:")}
+    rows: list[dict] = []
+    for (aid, model, prior), frame in ps.groupby(["analysis", "model", "prior_set"], sort=False):
+        fit = statuses[aid]["fits"][f"{aid}__{model}__{prior}"]
+        rm = rs.RowMaker(ctx.plan.analysis(aid))
+        source = f"bayes:{model}:{prior}"
+        base = dict(source=source, model=model, prior_set=prior, cohort_based=True,
+                    diagnostics_ok=fit["diagnostics"]["ok"], diagnostics=diag.get((aid, source), ""))
+        for row in psense_rows(frame, base):
+            rm.add(**row)
+        rows.extend(rm.rows)
+    return rows
+
+
 def run_plan(plan_or_path: Plan | str | Path, out: str | Path, quick: bool = False, strict: bool = False,
-             force: bool = False, cache: ModelCache | None = None) -> RunResult:
+             force: bool = False, cache: ModelCache | None = None, executor=None, checks: bool = True,
+             report: bool = False) -> RunResult:
     """Run a plan (a :class:`Plan` or the path of a plan file) into ``out``; see the module docstring.
-    ``strict``: raise :class:`DiagnosticsFailed` (after writing every output) when a fit fails the gate."""
+    ``strict``: raise :class:`DiagnosticsFailed` (after writing every output) when a fit fails the gate;
+    ``executor``: run the survival fits as tasks on it first (None: inline, one after another);
+    ``checks``: model checks and power-scaling rows; ``report``: build ``out/report`` at the end."""
     from hccbayes.data.cohort import load_cohort
     from hccbayes.data.registry import load_registry
     from hccbayes.data.study import load_study
@@ -226,8 +298,11 @@ def run_plan(plan_or_path: Plan | str | Path, out: str | Path, quick: bool = Fal
            "quick": quick, "strict": strict, "versions": versions(), "python": sys.version.split()[0],
            "study": _study_ref(study),
            "study_folder": str(study.folder), "cohort": str(cohort_path), "plan": plan.to_dict(),
+           "executor": getattr(executor, "name", "inline") if executor is not None else "inline",
            "uncovered_registry_entries": lk.uncovered(plan, registry), "analyses": {}}
     _atomic_json(run, out / "run.json")
+    if executor is not None:
+        _prefit(ctx, executor)
     rows: list[dict] = []
     statuses: dict[str, dict] = {}
     with _progress(len(plan.analyses)) as bar:
@@ -243,27 +318,39 @@ def run_plan(plan_or_path: Plan | str | Path, out: str | Path, quick: bool = Fal
             statuses[a.id] = status
             rows.extend(new)
             bar.update(1)
-    table = make_table(rows)
-    problems = validate_table(table)
-    if problems:
-        raise RuntimeError(f"the engine produced a table that breaks its contract: {problems}")
-    write_table(table, out / "comparisons.csv")
+    table = _table_of(rows)
+    write_table(table, out / "comparisons.csv")  # written before the checks: a failing check loses no row
+    timings = {"fits": round(time.perf_counter() - t_start, 2)}
+    if checks:
+        t0 = time.perf_counter()
+        table = _table_of(rows + _checks(ctx, out, statuses, rows))
+        write_table(table, out / "comparisons.csv")
+        timings["checks"] = round(time.perf_counter() - t0, 2)
     failed_fits = [k for s in statuses.values() for k, f in s["fits"].items() if not f["diagnostics"]["ok"]]
     seconds = time.perf_counter() - t_start
     run.update(status="complete", finished=datetime.now(timezone.utc).isoformat(), seconds=round(seconds, 2),
                compiles=ctx.cache.compiles - compiles0, rows=len(table), failed_fits=failed_fits,
-               analyses=statuses)
+               timings=timings, analyses=statuses)
     _atomic_json(run, out / "run.json")
     log.info("run complete in %.1f s: %d rows, %d fits failed the diagnostics gate", seconds, len(table),
              len(failed_fits))
-    result = RunResult(table, out, statuses, failed_fits, seconds, ctx.cache.compiles - compiles0)
+    result = RunResult(table, out, statuses, failed_fits, seconds, ctx.cache.compiles - compiles0,
+                       timings=timings)
+    if report:
+        from hccbayes.reports.build import build_report
+
+        t0 = time.perf_counter()
+        result.report = build_report(out)["html"]
+        timings["report"] = round(time.perf_counter() - t0, 2)
+        result.seconds = time.perf_counter() - t_start
     if strict and failed_fits:
         raise DiagnosticsFailed(result)
     return result
 
 
 def reproduce(study: str | Path = "yin2025", out: str | Path | None = None, quick: bool = False,
-              strict: bool = False, force: bool = False, cache: ModelCache | None = None) -> RunResult:
+              strict: bool = False, force: bool = False, cache: ModelCache | None = None, executor=None,
+              checks: bool = True, report: bool = False) -> RunResult:
     """Run a study's own plan.toml on its bundled cohort (default out: ``runs/<study>[-quick]``)."""
     from hccbayes.data.study import load_study
 
@@ -272,4 +359,5 @@ def reproduce(study: str | Path = "yin2025", out: str | Path | None = None, quic
         raise PlanError(Problem(str(s.plan_path), "the study has no plan.toml",
                                 "write a plan (see hccbayes/plan.py) or use 'hccbayes run PLAN'"))
     out = out if out is not None else Path("runs") / (s.name + ("-quick" if quick else ""))
-    return run_plan(s.plan_path, out, quick=quick, strict=strict, force=force, cache=cache)
+    return run_plan(s.plan_path, out, quick=quick, strict=strict, force=force, cache=cache, executor=executor,
+                    checks=checks, report=report)

@@ -125,18 +125,31 @@ def _fit_groups(key: str) -> tuple[str, str, str]:
     return analysis, model, prior
 
 
+def _family(spec: SurvivalSpec) -> str:
+    """The model family whose priors a prior predictive check describes (builder and baseline)."""
+    return f"{spec.model}{'+regimen' if spec.regimen_effects else ''}"
+
+
 def add_model_checks(run_dir: str | Path, prior_sets: tuple[str, ...] | None = None, n_rep: int = 200,
-                     prior_draws_n: int = 2000, seed: int = 0) -> dict[str, Path]:
+                     prior_draws_n: int = 2000, seed: int = 0, fit_prior_sets: tuple[str, ...] | None = None,
+                     custom: Mapping[str, PriorSet] | None = None) -> dict[str, Path]:
     """Add model checks to a finished run directory (``comparisons.csv``, ``run.json``, ``fits/``) without
     refitting; writes ``checks/loo.csv`` (per analysis and prior set: Weibull vs PEM), ``checks/psense.csv``,
     ``checks/ppc.csv`` and ``checks/ppc_bands.csv`` (for plotting), ``checks/prior_predictive.csv`` and
-    ``checks/checks.json`` (what was done). The fits are read in full (``log_likelihood`` and
-    ``log_prior`` are needed); the cohort is re-read from run.json to rebuild each fit's data."""
+    ``checks/checks.json`` (what was done). The cohort is re-read from run.json to rebuild each fit's data.
+
+    LOO, posterior predictive and power-scaling are per fit — of every fit, or of the fits whose prior set
+    is in ``fit_prior_sets`` (the run engine: the default set); only the posterior, log_likelihood and
+    log_prior groups are read. The prior predictive check describes priors, not analyses: it runs once per
+    model family (model, with or without regimen effects) and prior set (``prior_sets``, default: those of
+    the fits), on the design of the family's first analysis, with the prior set stored in a fit of it when
+    there is one (else the named or ``custom`` set)."""
     from hccbayes.data.cohort import load_cohort
     from hccbayes.data.study import load_study
     from hccbayes.inference.power_scaling import power_scaling
     from hccbayes.inference.ppc import posterior_predictive_km
     from hccbayes.inference.rows_survival import level_labels
+    from hccbayes.inference.runs import read_attrs, read_groups
     from hccbayes.inference.sensitivity import resolve_prior_set
     from hccbayes.models.design import survival_data
 
@@ -146,14 +159,13 @@ def add_model_checks(run_dir: str | Path, prior_sets: tuple[str, ...] | None = N
     cohort = load_cohort(run["cohort"], study)
     out = run_dir / "checks"
     out.mkdir(exist_ok=True)
+    attrs = {_fit_groups(p.stem): (p, read_attrs(p)) for p in sorted((run_dir / "fits").glob("*.nc"))}
     fits: dict[tuple, tuple] = {}
-    for path in sorted((run_dir / "fits").glob("*.nc")):
-        with xr.open_datatree(path, engine="h5netcdf") as dt:
-            dt.load()
-            dt = dt.copy(deep=True)
-        analysis, model, prior = _fit_groups(path.stem)
-        spec = SurvivalSpec(**json.loads(dt.attrs["spec"]))
-        fits[(analysis, model, prior)] = (dt, spec, survival_data(cohort, study, spec))
+    for (analysis, model, prior), (path, a) in attrs.items():
+        if fit_prior_sets is None or prior in fit_prior_sets:
+            spec = SurvivalSpec(**json.loads(a["spec"]))
+            dt = read_groups(path, ("posterior", "log_likelihood", "log_prior"), a)
+            fits[(analysis, model, prior)] = (dt, spec, survival_data(cohort, study, spec))
     loo_rows, ps_rows, ppc_rows, bands, prior_rows = [], [], [], [], []
     by_ap: dict[tuple, dict] = {}
     for (analysis, model, prior), (dt, spec, data) in fits.items():
@@ -173,19 +185,20 @@ def add_model_checks(run_dir: str | Path, prior_sets: tuple[str, ...] | None = N
             ((model, dt),) = models.items()
             loo_rows.append(pd.DataFrame([{"model": model, **loo_summary(dt)}]).assign(analysis=analysis,
                                                                                      prior_set=prior))
-    names = prior_sets or tuple(dict.fromkeys(p for (_, _, p) in fits))
-    done: set = set()
-    for (analysis, model, prior), (dt, spec, data) in fits.items():
-        key = (analysis, model)
-        if key in done:
-            continue
-        done.add(key)
+    names = prior_sets or tuple(dict.fromkeys(p for (_, _, p) in attrs))
+    families: dict[str, tuple] = {}
+    for (analysis, model, prior), (path, a) in attrs.items():
+        spec = SurvivalSpec(**json.loads(a["spec"]))
+        families.setdefault(_family(spec), (analysis, model, spec))
+    for family, (analysis, model, spec) in families.items():
+        data = survival_data(cohort, study, spec)
         labels = _labels(study, spec, level_labels) or ("0", "1")
-        ps = json.loads(dt.attrs["priors"])
-        mcid = ps.get("mcid") or 0.7
         for name in names:
-            pp = prior_predictive(data, resolve_prior_set(name, mcid), spec, prior_draws_n, seed, level_labels=labels)
-            prior_rows.append(pp.assign(analysis=analysis, model=model))
+            stored = attrs.get((analysis, model, name))
+            priors = (PriorSet.from_json(stored[1]["priors"]) if stored is not None
+                      else resolve_prior_set(name, custom=custom))
+            pp = prior_predictive(data, priors, spec, prior_draws_n, seed, level_labels=labels)
+            prior_rows.append(pp.assign(prior_set=name, family=family, analysis=analysis, model=model))
     paths = {}
     for name, frames in (("loo", loo_rows), ("psense", ps_rows), ("ppc", ppc_rows), ("ppc_bands", bands),
                          ("prior_predictive", prior_rows)):
@@ -193,7 +206,10 @@ def add_model_checks(run_dir: str | Path, prior_sets: tuple[str, ...] | None = N
             paths[name] = out / f"{name}.csv"
             _write_csv(pd.concat(frames, ignore_index=True), paths[name])
     (out / "checks.json").write_text(json.dumps({"fits": len(fits), "n_rep": n_rep, "prior_draws": prior_draws_n,
-                                                 "seed": seed, "files": sorted(p.name for p in paths.values())},
+                                                 "seed": seed, "fit_prior_sets": fit_prior_sets,
+                                                 "prior_predictive": {"families": sorted(families),
+                                                                      "prior_sets": list(names)},
+                                                 "files": sorted(p.name for p in paths.values())},
                                                 indent=1), encoding="utf-8")
     log.info("model checks of %d fits written to %s", len(fits), out)
     return paths
@@ -201,8 +217,11 @@ def add_model_checks(run_dir: str | Path, prior_sets: tuple[str, ...] | None = N
 
 def _labels(study, spec: SurvivalSpec, level_labels) -> tuple[str, str] | None:
     term = spec.contrast_term
-    if spec.regimen_effects or term not in getattr(study, "factors", {}):
+    factor = getattr(study, "factors", {}).get(term)
+    if spec.regimen_effects or factor is None:
         return None
+    if not factor.levels:  # a threshold factor (column > cut-off)
+        return f"{factor.column} ≤ {factor.above:g}", f"{factor.column} > {factor.above:g}"
     return level_labels(study, term)
 
 

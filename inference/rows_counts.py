@@ -29,6 +29,16 @@ def _short(pop: str) -> str:
     return pop.split(":", 1)[-1]
 
 
+GRADES = {"any": "any grade", "g34": "grade 3–4"}
+
+
+def outcome_label(endpoint: str) -> str:
+    """The outcome a response endpoint names, for titles and sentences: ``best_response:ORR`` → "ORR",
+    ``ae:hypertension:g34`` → "hypertension, grade 3–4"."""
+    parts = endpoint.split(":")[1:] or [endpoint]
+    return ", ".join(GRADES.get(p, p.replace("_", " ")) for p in parts)
+
+
 def adapt(row: dict[str, Any], analysis, cohort_based: bool) -> dict[str, Any]:
     """A row of the response/summary modules as a comparison-table row."""
     out = {k: v for k, v in row.items() if k not in ("mcse", "entry") and v is not None}
@@ -83,10 +93,14 @@ def _test_row(rd: RateData, cohort_based: bool, registry_id: str) -> dict[str, A
 
 
 def response_rows(analysis, comparisons: list[RateData], df: pd.DataFrame, study, seeds) -> list[dict]:
+    """Rows of every comparison of a response analysis; each row's ``endpoint`` is the comparison's outcome
+    (``best_response:ORR``) and its ``title`` names it. The cohort's counts are analysed only where they
+    differ from the published ones (identical counts would give the same p and posterior twice)."""
     rows: list[dict] = []
-    thresholds = analysis.thresholds.get("rate_diff", (0.0,))
+    thresholds = tuple(dict.fromkeys(float(t) for t in analysis.thresholds.get("rate_diff", (0.0,))))
     for rd in comparisons:
-        base = dict(analysis=analysis.id, title=analysis.title, population="all", endpoint=rd.endpoint)
+        title = f"{analysis.title}: {outcome_label(rd.endpoint)}"
+        base = dict(analysis=analysis.id, title=title, population="all", endpoint=rd.endpoint)
         p_id = rd.sources[-1] if rd.published_p is not None else ""
         for i, g in enumerate(rd.groups):
             pct = rd.published_percent[i] if i < len(rd.published_percent) else None
@@ -99,10 +113,13 @@ def response_rows(analysis, comparisons: list[RateData], df: pd.DataFrame, study
                          "estimate": rd.published_p, "cohort_based": False, "registry_id": p_id,
                          "note": f"printed {rd.published_p_raw}"})
         cohort_rd = cohort_rate_data(rd, df, study)
+        same = cohort_rd is not None and (cohort_rd.events, cohort_rd.totals) == (rd.events, rd.totals)
         ids = ";".join(rd.sources)
-        for data, on_cohort in ((rd, False), (cohort_rd, True)):
+        for data, on_cohort in ((rd, False), (None if same else cohort_rd, True)):
             if data is None:
-                log.warning("%s: the cohort has no column for %s; cohort rows left out", analysis.id, rd.endpoint)
+                if not same:
+                    log.warning("%s: the cohort has no column for %s; cohort rows left out", analysis.id,
+                                rd.endpoint)
                 continue
             rows.append({**base, **_test_row(data, on_cohort, p_id)})
             for ps in analysis.prior_sets:
@@ -110,7 +127,11 @@ def response_rows(analysis, comparisons: list[RateData], df: pd.DataFrame, study
                                      seed=seeds(rd.endpoint, ps, on_cohort))
                 for r in comparison_rows(comp, analysis.id, rd.endpoint):
                     r["contrast"] = rd.contrast if r.get("contrast") else None
-                    rows.append({**adapt(r, analysis, on_cohort), "registry_id": ids})
+                    row = {**adapt(r, analysis, on_cohort), "title": title, "registry_id": ids}
+                    if same:
+                        row["note"] = "; ".join(filter(None, [row.get("note"), "the cohort's counts are the "
+                                                              "published counts"]))
+                    rows.append(row)
     return rows
 
 

@@ -93,6 +93,28 @@ def _verify(attrs: dict, expected_hash: str) -> None:
                           "(data, spec, priors, sampler, seed or versions changed)")
 
 
+def read_attrs(path: Path) -> dict:
+    """The root attrs of a stored fit (cheap: no variable is read)."""
+    import h5netcdf
+
+    with h5netcdf.File(path, "r") as f:
+        return {k: (v.decode() if isinstance(v, bytes) else v.item() if hasattr(v, "item") else v)
+                for k, v in f.attrs.items()}
+
+
+def read_groups(path: Path, groups: tuple[str, ...], attrs: dict | None = None):
+    """Only the named groups of a stored fit (with its root attrs), read into memory; the file is closed."""
+    import xarray as xr
+
+    tree = {}
+    for g in groups:
+        with xr.open_dataset(path, group=g, engine="h5netcdf") as ds:
+            tree[f"/{g}"] = ds.load().copy(deep=True)
+    dt = xr.DataTree.from_dict(tree)
+    dt.attrs.update(read_attrs(path) if attrs is None else attrs)
+    return dt
+
+
 def load_fit(path: Path, expected_hash: str, groups: tuple[str, ...] | None = None):
     """Read a stored fit into memory and close the file; raise FitMismatch when the stored hash differs
     from ``expected_hash`` or from the hash of the file's own attrs.
@@ -108,19 +130,18 @@ def load_fit(path: Path, expected_hash: str, groups: tuple[str, ...] | None = No
             dt.load()
             _verify(dict(dt.attrs), expected_hash)
             return dt.copy(deep=True)
-    import h5netcdf
-
-    with h5netcdf.File(path, "r") as f:
-        attrs = {k: (v.decode() if isinstance(v, bytes) else v.item() if hasattr(v, "item") else v)
-                 for k, v in f.attrs.items()}
+    attrs = read_attrs(path)
     _verify(attrs, expected_hash)
-    tree = {}
-    for g in groups:
-        with xr.open_dataset(path, group=g, engine="h5netcdf") as ds:
-            tree[f"/{g}"] = ds.load().copy(deep=True)
-    dt = xr.DataTree.from_dict(tree)
-    dt.attrs.update(attrs)
-    return dt
+    return read_groups(path, groups, attrs)
+
+
+def is_valid(path: Path, expected_hash: str) -> bool:
+    """Whether ``path`` holds a readable fit stored under ``expected_hash`` (attrs only)."""
+    try:
+        _verify(read_attrs(path), expected_hash)
+    except (FitMismatch, OSError, ValueError, KeyError, RuntimeError):
+        return False
+    return True
 
 
 @dataclass
@@ -135,7 +156,7 @@ class FitOutcome:
         return diagnostics_of(self.dt)
 
 
-def _sample_with_gate(data, priors, spec, settings, seed, cache) -> tuple[object, str]:
+def sample_with_gate(data, priors, spec, settings, seed, cache) -> tuple[object, str]:
     dt = fit(data, priors, spec, settings, seed=seed, cache=cache)
     diag = diagnostics_of(dt)
     if diag.divergences == 0:
@@ -150,22 +171,30 @@ def _sample_with_gate(data, priors, spec, settings, seed, cache) -> tuple[object
     return dt, note
 
 
+
+def store_fit(dt, path: Path, inputs: dict, key: str, analysis: str, note: str) -> None:
+    """Stamp a new fit with its hashed inputs, fit hash, key, analysis and refit note; write it atomically."""
+    dt.attrs.update({**inputs, "fit_hash": fit_hash(inputs), "fit_key": key, "analysis": analysis, "refit": note})
+    write_atomic(dt, path)
+
+
 def fit_cached(key: str, folder: Path, data: SurvivalData, priors: PriorSet, spec: SurvivalSpec,
-               settings: SamplerSettings, seed: int, cache: ModelCache, analysis: str = "") -> FitOutcome:
-    """The fit ``folder/<key>.nc`` if it is valid for these inputs, else a new fit written there."""
+               settings: SamplerSettings, seed: int, cache: ModelCache, analysis: str = "",
+               groups: tuple[str, ...] = ("posterior",)) -> FitOutcome:
+    """The fit ``folder/<key>.nc`` if it is valid for these inputs (only ``groups`` read), else a new fit
+    written there (in full, in memory)."""
     path = Path(folder) / f"{key}.nc"
     inputs = fit_inputs(data, priors, spec, settings, seed)
     expected = fit_hash(inputs)
     t0 = time.perf_counter()
     if path.exists():
         try:
-            dt = load_fit(path, expected, groups=("posterior",))
+            dt = load_fit(path, expected, groups=groups)
             return FitOutcome(dt, "cached", time.perf_counter() - t0, dt.attrs.get("refit", ""))
         except FitMismatch as err:
             log.warning("refitting %s: %s", path.name, err)
         except (OSError, ValueError, KeyError, RuntimeError) as err:  # unreadable / truncated NetCDF
             log.warning("refitting %s: unreadable (%s: %s)", path.name, type(err).__name__, err)
-    dt, note = _sample_with_gate(data, priors, spec, settings, seed, cache)
-    dt.attrs.update({**inputs, "fit_hash": expected, "fit_key": key, "analysis": analysis, "refit": note})
-    write_atomic(dt, path)
+    dt, note = sample_with_gate(data, priors, spec, settings, seed, cache)
+    store_fit(dt, path, inputs, key, analysis, note)
     return FitOutcome(dt, "fitted", time.perf_counter() - t0, note)

@@ -38,7 +38,7 @@ from hccbayes.inference import power_scaling as psn
 from hccbayes.inference import rows_survival as rs
 from hccbayes.inference.fit import ModelCache, SamplerSettings
 from hccbayes.inference.links import SurvivalLinks
-from hccbayes.inference.runs import FitOutcome, _sample_with_gate, fit_cached, fit_hash, fit_inputs, load_fit
+from hccbayes.inference.runs import FitOutcome, fit_cached, fit_hash, fit_inputs, load_fit, sample_with_gate
 from hccbayes.models.design import survival_data
 from hccbayes.models.priors import DEFAULT_MCID, PRIOR_SET_NAMES, PriorSet, prior_set
 from hccbayes.reports.table import make_table
@@ -132,7 +132,7 @@ def _fit(key: str, data, priors: PriorSet, spec, settings: SamplerSettings, seed
     since power-scaling needs the log_prior and log_likelihood groups)."""
     if fits_dir is None:
         t0 = time.perf_counter()
-        dt, note = _sample_with_gate(data, priors, spec, settings, seed, cache)
+        dt, note = sample_with_gate(data, priors, spec, settings, seed, cache)
         return FitOutcome(dt, "fitted", time.perf_counter() - t0, note)
     outcome = fit_cached(key, fits_dir, data, priors, spec, settings, seed, cache, analysis=analysis)
     if outcome.status == "cached":
@@ -140,17 +140,32 @@ def _fit(key: str, data, priors: PriorSet, spec, settings: SamplerSettings, seed
     return outcome
 
 
+def _grid_jobs(a, grid, *, study, cohort, seed: int, models, settings):
+    """(model, label, FitJob) of every fit of one analysis in the grid, seeded as the engine seeds them."""
+    from hccbayes.inference.engine import derived_seed
+    from hccbayes.inference.tasks import FitJob
+
+    run_settings = settings or replace(SamplerSettings(), **dict(a.sampler))
+    for model in (m for m in a.models if models is None or m in models):
+        spec = rs.spec_for(a, model)
+        data = survival_data(cohort, study, spec)
+        for label, priors in grid:
+            fit_seed = derived_seed(seed, a.seed if a.seed is not None else "", a.id, model, label)
+            yield model, label, FitJob(f"{a.id}__{model}__{label}", a.id, data, priors, spec, run_settings,
+                                       fit_seed)
+
+
 def sensitivity(analyses: Sequence, prior_sets: Iterable[str] = PRIOR_SET_NAMES,
                 mcids: Sequence[float] = (DEFAULT_MCID,), *, study, cohort: pd.DataFrame, seed: int = 0,
                 custom: Mapping[str, PriorSet] | None = None, models: Sequence[str] | None = None,
                 settings: SamplerSettings | None = None, cache: ModelCache | None = None,
-                fits_dir: str | Path | None = None, power_scale: bool = True) -> SensitivityResult:
+                fits_dir: str | Path | None = None, power_scale: bool = True, executor=None) -> SensitivityResult:
     """Refit every survival analysis of ``analyses`` (plan :class:`~hccbayes.plan.Analysis` values) under
     every prior set; see the module docstring. ``models`` restricts each analysis's models; ``seed`` is
     the plan seed (each fit's seed is derived from it as the engine derives it, so a named-set fit here
-    is the engine's fit); ``settings`` overrides each analysis's sampler settings."""
-    from hccbayes.inference.engine import derived_seed
-
+    is the engine's fit); ``settings`` overrides each analysis's sampler settings. ``executor`` (needs
+    ``fits_dir``): run the grid's fits as gated tasks on it first (:func:`.tasks.prefit`), then read them
+    from the cache."""
     t_start = time.perf_counter()
     cache = cache if cache is not None else ModelCache()
     compiles0 = cache.compiles
@@ -163,31 +178,33 @@ def sensitivity(analyses: Sequence, prior_sets: Iterable[str] = PRIOR_SET_NAMES,
     for a in analyses:
         if a.kind != "survival":
             log.info("sensitivity: skipping %s (%s analyses have closed-form prior grids)", a.id, a.kind)
-            continue
-        a = replace(a, thresholds={**a.thresholds, "hr": tuple(dict.fromkeys((1.0, *mcids)))})
+    survival = [replace(a, thresholds={**a.thresholds, "hr": tuple(dict.fromkeys((1.0, *mcids)))})
+                for a in analyses if a.kind == "survival"]
+    job_kw = dict(study=study, cohort=cohort, seed=seed, models=models, settings=settings)
+    if executor is not None:
+        if fits_dir is None:
+            raise ValueError("an executor stores its fits in the cache: give fits_dir")
+        from hccbayes.inference.tasks import prefit
+
+        prefit([job for a in survival for _, _, job in _grid_jobs(a, grid, **job_kw)], fits_dir, executor)
+    for a in survival:
         rm = rs.RowMaker(a)
         sub = cohort
         for col, val in a.population.items():
             sub = sub[sub[col].astype(str) == str(val)]
         rs.frequentist_rows(rm, sub, study, SurvivalLinks())
-        run_settings = settings or replace(SamplerSettings(), **dict(a.sampler))
-        for model in (m for m in a.models if models is None or m in models):
-            spec = rs.spec_for(a, model)
-            data = survival_data(cohort, study, spec)
-            for label, priors in grid:
-                key = f"{a.id}__{model}__{label}"
-                fit_seed = derived_seed(seed, a.seed if a.seed is not None else "", a.id, model, label)
-                outcome = _fit(key, data, priors, spec, run_settings, fit_seed, cache, fits_dir, a.id)
-                result.fits[key] = outcome.dt
-                result.fit_seconds[key] = outcome.seconds
-                rs.bayes_rows(rm, study, data, spec, outcome, label, SurvivalLinks())
-                if power_scale:
-                    ps = psn.power_scaling(outcome.dt)
-                    base = dict(source=f"bayes:{model}:{label}", model=model, prior_set=label,
-                                cohort_based=True, diagnostics_ok=outcome.diagnostics.ok)
-                    for row in psn.psense_rows(ps, base):
-                        rm.add(**row)
-                    ps_frames.append(ps.assign(analysis=a.id, model=model, prior_set=label))
+        for model, label, job in _grid_jobs(a, grid, **job_kw):
+            outcome = _fit(job.key, job.data, job.priors, job.spec, job.settings, job.seed, cache, fits_dir, a.id)
+            result.fits[job.key] = outcome.dt
+            result.fit_seconds[job.key] = outcome.seconds
+            rs.bayes_rows(rm, study, job.data, job.spec, outcome, label, SurvivalLinks())
+            if power_scale:
+                ps = psn.power_scaling(outcome.dt)
+                base = dict(source=f"bayes:{model}:{label}", model=model, prior_set=label,
+                            cohort_based=True, diagnostics_ok=outcome.diagnostics.ok)
+                for row in psn.psense_rows(ps, base):
+                    rm.add(**row)
+                ps_frames.append(ps.assign(analysis=a.id, model=model, prior_set=label))
         rows.extend(rm.rows)
     result.table = make_table(rows)
     cols = ["analysis", "model", "prior_set", *psn.PSENSE_COLUMNS]
@@ -220,21 +237,9 @@ def hr_grid(table: pd.DataFrame, contrast: str | None = None) -> pd.DataFrame:
 
 
 def load_plan_with_prior_sets(path: str | Path):
-    """(Plan, custom prior sets) of a plan file that may declare ``[prior_sets.<name>]`` tables.
+    """(Plan, custom prior sets) of a plan file that may declare ``[prior_sets.<name>]`` tables: the
+    plan loader parses those tables with :func:`custom_prior_sets` and keeps them on the plan."""
+    from hccbayes.plan import load_plan
 
-    The plan proper is read by :func:`hccbayes.plan.parse_plan` (the engine's parser, unchanged); the
-    ``prior_sets`` table is taken out first and parsed by :func:`custom_prior_sets`. Hook for the
-    engine: call this instead of ``load_plan`` and :func:`resolve_prior_set` instead of ``prior_set``
-    (its plan check must then also accept the custom names in analyses' ``prior_sets``).
-    """
-    import tomllib
-
-    from hccbayes.plan import load_plan, parse_plan
-
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        return load_plan(path), {}  # the engine's loader reports the problem in its own words
-    custom = custom_prior_sets(raw.pop("prior_sets", {}), str(path))
-    return parse_plan(raw, path), custom
+    plan = load_plan(path)
+    return plan, dict(plan.custom_prior_sets)

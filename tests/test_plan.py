@@ -108,3 +108,27 @@ def test_plan_values_are_never_evaluated(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "analyses.a" in proc.stderr and "no patients" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "PWNED").exists()
+
+
+CUSTOM = '[prior_sets.trial]\ncontrast = { family = "normal", mu = -0.2, sigma = 0.3 }\n'
+
+
+def test_custom_prior_sets_can_be_named_by_survival_analyses(tmp_path):
+    plan = load_plan(_bad_plan(tmp_path, GOOD + 'prior_sets = ["trial", "skeptical"]\n' + CUSTOM))
+    assert plan.analysis("a").prior_sets == ("trial", "skeptical")
+    trial = plan.custom_prior_sets["trial"]
+    assert (trial.name, trial.contrast.mu, trial.contrast.sigma) == ("trial", -0.2, 0.3)  # as written
+
+
+@pytest.mark.parametrize("text,key,fix", [
+    (GOOD + 'prior_sets = ["trial"]\n' + CUSTOM.replace("0.3", "-1"), "prior_sets.trial.contrast.sigma",
+     "sigma > 0"),  # the sensitivity module's parser, reported with the plan's other problems
+    (GOOD + 'prior_sets = ["trail"]\n' + CUSTOM, "analyses.a.prior_sets", "trial"),
+    (GOOD + CUSTOM + '[[analyses]]\nid = "r"\nkind = "response"\nprior_sets = ["trial"]\n', "analyses.r.prior_sets",
+     "for response analyses"),
+])
+def test_bad_custom_prior_sets_name_key_and_fix(tmp_path, text, key, fix):
+    with pytest.raises(PlanError) as err:
+        load_plan(_bad_plan(tmp_path, text))
+    msg = str(err.value)
+    assert f"key '{key}" in msg and fix in msg, msg

@@ -190,7 +190,10 @@ def test_kill_9_then_rerun_matches_uninterrupted(user_study, tmp_path, cache):
     assert not (out / "comparisons.csv").exists()
     proc = _cli("run", str(user_study / "plan.toml"), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip().splitlines()[-1] == f"outputs in {out.resolve()}: comparisons.csv, run.json, fits/"
+    report = out.resolve() / "report" / "report.html"
+    assert proc.stdout.strip().splitlines()[-1] == (f"outputs in {out.resolve()}: comparisons.csv, run.json, fits/, "
+                                                    f"checks/, report: {report}")
+    assert report.is_file() and (out / "checks" / "loo.csv").is_file()
     assert read_table(out / "comparisons.csv").equals(read_table(tmp_path / "ref" / "comparisons.csv"))
     assert _leftovers(out) == []
     run = json.loads((out / "run.json").read_text())
@@ -210,3 +213,19 @@ def test_strict_exit_code_on_failed_diagnostics(user_study, tmp_path):
     mcmc = table[table["model"] == "pem"]
     assert len(mcmc) and not mcmc["diagnostics_ok"].any()
     assert mcmc["diagnostics"].str.contains("FAILED").all()
+
+
+def test_custom_prior_set_of_the_plan_is_fitted(user_study, tmp_path, cache):
+    """A [prior_sets.trial] table named by an analysis: its fit carries the declared prior (mu -0.2,
+    sigma 0.3, exactly as written) and its rows the set's name."""
+    plan = user_study / "custom.toml"
+    text = MINI_PLAN.replace("draws = 300, tune = 300", "draws = 100, tune = 100")
+    text = text.replace('strata = "arm"\n', 'strata = "arm"\nprior_sets = ["trial"]\n', 1)
+    plan.write_text(text + '\n[prior_sets.trial]\ncontrast = { family = "normal", mu = -0.2, sigma = 0.3 }\n',
+                    encoding="utf-8")
+    result = hccbayes.run_plan(plan, out=tmp_path / "custom", cache=cache, checks=False)
+    rows = result.table[result.table["analysis"] == "arm_os"]
+    assert set(rows.loc[rows["source"].str.startswith("bayes:"), "prior_set"]) == {"trial"}
+    with xr.open_datatree(tmp_path / "custom" / "fits" / "arm_os__pem__trial.nc", engine="h5netcdf") as dt:
+        priors = json.loads(dt.attrs["priors"])
+    assert priors["contrast"] == {"family": "normal", "mu": -0.2, "sigma": 0.3}

@@ -1,4 +1,5 @@
-"""``hccbayes reproduce [--study NAME_OR_PATH] [--out DIR] [--quick] [--strict] [--force]``.
+"""``hccbayes reproduce [--study NAME_OR_PATH] [--out DIR] [--quick] [--strict] [--force] [--jobs N |
+--scheduler ADDRESS] [--no-report]``.
 
 Runs a study's own ``plan.toml`` on its bundled cohort (default study yin2025, default output
 directory ``runs/<study>`` or ``runs/<study>-quick``); outputs and exit codes as ``hccbayes run``.
@@ -25,5 +26,5 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from hccbayes.inference.engine import reproduce
 
-    return execute(lambda: reproduce(args.study, args.out, quick=args.quick, strict=args.strict,
-                                     force=args.force), args)
+    return execute(lambda **kw: reproduce(args.study, args.out, quick=args.quick, strict=args.strict,
+                                          force=args.force, **kw), args)

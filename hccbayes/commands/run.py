@@ -1,7 +1,9 @@
-"""``hccbayes run PLAN --out DIR [--quick] [--strict] [--force]``: run an analysis plan.
+"""``hccbayes run PLAN --out DIR [--quick] [--strict] [--force] [--jobs N | --scheduler ADDRESS]
+[--no-report]``: run an analysis plan.
 
-Writes ``comparisons.csv``, ``fits/*.nc`` and ``run.json`` into DIR (see
-:mod:`hccbayes.inference.engine`) and prints where they are. Exit codes: 0 done; 1 ``--strict`` and a
+Writes ``comparisons.csv``, ``fits/*.nc``, ``checks/`` and ``run.json`` into DIR (see
+:mod:`hccbayes.inference.engine`), then the report (``DIR/report/report.html``, unless ``--no-report``),
+and prints where they are (the last line). Exit codes: 0 done; 1 ``--strict`` and a
 fit failed the diagnostics gate (outputs are still written); 2 a bad plan, study, cohort or output
 directory (one message, no traceback).
 """
@@ -19,6 +21,31 @@ def add_common(parser: argparse.ArgumentParser) -> None:
                         help="exit 1 when any fit fails the diagnostics gate (R-hat, ESS, divergences, E-BFMI)")
     parser.add_argument("--force", action="store_true",
                         help="write into a directory that holds a different run's outputs")
+    parser.add_argument("--no-report", action="store_true",
+                        help="skip the report (build it later with 'hccbayes report DIR')")
+    add_executor_options(parser)
+
+
+def add_executor_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help="run the survival fits in N local worker processes (default: one after another)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run the survival fits on a Dask cluster (e.g. tcp://host:8786); workers need "
+                        "hccbayes installed")
+
+
+def executor_from(args: argparse.Namespace):
+    """The executor of --jobs / --scheduler, or None for inline fitting (no pool at all)."""
+    from hccbayes.inference.executors import make_executor
+
+    if args.scheduler is None and args.jobs in (None, 1):
+        return None
+    return make_executor(args.jobs, args.scheduler)
+
+
+def close(executor) -> None:
+    if executor is not None and hasattr(executor, "close"):
+        executor.close()
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -43,24 +70,28 @@ def report(result) -> int:
               file=sys.stderr)
     print(f"{len(result.table)} comparison rows from {len(result.statuses)} analyses, {n_fits} fits "
           f"({cached} from cache) in {result.seconds:.1f} s")
-    print(f"outputs in {result.run_dir}: comparisons.csv, run.json, fits/")
+    report = f", report: {result.report}" if result.report is not None else ""
+    print(f"outputs in {result.run_dir}: comparisons.csv, run.json, fits/, checks/{report}")
     return 0
 
 
 def execute(call, args: argparse.Namespace) -> int:
     from hccbayes.inference.engine import DiagnosticsFailed
 
+    executor = executor_from(args)
     try:
-        result = call()
+        result = call(executor=executor, report=not args.no_report)
     except DiagnosticsFailed as err:
         report(err.result)
         print(f"hccbayes {args.command}: --strict: {err}", file=sys.stderr)
         return 1
+    finally:
+        close(executor)
     return report(result)
 
 
 def run(args: argparse.Namespace) -> int:
     from hccbayes.inference.engine import run_plan
 
-    return execute(lambda: run_plan(args.plan, args.out, quick=args.quick, strict=args.strict, force=args.force),
-                   args)
+    return execute(lambda **kw: run_plan(args.plan, args.out, quick=args.quick, strict=args.strict,
+                                         force=args.force, **kw), args)

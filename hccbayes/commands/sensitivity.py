@@ -1,4 +1,5 @@
-"""``hccbayes sensitivity PLAN --prior-sets a,b,... [--mcid 0.7,0.8] --out DIR``: prior-sensitivity grid.
+"""``hccbayes sensitivity PLAN --prior-sets a,b,... [--mcid 0.7,0.8] --out DIR [--jobs N | --scheduler ADDRESS]``:
+prior-sensitivity grid.
 
 Refits every survival analysis of the plan (or those named by ``--analyses``) under each prior set with
 one compiled model per structure (:func:`hccbayes.inference.sensitivity.sensitivity`), power-scales each
@@ -18,6 +19,7 @@ def _csv(kind):
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
+    from hccbayes.commands.run import add_executor_options
     from hccbayes.models.priors import PRIOR_SET_NAMES
 
     p = subparsers.add_parser(
@@ -35,6 +37,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--models", type=_csv(str), default=None, help="restrict to these models (weibull, pem)")
     p.add_argument("--quick", action="store_true", help="the plan's quick sampler settings")
     p.add_argument("--out", required=True, help="output directory")
+    add_executor_options(p)
     p.set_defaults(run=run)
     return p
 
@@ -44,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from hccbayes.data.cohort import load_cohort
+    from hccbayes.commands.run import close, executor_from
     from hccbayes.data.study import load_study
     from hccbayes.errors import PlanError, Problem
     from hccbayes.inference.fit import SamplerSettings
@@ -70,8 +74,13 @@ def run(args: argparse.Namespace) -> int:
     mcids = args.mcid or (analyses[0].mcid if analyses else DEFAULT_MCID,)
     out = Path(args.out)
     (out / "fits").mkdir(parents=True, exist_ok=True)
-    result = sensitivity(analyses, args.prior_sets, mcids, study=study, cohort=cohort, seed=plan.seed,
-                         custom=custom, models=args.models, settings=settings, fits_dir=out / "fits")
+    executor = executor_from(args)
+    try:
+        result = sensitivity(analyses, args.prior_sets, mcids, study=study, cohort=cohort, seed=plan.seed,
+                             custom=custom, models=args.models, settings=settings, fits_dir=out / "fits",
+                             executor=executor)
+    finally:
+        close(executor)
     write_table(result.table, out / "sensitivity.csv")
     result.psense.to_csv(out / "psense.csv", index=False)
     with_pd_options(lambda: print(hr_grid(result.table).to_string(index=False, float_format="%.3f")))
