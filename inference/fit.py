@@ -167,6 +167,8 @@ def fit(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, settings: Samp
 
     cache = cache or DEFAULT_CACHE
     family = FAMILIES[spec.model]
+    if spec.model == "pem" and spec.cuts is None:  # resolve the default cut points once, and record them
+        spec = replace(spec, cuts=tuple(float(c) for c in piecewise.resolve_cuts(data, spec)))
     notes = degeneracy_notes(data)
     for note in notes:
         log.warning("%s, %s: %s", spec.model, ", ".join(data.terms) or "no terms", note)
@@ -182,6 +184,7 @@ def fit(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, settings: Samp
     # the compiled model keeps the coordinate labels of the data it was compiled with: relabel
     post = _relabel(dt["posterior"].to_dataset(), data)
     dt["posterior"] = xr.DataTree(post)
+    patient = xr.Coordinates({"patient": data.ids})  # built once (costly for a million ids), shared
     n_values = post.sizes["chain"] * post.sizes["draw"] * data.n
     if pointwise is None:
         pointwise = n_values <= POINTWISE_LIMIT
@@ -192,12 +195,12 @@ def fit(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, settings: Samp
         ll = family.loglik(post, data, spec).reshape(post.sizes["chain"], post.sizes["draw"], data.n)
         dt["log_likelihood"] = xr.DataTree(xr.Dataset({"y": (("chain", "draw", "patient"), ll)},
                                                       coords={"chain": post.chain, "draw": post.draw,
-                                                              "patient": data.ids}))
+                                                              **patient}))
     dt["log_prior"] = xr.DataTree(_log_prior(post, priors, data, values, family.top_level))
     dt["observed_data"] = xr.DataTree(xr.Dataset({"time": ("patient", data.time), "event": ("patient", data.event)},
-                                                 coords={"patient": data.ids}))
+                                                 coords=patient))
     dt["constant_data"] = xr.DataTree(xr.Dataset({"X": (("patient", "term"), data.X)},
-                                                 coords={"patient": data.ids, "term": list(data.terms)}))
+                                                 coords={**patient, "term": list(data.terms)}))
     diag = diagnose(dt, var_names=[v for v in post.data_vars if v not in ("rw_z", "regimen_z")] or None)
     dt.attrs.update({
         "spec": spec.to_json(), "priors": priors.to_json(), "prior_set": priors.name,

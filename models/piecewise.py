@@ -15,6 +15,7 @@ independent Normal(log crude rate, 2) log hazards, or a Gaussian random walk (sm
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 
@@ -53,14 +54,15 @@ def unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     codes = np.zeros(keys.shape[0], dtype=np.int64)
     radix = 1
     for j in range(keys.shape[1]):
-        values, col = np.unique(keys[:, j], return_inverse=True)
+        col, values = pd.factorize(keys[:, j])  # hash-based: O(n)
         if radix * len(values) >= 2**62:  # too many combinations to code: fall back to numpy
             patterns, inverse = np.unique(keys, axis=0, return_inverse=True)
             return patterns, inverse.ravel()
-        codes += col.ravel().astype(np.int64) * radix
+        codes += col.astype(np.int64) * radix
         radix *= len(values)
-    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
-    return keys[first], inverse.ravel()
+    inverse, uniques = pd.factorize(codes)
+    _, first = np.unique(inverse, return_index=True)  # first row of each pattern
+    return keys[first], inverse.astype(np.int64)
 
 
 def sufficient_stats(data: SurvivalData, cuts: np.ndarray):
