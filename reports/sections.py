@@ -16,7 +16,6 @@ from hccbayes.reports.document import (GUARD, Figure, Heading, Para, Table, anch
 from hccbayes.reports.figures import CI_PROB, forest_figure, forest_rows, survival_figure
 from hccbayes.reports.figures_extra import (diagnostics_frame, response_density_figure, sensitivity_figure,
                                             sensitivity_frame, trace_rank_figures)
-from hccbayes.reports.checks_section import checks_blocks
 from hccbayes.reports.methods import checklist_blocks, methods_blocks
 from hccbayes.reports.numbers import fmt
 from hccbayes.reports.sentences import NULL, comparison_kind, comparison_sentences, two_groups
@@ -26,7 +25,7 @@ log = logging.getLogger(__name__)
 FOREST_TABLES = (("t4", "Table 4"), ("t5", "Table 5"))
 LEVEL = fmt(100 * CI_PROB, "count")  # the credible/confidence level of figures, e.g. "95"
 ONE = fmt(NULL["ratio"], "real")
-MAX_TRACE_FITS = 3  # trace/rank plots for the worst failing fits only (each costs about a second)
+MAX_TRACE_FITS = 2  # trace/rank plots for the two worst failing fits only (each costs about a second)
 SURVIVAL_DRAWS = 400  # posterior draws behind a survival band: plenty for a 95% band (see figures.py)
 DIAG_VARS = ("log_hr", "weibull_shape", "intercept", "log_hazard", "rw_sigma")
 
@@ -249,7 +248,7 @@ def report_blocks(run) -> list:
     blocks = [Heading(title, "top", 1), Para(study.citation), Heading("Reading this report", "interpretation"),
               Para(GUARD, "guard")]
     for part in (provenance_blocks(run), sentence_blocks(run, labels), comparison_blocks(run, labels),
-                 figure_blocks(run, study), sensitivity_blocks(run), diagnostics_blocks(run),
-                 checks_blocks(run), methods_blocks(run), checklist_blocks()):
+                 figure_blocks(run, study), sensitivity_blocks(run), diagnostics_blocks(run), methods_blocks(run),
+                 checklist_blocks()):
         blocks += part
     return blocks
