@@ -16,6 +16,7 @@ from hccbayes.reports.document import (GUARD, Figure, Heading, Para, Table, anch
 from hccbayes.reports.figures import CI_PROB, forest_figure, forest_rows, survival_figure
 from hccbayes.reports.figures_extra import (diagnostics_frame, response_density_figure, sensitivity_figure,
                                             sensitivity_frame, trace_rank_figures)
+from hccbayes.reports.checks_section import checks_blocks
 from hccbayes.reports.methods import checklist_blocks, methods_blocks
 from hccbayes.reports.numbers import fmt
 from hccbayes.reports.sentences import NULL, comparison_kind, comparison_sentences, two_groups
@@ -248,7 +249,7 @@ def report_blocks(run) -> list:
     blocks = [Heading(title, "top", 1), Para(study.citation), Heading("Reading this report", "interpretation"),
               Para(GUARD, "guard")]
     for part in (provenance_blocks(run), sentence_blocks(run, labels), comparison_blocks(run, labels),
-                 figure_blocks(run, study), sensitivity_blocks(run), diagnostics_blocks(run), methods_blocks(run),
-                 checklist_blocks()):
+                 figure_blocks(run, study), sensitivity_blocks(run), diagnostics_blocks(run),
+                 checks_blocks(run), methods_blocks(run), checklist_blocks()):
         blocks += part
     return blocks
