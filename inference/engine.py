@@ -177,7 +177,7 @@ def fit_jobs(ctx: _Context, a):
 
 def _run_survival(ctx: _Context, a, status: dict) -> list[dict]:
     links = lk.survival_links(a, ctx.registry)
-    rm = rs.RowMaker(a)
+    rm = rs.RowMaker(a, ctx.study)
     rs.published_rows(rm, links)
     sub = ctx.df
     for col, val in a.population.items():
@@ -261,7 +261,7 @@ def _checks(ctx: _Context, out: Path, statuses: dict, rows_so_far: list[dict]) -
     rows: list[dict] = []
     for (aid, model, prior), frame in ps.groupby(["analysis", "model", "prior_set"], sort=False):
         fit = statuses[aid]["fits"][f"{aid}__{model}__{prior}"]
-        rm = rs.RowMaker(ctx.plan.analysis(aid))
+        rm = rs.RowMaker(ctx.plan.analysis(aid), ctx.study)
         source = f"bayes:{model}:{prior}"
         base = dict(source=source, model=model, prior_set=prior, cohort_based=True,
                     diagnostics_ok=fit["diagnostics"]["ok"], diagnostics=diag.get((aid, source), ""))

@@ -39,14 +39,35 @@ def spec_for(analysis, model: str) -> SurvivalSpec:
 
 
 def level_labels(study, term: str) -> tuple[str, str]:
-    """(label of indicator 0, label of indicator 1) of a factor, in its column's level names."""
+    """(label of indicator 0, label of indicator 1) of a factor: its column's level names, the arm names,
+    'X ≤ c' / 'X > c' for a threshold factor, 'X: no' / 'X: yes' for a 0/1 column."""
     factor = study.factors[term]
+    if factor.above is not None:
+        label = study.column(factor.column).label
+        return f"{label} ≤ {factor.above:g}", f"{label} > {factor.above:g}"
     one = str(factor.levels[0])
     if factor.column == study.arm_column:
         others = [a for a in study.arm_names if a != one]
     else:
-        others = [lv for lv in study.column(factor.column).levels if lv != one]
+        column = study.column(factor.column)
+        if column.type == "binary":
+            return f"{column.label}: {'no' if one == '1' else 'yes'}", f"{column.label}: {'yes' if one == '1' else 'no'}"
+        others = [lv for lv in column.levels if lv != one]
     return (others[0] if len(others) == 1 else f"not {one}"), one
+
+
+def contrast_label(study, term: str) -> str:
+    """'TKI+ICI vs TKI', 'ANRI > 5.4 vs ANRI ≤ 5.4', ... — the two groups a term's hazard ratio compares;
+    the term itself when the study does not declare it as a factor (e.g. a continuous column)."""
+    if study is None or term not in study.factors:
+        return term
+    zero, one = level_labels(study, term)
+    factor = study.factors[term]
+    if factor.above is None and factor.column != study.arm_column \
+            and study.column(factor.column).type == "categorical":
+        label = study.column(factor.column).label
+        zero, one = f"{label} {zero}", f"{label} {one}"
+    return f"{one} vs {zero}"
 
 
 @dataclass
@@ -54,7 +75,11 @@ class RowMaker:
     """Fills the columns every row of one analysis shares."""
 
     analysis: Any
+    study: Any = None  # names the groups of each term's hazard ratio (contrast_label)
     rows: list[dict] = field(default_factory=list)
+
+    def contrast(self, term: str) -> str:
+        return contrast_label(self.study, term)
 
     def add(self, **kw) -> None:
         a = self.analysis
@@ -70,11 +95,11 @@ def _ids(entries) -> str:
 def published_rows(rm: RowMaker, links: SurvivalLinks) -> None:
     for term, entries in links.hr.items():
         for e in entries:
-            rm.add(contrast=term, quantity="hr", source="published", estimate=e.estimate, lower=e.lower,
+            rm.add(contrast=rm.contrast(term), quantity="hr", source="published", estimate=e.estimate, lower=e.lower,
                    upper=e.upper, interval="95% CI", unit="HR", cohort_based=False, registry_id=e.id,
                    note=e.source)
         for e in links.p.get(term, []):
-            rm.add(contrast=term, quantity="p_value", source="published", estimate=e.p, cohort_based=False,
+            rm.add(contrast=rm.contrast(term), quantity="p_value", source="published", estimate=e.p, cohort_based=False,
                    registry_id=e.id, note=f"printed {e.raw}")
     for group, entries in links.km.items():
         for e in entries:
@@ -91,9 +116,9 @@ def frequentist_rows(rm: RowMaker, sub, study, links: SurvivalLinks) -> None:
                   model="univariable" if len(a.terms) == 1 else "multivariable")
     for r in cox.itertuples():
         rid = _ids(links.hr.get(r.term, []))
-        rm.add(**freq, contrast=r.term, quantity="hr", model="cox", estimate=r.hr, lower=r.lower, upper=r.upper,
+        rm.add(**freq, contrast=rm.contrast(r.term), quantity="hr", model="cox", estimate=r.hr, lower=r.lower, upper=r.upper,
                interval="95% CI (Wald)", unit="HR", registry_id=rid, note=f"Efron ties; n={r.n}, events={r.events}")
-        rm.add(**freq, contrast=r.term, quantity="p_value", model="cox", estimate=r.p, registry_id=rid,
+        rm.add(**freq, contrast=rm.contrast(r.term), quantity="p_value", model="cox", estimate=r.p, registry_id=rid,
                note="two-sided Wald")
     if not a.strata:
         return
@@ -138,9 +163,9 @@ def bayes_rows(rm: RowMaker, study, data, spec: SurvivalSpec, outcome: FitOutcom
     for term in a.terms:
         x = hr.sel(term=term)
         rid = _ids(links.hr.get(term, []))
-        _summary(rm, common, x, "hr", "HR", contrast=term, registry_id=rid)
+        _summary(rm, common, x, "hr", "HR", contrast=rm.contrast(term), registry_id=rid)
         for t in a.thresholds.get("hr", ()):
-            rm.add(**common, contrast=term, quantity="hr", probability=q.prob_below(x, t), threshold=t,
+            rm.add(**common, contrast=rm.contrast(term), quantity="hr", probability=q.prob_below(x, t), threshold=t,
                    direction="<", unit="HR", registry_id=rid)
     if not a.strata:
         return

@@ -188,7 +188,7 @@ def sensitivity(analyses: Sequence, prior_sets: Iterable[str] = PRIOR_SET_NAMES,
 
         prefit([job for a in survival for _, _, job in _grid_jobs(a, grid, **job_kw)], fits_dir, executor)
     for a in survival:
-        rm = rs.RowMaker(a)
+        rm = rs.RowMaker(a, study)
         sub = cohort
         for col, val in a.population.items():
             sub = sub[sub[col].astype(str) == str(val)]
@@ -215,9 +215,11 @@ def sensitivity(analyses: Sequence, prior_sets: Iterable[str] = PRIOR_SET_NAMES,
     return result
 
 
-def hr_grid(table: pd.DataFrame, contrast: str | None = None) -> pd.DataFrame:
+def hr_grid(table: pd.DataFrame, contrast: str | None = None, study=None) -> pd.DataFrame:
     """A wide view of a sensitivity table: per (analysis, model, prior set) the HR and CrI of the
-    contrast and P(HR < t) for each threshold — the one-screen summary the CLI prints."""
+    contrast and P(HR < t) for each threshold — the one-screen summary the CLI prints. HR rows name
+    their contrast by its groups (``TKI+ICI vs TKI``); ``study`` maps the power-scaling rows' parameter
+    names (``log_hr[tki_ici]``) to the same labels."""
     bayes = table[table["source"].str.startswith("bayes:")]
     hr = bayes[(bayes["quantity"] == "hr") & bayes["probability"].isna()]
     if contrast is not None:
@@ -231,8 +233,10 @@ def hr_grid(table: pd.DataFrame, contrast: str | None = None) -> pd.DataFrame:
     ps = table[table["quantity"] == "psense_prior"]
     ps = pd.DataFrame({"analysis": ps["analysis"], "model": ps["model"], "prior_set": ps["prior_set"],
                        "parameter": ps["contrast"], "psense": ps["note"].str.split("diagnosis: ").str[-1]})
-    out["parameter"] = "log_hr[" + out["contrast"] + "]"
-    out = out.merge(ps, on=["analysis", "model", "prior_set", "parameter"], how="left")
+    terms = ps["parameter"].str.extract(r"^log_hr\[(.*)\]$")[0]
+    ps["parameter"] = terms.map(lambda t: rs.contrast_label(study, t) if isinstance(t, str) else None)
+    out["parameter"] = out["contrast"]
+    out = out.merge(ps.dropna(subset=["parameter"]), on=["analysis", "model", "prior_set", "parameter"], how="left")
     return out.drop(columns="parameter").reset_index(drop=True)
 
 

@@ -120,7 +120,7 @@ def test_grid_is_one_compile_and_one_table(grid):
     assert grid.compiles == 1  # PFS and OS Weibull models share one structure; 10 fits via with_data
     assert len(grid.fits) == 10
     assert validate_table(make_table(grid.table)) == []
-    wide = hr_grid(grid.table, contrast="tki_ici")
+    wide = hr_grid(grid.table, contrast="TKI+ICI vs TKI", study=load_study("yin2025"))
     assert len(wide) == 10 and set(wide["prior_set"]) == set(PRIOR_SET_NAMES)
     assert wide[["P(HR<1)", "P(HR<0.7)"]].notna().all().all()
     assert wide["psense"].isin(["✓", "potential prior-data conflict", "potential strong prior / weak likelihood"]).all()
@@ -133,7 +133,7 @@ def test_grid_orders_the_clinical_priors(grid):
     # P(HR < 1) is strictly ordered (exact for a normal likelihood). Skeptical vs pessimistic differ by
     # > 0.25 here, far beyond the MC error of each probability (< 0.02: 1000 draws, ESS > 300); near 1
     # (OS enthusiastic vs skeptical: ~1.00 vs ~0.97) only the order up to that MC error is asserted.
-    wide = hr_grid(grid.table, contrast="tki_ici").set_index(["analysis", "prior_set"])["P(HR<1)"]
+    wide = hr_grid(grid.table, contrast="TKI+ICI vs TKI", study=load_study("yin2025")).set_index(["analysis", "prior_set"])["P(HR<1)"]
     for a in ("arm_pfs", "arm_os"):
         assert wide[(a, "enthusiastic")] >= wide[(a, "skeptical")] - 0.02
         assert wide[(a, "skeptical")] > wide[(a, "pessimistic")] + 0.1

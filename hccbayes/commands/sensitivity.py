@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         close(executor)
     write_table(result.table, out / "sensitivity.csv")
     result.psense.to_csv(out / "psense.csv", index=False)
-    with_pd_options(lambda: print(hr_grid(result.table).to_string(index=False, float_format="%.3f")))
+    with_pd_options(lambda: print(hr_grid(result.table, study=study).to_string(index=False, float_format="%.3f")))
     print(f"{len(result.fits)} fits, {result.compiles} compile(s), {result.seconds:.1f} s; outputs in {out}: "
           "sensitivity.csv, psense.csv, fits/", file=sys.stdout)
     return 0
