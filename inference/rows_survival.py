@@ -12,6 +12,7 @@ Bayesian quantities come from :mod:`hccbayes.models.quantities`; fits from :func
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -156,9 +157,10 @@ def bayes_rows(rm: RowMaker, study, data, spec: SurvivalSpec, outcome: FitOutcom
     a = rm.analysis
     dt = outcome.dt
     d = outcome.diagnostics
+    data_notes = json.loads(dt.attrs.get("data_notes", "[]"))  # e.g. no events in a level (see design.py)
     common = dict(source=f"bayes:{spec.model}:{prior_set}", model=spec.model, prior_set=prior_set,
                   diagnostics_ok=d.ok, diagnostics=diagnostics_text(outcome), cohort_based=True,
-                  note=outcome.note)
+                  note="; ".join(filter(None, [outcome.note, *data_notes])))
     hr = q.hazard_ratios(dt)
     for term in a.terms:
         x = hr.sel(term=term)
