@@ -12,8 +12,9 @@ Files are written atomically: to ``fits/.<key>.nc.tmp-<pid>`` in the same folder
 :func:`os.replace`; a killed run leaves at most such a temporary file, which :func:`clean_temporary`
 removes at the start of the next run.
 
-Diagnostics gate: a fit with divergent transitions is refitted once with
-:func:`hccbayes.inference.fit.with_more_care`; the refit is recorded in ``attrs["refit"]``. Whatever
+Diagnostics gate: a fit that fails it is refitted once — after divergent transitions with
+:func:`hccbayes.inference.fit.with_more_care`, after a low ESS or high R-hat with twice the draws; the
+refit is recorded in ``attrs["refit"]``. Whatever
 the outcome, ``attrs["diagnostics"]`` holds the final fit's record, whose ``ok`` decides the
 ``diagnostics_ok`` column of every row drawn from it.
 """
@@ -24,7 +25,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hccbayes.inference.fit import (ModelCache, SamplerSettings, data_hash, diagnostics_of, fit, versions,
@@ -157,17 +158,25 @@ class FitOutcome:
 
 
 def sample_with_gate(data, priors, spec, settings, seed, cache) -> tuple[object, str]:
+    """Fit; a fit that fails the diagnostics gate is refitted once — after divergences with a higher
+    target_accept and longer tuning (:func:`with_more_care`), after too low an ESS or too high an R-hat
+    with twice the draws — and the refit is recorded in the returned note."""
     dt = fit(data, priors, spec, settings, seed=seed, cache=cache)
     diag = diagnostics_of(dt)
-    if diag.divergences == 0:
+    if diag.ok:
         return dt, ""
-    careful = with_more_care(settings)
-    log.warning("%d divergent transitions: refitting once with target_accept=%.2f, tune=%d",
-                diag.divergences, careful.target_accept, careful.tune)
+    if diag.divergences:
+        careful = with_more_care(settings)
+        reason = f"{diag.divergences} divergences"
+        how = f"target_accept={careful.target_accept:.2f}, tune={careful.tune}"
+    else:
+        careful = replace(settings, draws=2 * settings.draws)
+        reason = "; ".join(diag.problems())
+        how = f"draws={careful.draws}"
+    log.warning("%s: refitting once with %s", reason, how)
     dt = fit(data, priors, spec, careful, seed=seed, cache=cache)
     after = diagnostics_of(dt)
-    note = (f"refit after {diag.divergences} divergences with target_accept={careful.target_accept:.2f}, "
-            f"tune={careful.tune}: {'clean' if after.ok else '; '.join(after.problems())}")
+    note = f"refit after {reason} with {how}: {'clean' if after.ok else '; '.join(after.problems())}"
     return dt, note
 
 

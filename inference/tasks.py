@@ -7,7 +7,7 @@ describes such a fit as a :class:`Task` whose digest is the run cache's fit hash
 would reuse it.
 
 ``gated_survival_fit`` is the same fit through the run cache's diagnostics gate
-(:func:`hccbayes.inference.runs.sample_with_gate`: one careful refit after divergences) and returns
+(:func:`hccbayes.inference.runs.sample_with_gate`: one refit of a fit that fails the gate) and returns
 ``(DataTree, refit note)``. :func:`prefit` runs a list of :class:`FitJob` (what the run engine and the
 sensitivity grid would fit one by one) on an executor as gated tasks and stores each result in the fit
 cache as it completes; the callers' own loops then find every fit there (``fit_cached`` → "cached").
