@@ -21,7 +21,7 @@ from hccbayes.models.design import SurvivalSpec, survival_data
 from hccbayes.models.priors import prior_set
 from survival_sim import SimStudy, weibull_ph
 
-distributed = pytest.importorskip("distributed")
+import distributed  # noqa: E402  (in the test extra: the scale-out tests must run, never skip)
 
 SETTINGS = SamplerSettings(draws=500, tune=300, chains=2, cores=1)
 N_TASKS = 6

@@ -20,7 +20,7 @@ from hccbayes.data.study import STUDIES_DIR
 from hccbayes.inference.executors import DaskExecutor, make_executor
 from hccbayes.reports.table import read_table
 
-distributed = pytest.importorskip("distributed")
+import distributed  # noqa: E402  (in the test extra: the scale-out tests must run, never skip)
 
 PLAN = """
 [plan]
