@@ -160,8 +160,9 @@ def fit(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, settings: Samp
         seed: int = 0, cache: ModelCache | None = None, pointwise: bool | None = None):
     """Sample the posterior of ``spec`` on ``data`` under ``priors``; returns a DataTree (see module doc).
 
-    ``pointwise``: store the per-patient log-likelihood (needed for LOO). By default it is stored unless
-    samples × patients exceeds ``POINTWISE_LIMIT`` (e.g. a million patients), which is logged.
+    ``pointwise``: store the per-patient groups — log-likelihood (LOO), observed and constant data
+    (predictive checks). By default they are stored unless samples × patients exceeds
+    ``POINTWISE_LIMIT`` (e.g. a million patients), which is logged.
     """
     import nutpie
 
@@ -184,23 +185,23 @@ def fit(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, settings: Samp
     # the compiled model keeps the coordinate labels of the data it was compiled with: relabel
     post = _relabel(dt["posterior"].to_dataset(), data)
     dt["posterior"] = xr.DataTree(post)
-    patient = xr.Coordinates({"patient": data.ids})  # built once (costly for a million ids), shared
     n_values = post.sizes["chain"] * post.sizes["draw"] * data.n
     if pointwise is None:
         pointwise = n_values <= POINTWISE_LIMIT
         if not pointwise:
-            log.warning("not storing the per-patient log-likelihood (%d values; LOO unavailable): "
-                        "pass pointwise=True to force it", n_values)
+            log.warning("not storing the per-patient log-likelihood and data groups (%d values; LOO and "
+                        "predictive checks unavailable): pass pointwise=True to force them", n_values)
     if pointwise:
+        patient = xr.Coordinates({"patient": data.ids})  # built once (costly for a million ids), shared
         ll = family.loglik(post, data, spec).reshape(post.sizes["chain"], post.sizes["draw"], data.n)
         dt["log_likelihood"] = xr.DataTree(xr.Dataset({"y": (("chain", "draw", "patient"), ll)},
                                                       coords={"chain": post.chain, "draw": post.draw,
                                                               **patient}))
+        dt["observed_data"] = xr.DataTree(xr.Dataset({"time": ("patient", data.time),
+                                                      "event": ("patient", data.event)}, coords=patient))
+        dt["constant_data"] = xr.DataTree(xr.Dataset({"X": (("patient", "term"), data.X)},
+                                                     coords={**patient, "term": list(data.terms)}))
     dt["log_prior"] = xr.DataTree(_log_prior(post, priors, data, values, family.top_level))
-    dt["observed_data"] = xr.DataTree(xr.Dataset({"time": ("patient", data.time), "event": ("patient", data.event)},
-                                                 coords=patient))
-    dt["constant_data"] = xr.DataTree(xr.Dataset({"X": (("patient", "term"), data.X)},
-                                                 coords={**patient, "term": list(data.terms)}))
     diag = diagnose(dt, var_names=[v for v in post.data_vars if v not in ("rw_z", "regimen_z")] or None)
     dt.attrs.update({
         "spec": spec.to_json(), "priors": priors.to_json(), "prior_set": priors.name,

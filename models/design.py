@@ -177,16 +177,16 @@ def degeneracy_notes(data: SurvivalData) -> list[str]:
     if data.events == 0:
         notes.append("no events: hazard ratios are informed by the prior only")
     for j, term in enumerate(data.terms):
-        x = data.X[:, j]
-        if np.unique(x).size != 2 or set(np.unique(x)) != {0.0, 1.0}:
-            continue
-        for level in (0.0, 1.0):
-            mask = x == level
-            label = f"{term} = {int(level)}"
-            if mask.sum() < TINY_GROUP:
-                notes.append(f"{label}: only {int(mask.sum())} patients")
-            if data.event[mask].sum() == 0 and data.events > 0:
-                notes.append(f"{label}: no events among {int(mask.sum())} patients — the log-HR of {term} is "
+        ones = data.X[:, j] == 1.0
+        if not (ones | (data.X[:, j] == 0.0)).all():
+            continue  # not a 0/1 term
+        n1, e1 = int(ones.sum()), float(data.event[ones].sum())
+        for level, n, e in ((0, data.n - n1, data.events - e1), (1, n1, e1)):
+            label = f"{term} = {level}"
+            if n < TINY_GROUP:
+                notes.append(f"{label}: only {n} patients")
+            if e == 0 and data.events > 0:
+                notes.append(f"{label}: no events among {n} patients — the log-HR of {term} is "
                              "not bounded by the data (monotone likelihood); only its prior keeps it finite")
     if data.regimen is not None:
         for r, name in enumerate(data.regimen_names):

@@ -60,8 +60,9 @@ def unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return patterns, inverse.ravel()
         codes += col.astype(np.int64) * radix
         radix *= len(values)
-    inverse, uniques = pd.factorize(codes)
-    _, first = np.unique(inverse, return_index=True)  # first row of each pattern
+    inverse, uniques = pd.factorize(codes)  # ids in order of first appearance
+    running = np.maximum.accumulate(inverse)
+    first = np.flatnonzero(np.diff(running, prepend=-1) > 0)  # where each id first appears
     return keys[first], inverse.astype(np.int64)
 
 
@@ -82,7 +83,7 @@ def sufficient_stats(data: SurvivalData, cuts: np.ndarray):
     D = np.zeros((P, J))
     E = np.zeros((P, J))
     which = np.clip(np.searchsorted(edges, data.time, side="left") - 1, 0, J - 1)
-    np.add.at(D, (pattern_of, which), data.event)
+    D[:] = np.bincount(pattern_of * J + which, weights=data.event, minlength=P * J).reshape(P, J)
     for j in range(J):
         e_j = np.clip(np.minimum(data.time, upper[j]) - edges[j], 0.0, None)
         E[:, j] = np.bincount(pattern_of, weights=e_j, minlength=P)
