@@ -114,3 +114,91 @@ def test_bad_cli_arguments_exit_2_without_traceback(argv):
     proc = subprocess.run([sys.executable, "-m", "hccbayes", *argv], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "usage:" in proc.stderr
+
+
+# ---- run level: degenerate cohorts and output directories (no fit is started for any of them) ------------
+RUN_PLAN = """
+[plan]
+name = "bad"
+study = "."
+seed = 1
+
+[defaults]
+prior_sets = ["weakly_informative"]
+models = ["pem"]
+sampler = { draws = 200, tune = 200, chains = 1 }
+
+[[analyses]]
+id = "arm_pfs"
+kind = "survival"
+endpoint = "pfs"
+terms = ["tki_ici"]
+strata = "arm"
+
+[[analyses]]
+id = "anri_pfs"
+kind = "survival"
+endpoint = "pfs"
+terms = ["anri_high"]
+"""
+
+
+def _cohort_edit(study_copy, edit):
+    import pandas as pd
+
+    path = study_copy / "cohort.csv"
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df = edit(df)
+    df.to_csv(path, index=False)
+    (study_copy / "plan.toml").write_text(RUN_PLAN, encoding="utf-8")
+
+
+def _no_events(df):
+    return df.assign(pfs_event="0", os_event="0")
+
+
+def _single_arm(df):
+    return df[df["arm"] == "TKI+ICI"]
+
+
+def _one_level(df):
+    return df.assign(anri="20.0")  # every patient above the 5.4 cut-off: anri_high has one level
+
+
+def _nan_biomarker(df):
+    df.loc[df.index[:5], "anri"] = ""  # allowed in the cohort, but the analysis of ANRI cannot use them
+    return df
+
+
+RUN_CASES = {
+    "all_censored": (_no_events, "no pfs events among the 70 patients"),
+    "single_arm": (_single_arm, "tki_ici"),
+    "covariate_one_level": (_one_level, "anri_high"),
+    "nan_biomarker": (_nan_biomarker, "missing values"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RUN_CASES))
+def test_degenerate_cohort_run_exit_2_and_writes_nothing(study_copy, tmp_path, capsys, case):
+    edit, message = RUN_CASES[case]
+    _cohort_edit(study_copy, edit)
+    out = tmp_path / "out"
+    code, err = _run(capsys, "run", str(study_copy / "plan.toml"), "--out", str(out), "--no-report")
+    assert code == 2, err
+    assert message in err and "Traceback" not in err
+    assert not out.exists() or not any(out.rglob("*.nc")), "no fit may be written for a plan that cannot run"
+    assert not out.exists() or not (out / "comparisons.csv").exists()
+
+
+def test_output_directory_not_writable(study_copy, tmp_path, capsys):
+    (study_copy / "plan.toml").write_text(RUN_PLAN, encoding="utf-8")
+    target = tmp_path / "a_file"
+    target.write_text("not a directory")
+    code, err = _run(capsys, "run", str(study_copy / "plan.toml"), "--out", str(target / "sub"), "--no-report")
+    assert code == 2 and "Traceback" not in err
+
+
+def test_huge_values_rejected_with_row_and_column(study_copy, capsys):
+    _cohort_edit(study_copy, lambda df: df.assign(age=df["age"].where(df.index != 3, "1e308")))
+    code, err = _run(capsys, "validate", str(study_copy / "cohort.csv"), "--study", str(study_copy))
+    assert code == 2 and "row 4" in err and "'age'" in err
