@@ -86,7 +86,7 @@ def sentence_blocks(run, event_labels) -> list:
                    "set); the other prior sets follow as one sensitivity line each, and their full sentences are "
                    "under the comparison in [Comparisons](#comparisons).")]
     by_key: dict[tuple, list] = {}
-    for s in comparison_sentences(run.table, event_labels):
+    for s in _sentences(run, event_labels):
         by_key.setdefault(s.key, []).append(s)
     for group in by_key.values():
         lead = [s for s in group if s.prior_set == prior] or group[:1]
@@ -97,11 +97,23 @@ def sentence_blocks(run, event_labels) -> list:
     return blocks
 
 
+_SENTENCES: dict[int, tuple] = {}
+
+
+def _sentences(run, event_labels) -> list:
+    """The run's sentences, computed once per report (two sections use them)."""
+    key = id(run.table)
+    if key not in _SENTENCES or _SENTENCES[key][0] is not run.table:
+        _SENTENCES.clear()
+        _SENTENCES[key] = (run.table, comparison_sentences(run.table, event_labels))
+    return _SENTENCES[key][1]
+
+
 def comparison_blocks(run, event_labels) -> list:
     blocks = [Heading("Comparisons", "comparisons"), Para(GUARD, "guard")]
     others = []
     sentences: dict[tuple, list] = {}
-    for s in comparison_sentences(run.table, event_labels):
+    for s in _sentences(run, event_labels):
         sentences.setdefault(s.key, []).append(s)
     for key, rows in comparison_groups(run.table):
         if comparison_kind(rows) is None:
@@ -131,7 +143,11 @@ def _two_group_contrasts(table: pd.DataFrame) -> dict[str, tuple[str, str]]:
     bayes = table[table["source"].str.startswith("bayes:")]
     hr = bayes[bayes["quantity"] == "hr"]
     named = pd.concat([hr, bayes[bayes["quantity"] != "hr"]])  # the HR's own contrast first
-    with_hr = set(hr["analysis"])
+    # only analyses whose groups have their own survival summaries (the plan's strata: arms, AFP
+    # strata): a KM figure per univariable Cox row of Tables 4-5 would repeat the forest plot 100 times
+    grouped = bayes["group"].fillna("") != "" if "group" in bayes else True
+    stratified = set(bayes.loc[(bayes["quantity"].isin(["median", "median_diff"])) & grouped, "analysis"])
+    with_hr = set(hr["analysis"]) & stratified
     out = {}
     for analysis, contrast in zip(named["analysis"], named["contrast"]):
         groups = two_groups(contrast)
