@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 
 from hccbayes.data import load_cohort, load_registry, load_study
 from hccbayes.inference import cox_fit, study_km

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from hccbayes.data import load_cohort, load_study
 from hccbayes.inference.fit import ModelCache, SamplerSettings, fit
 from hccbayes.inference.model_checks import add_model_checks, compare_models, loo_summary, prior_predictive
 from hccbayes.inference.ppc import censoring_times, km_on_grid, posterior_predictive_km, simulate_times
@@ -24,16 +23,6 @@ from hccbayes.models.design import SurvivalSpec, survival_data
 from hccbayes.models.priors import prior_set
 
 SETTINGS = SamplerSettings(draws=500, tune=500, chains=2)
-
-
-@pytest.fixture(scope="module")
-def study():
-    return load_study("yin2025")
-
-
-@pytest.fixture(scope="module")
-def cohort(study):
-    return load_cohort(study.cohort_path, study)
 
 
 @pytest.fixture(scope="module")

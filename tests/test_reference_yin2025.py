@@ -25,7 +25,6 @@ import importlib.util
 import numpy as np
 import pytest
 
-from hccbayes.data import load_cohort, load_study
 from hccbayes.inference.cox_freq import cox_fit, select_and_fit, study_cox
 from hccbayes.inference.survival_freq import km_at_times, km_medians, logrank, study_km
 from r_reference import ENDPOINTS, KM_TOL, LOGRANK_RTOL, REF, check_cox, check_medians, r_value, read_reference
@@ -46,16 +45,6 @@ FACTORS = {"all": list(EXPORT.FACTORS), "tki_ici": [f for f in EXPORT.FACTORS if
 OUTPUTS = {"all": "yin2025_reference_output.csv", "tki_ici": "yin2025_reference_output_tki_ici.csv"}
 GROUP = {"all": "arm", "tki_ici": "regimen"}
 POPULATIONS = ["all", "tki_ici"]
-
-
-@pytest.fixture(scope="module")
-def study():
-    return load_study("yin2025")
-
-
-@pytest.fixture(scope="module")
-def cohort(study):
-    return load_cohort(study.cohort_path, study)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from hccbayes.cli import main
-from hccbayes.data import load_cohort, load_study
+from hccbayes.data import load_study
 from hccbayes.errors import PlanError
 from hccbayes.inference.fit import ModelCache, SamplerSettings
 from hccbayes.inference.sensitivity import (custom_prior_sets, expand_prior_sets, hr_grid,
@@ -40,16 +40,6 @@ def plan():
     from pathlib import Path
 
     return load_plan(Path(__file__).resolve().parents[1] / PLAN)
-
-
-@pytest.fixture(scope="module")
-def study():
-    return load_study("yin2025")
-
-
-@pytest.fixture(scope="module")
-def cohort(study):
-    return load_cohort(study.cohort_path, study)
 
 
 @pytest.fixture(scope="module")

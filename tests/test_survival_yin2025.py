@@ -10,10 +10,8 @@ findings are held to that in the 9-term multivariable model (arm, ANRI): its oth
 """
 import json
 
-import numpy as np
 import pytest
 
-from hccbayes.data import load_cohort, load_study
 from hccbayes.inference import cox_fit, study_km
 from hccbayes.inference.fit import ModelCache, fit
 from hccbayes.models.design import SurvivalSpec, survival_data
@@ -23,16 +21,6 @@ from hccbayes.models.quantities import median_survival, standardised_curves, sum
 PFS_MULTI = ("tki_ici", "crp_high", "anri_high", "lmr_high", "nlr_high", "plr_high", "pni_high", "sn_high",
              "siri_high")  # Table 4 PFS multivariate rows (the paper's p < 0.1 selection)
 TOL = {"pem": 0.1, "weibull": 0.15}
-
-
-@pytest.fixture(scope="module")
-def study():
-    return load_study("yin2025")
-
-
-@pytest.fixture(scope="module")
-def cohort(study):
-    return load_cohort(study.cohort_path, study)
 
 
 @pytest.fixture(scope="module")
