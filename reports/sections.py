@@ -123,12 +123,23 @@ def comparison_blocks(run, event_labels) -> list:
         blocks.append(Heading(title, anchor("cmp-" + "-".join(key)), 3))
         blocks.append(Table(anchor("cmp-" + "-".join(key)), title, comparison_frame(rows)))
         blocks += [_sentence_para(s) for s in sentences.get(tuple(key), [])]
+        blocks += _fit_notes(rows)
     if others:
         blocks.append(Heading("All other comparisons", "comparisons-other", 3))
         blocks.append(Table("comparisons_other", "Every other comparison of the table (published hazard ratios "
                             "of Tables 4 and 5, their summary-level posteriors and the Cox fits on the cohort)",
                             comparison_frame(pd.concat(others), with_key=True), collapsed=True))
     return blocks
+
+
+def _fit_notes(rows: pd.DataFrame) -> list:
+    """What happened in the Bayesian fits of a comparison: automatic refits and data the likelihood could
+    not inform (no events in a group, tiny subgroups), as recorded in the table's note column."""
+    bayes = rows[rows["source"].str.startswith("bayes:")]
+    parts = [part.strip() for note in bayes["note"] if note for part in str(note).split(";")]
+    notes = list(dict.fromkeys(p for p in parts if p.startswith("refit after") or "no events" in p
+                               or p.endswith(" patients")))
+    return [Para("What happened in these fits: " + "; ".join(notes) + ".", "notes")] if notes else []
 
 
 def figure_name(prefix: str, key: tuple) -> str:
