@@ -18,11 +18,12 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = [
-    ("bench_response.py", []),
-    ("bench_survival.py", ["--quick"]),
-    ("bench_sensitivity.py", []),
-    ("bench_reproduce.py", []),
+BENCHMARKS = [  # (script, arguments, extra arguments with --quick)
+    ("bench_response.py", [], []),
+    ("bench_survival.py", [], ["--quick"]),
+    ("bench_sensitivity.py", [], []),
+    ("bench_reproduce.py", [], []),
+    ("bench_report.py", ["--make-quick"], []),  # a full run's rebuild: bench_report.py RUN_DIR by hand
 ]
 
 
@@ -44,8 +45,8 @@ def main() -> int:
     args = ap.parse_args()
     results: list[tuple[str, str]] = []
     failed = []
-    for script, quick_args in BENCHMARKS:
-        argv = [sys.executable, str(HERE / script), *(quick_args if args.quick else [])]
+    for script, always, quick_args in BENCHMARKS:
+        argv = [sys.executable, str(HERE / script), *always, *(quick_args if args.quick else [])]
         print(f"\n=== {script} ===", flush=True)
         t0 = time.perf_counter()
         proc = subprocess.run(argv, capture_output=True, text=True, cwd=HERE.parent)

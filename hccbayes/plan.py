@@ -17,6 +17,7 @@ Layout (``data/studies/yin2025/plan.toml`` is the full example)::
     prior_sets = ["vague", "weakly_informative", "skeptical", "enthusiastic", "pessimistic"]
     quick_prior_set = "weakly_informative"   # the only prior set of a --quick run
     models = ["pem"]
+    loo_models = ["weibull", "pem"]          # also fitted (default prior set only) so LOO compares them
     horizon = 24.0              # RMST horizon (months)
     mcid = 0.7                  # clinically important HR of the skeptical/enthusiastic sets
     thresholds = { hr = [1.0, 0.7], median_diff = [0.0], rmst_diff = [0.0], rate_diff = [0.0] }
@@ -31,6 +32,7 @@ Layout (``data/studies/yin2025/plan.toml`` is the full example)::
     terms = ["tki_ici"]         # study factors (0/1) or, listed in `continuous`, numeric columns
     strata = "arm"              # KM medians / log-rank per level; Bayesian medians per level of `primary`
     link = ["cox_hr", "km_median"]          # published measures this analysis reproduces
+    tipping_points = true       # prior at which P(HR < 1) crosses 0.95 and 0.5 (first model)
     population = { arm = "TKI+ICI" }        # optional filter: column = value
 
 Custom prior sets are data too: ``[prior_sets.<name>]`` tables (format and parser:
@@ -59,12 +61,13 @@ THRESHOLD_KEYS = ("hr", "median_diff", "rmst_diff", "rate_diff")
 SAMPLER_KEYS = ("draws", "tune", "chains", "target_accept", "maxdepth", "cores")
 QUICK_SAMPLER = {"draws": 500, "tune": 500, "chains": 2}
 PLAN_KEYS = ("name", "study", "cohort", "seed", "description")
-DEFAULT_KEYS = ("prior_sets", "quick_prior_set", "models", "horizon", "mcid", "thresholds", "sampler",
-                "quick_sampler")
+DEFAULT_KEYS = ("prior_sets", "quick_prior_set", "models", "loo_models", "horizon", "mcid", "thresholds",
+                "sampler", "quick_sampler")
 COMMON_KEYS = ("id", "kind", "title", "prior_sets", "thresholds", "seed")
 KIND_KEYS = {
     "survival": ("endpoint", "models", "terms", "primary", "continuous", "strata", "population", "link",
-                 "regimen_effects", "each_term", "horizon", "sampler", "n_intervals", "cuts", "baseline"),
+                 "regimen_effects", "each_term", "horizon", "sampler", "n_intervals", "cuts", "baseline",
+                 "loo_models", "tipping_points", "mcid"),
     "response": ("comparisons",),
     "summary": ("tables", "mcid"),
 }
@@ -83,6 +86,8 @@ class Analysis:
     # survival
     endpoint: str = ""
     models: tuple[str, ...] = ("pem",)
+    loo_models: tuple[str, ...] = ()  # also fitted, under the default prior set only, for LOO
+    tipping_points: bool = False  # tipping points of P(HR < 1) for the contrast (first model)
     terms: tuple[str, ...] = ()
     primary: str | None = None
     continuous: tuple[str, ...] = ()
@@ -292,7 +297,7 @@ def _analysis(entry: dict, defaults: Mapping[str, Any], index: int, bad) -> list
         bad(f"{where}.id", "missing, or not letters, digits, '_' and '-'", 'set id = "arm_pfs"')
         return []
     _unknown(entry, COMMON_KEYS + KIND_KEYS[kind], f"{where}.", bad)
-    merged = {k: defaults[k] for k in ("prior_sets", "models", "horizon", "mcid") if k in defaults}
+    merged = {k: defaults[k] for k in ("prior_sets", "models", "loo_models", "horizon", "mcid") if k in defaults}
     merged.update({k: v for k, v in entry.items() if k not in ("thresholds", "sampler")})
     thresholds = {**_thresholds(defaults.get("thresholds", {}), "defaults.thresholds", bad),
                   **_thresholds(entry.get("thresholds", {}), f"{where}.thresholds", bad)}
@@ -305,16 +310,17 @@ def _analysis(entry: dict, defaults: Mapping[str, Any], index: int, bad) -> list
     if kind == "survival":
         kw["sampler"] = {**_sampler(defaults.get("sampler", {}), "defaults.sampler", bad),
                          **_sampler(entry.get("sampler", {}), f"{where}.sampler", bad)}
-        for key in ("models", "terms", "continuous", "link"):
+        for key in ("models", "loo_models", "terms", "continuous", "link"):
             if key in merged:
                 kw[key] = _strings(merged[key], f"{where}.{key}", bad)
         for key, typ in (("endpoint", str), ("primary", str), ("strata", str), ("regimen_effects", bool),
-                         ("horizon", (int, float)), ("n_intervals", int), ("baseline", str)):
+                         ("horizon", (int, float)), ("n_intervals", int), ("baseline", str),
+                         ("tipping_points", bool), ("mcid", (int, float))):
             if key in merged:
-                if not isinstance(merged[key], typ):
+                if not isinstance(merged[key], typ) or (typ is int and isinstance(merged[key], bool)):
                     bad(f"{where}.{key}", f"{merged[key]!r} has the wrong type", f"see the plan format for {key}")
                 else:
-                    kw[key] = float(merged[key]) if key == "horizon" else merged[key]
+                    kw[key] = float(merged[key]) if key in ("horizon", "mcid") else merged[key]
         if "cuts" in merged:
             kw["cuts"] = tuple(float(c) for c in merged["cuts"])
         pop = merged.get("population", {})

@@ -54,7 +54,7 @@ def check_plan(plan, fname: str) -> list[Problem]:
                 if c not in RESPONSE_COMPARISONS:
                     bad(f"{w}.comparisons", f"unknown comparison set {c!r}",
                         f"use names from {', '.join(RESPONSE_COMPARISONS)}")
-        elif not 0 < a.mcid < 1:
+        if a.kind != "response" and not 0 < a.mcid < 1:
             bad(f"{w}.mcid", f"{a.mcid} is not a hazard ratio in (0, 1)", "set mcid = 0.7")
     return out
 
@@ -65,6 +65,9 @@ def _check_survival(a, w, study, endpoints, columns, models, baselines, links, b
             f"use one of {', '.join(endpoints)}")
     if not a.models or any(m not in models for m in a.models):
         bad(f"{w}.models", f"{list(a.models)} names an unknown model", f"use models from {', '.join(models)}")
+    if any(m not in models for m in a.loo_models):
+        bad(f"{w}.loo_models", f"{list(a.loo_models)} names an unknown model",
+            f"use models from {', '.join(models)}")
     if not a.terms:
         bad(f"{w}.terms", "no terms", 'list at least one study factor, e.g. terms = ["tki_ici"]')
     for t in a.terms:

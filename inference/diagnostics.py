@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import arviz as az
 import numpy as np
 
 RHAT_MAX = 1.01
@@ -59,6 +58,8 @@ def diagnose(dt, var_names: list[str] | None = None) -> Diagnostics:
     """Diagnostics of the sampled (free and deterministic) parameters of a posterior DataTree."""
     post = dt["posterior"].to_dataset()
     names = var_names or [n for n in post.data_vars]
+    import arviz as az  # here, not at module level: the report imports this module's thresholds only
+
     rhat = az.rhat(dt, var_names=names)
     ess_bulk = az.ess(dt, var_names=names, method="bulk")
     ess_tail = az.ess(dt, var_names=names, method="tail")

@@ -7,6 +7,8 @@ analysis is a :class:`PlanError` before anything is fitted), then runs the analy
 * ``comparisons.csv`` — the comparison table (:mod:`hccbayes.reports.table`);
 * ``fits/<analysis>__<model>__<prior set>.nc`` — posterior DataTrees, cached and hashed (:mod:`.runs`);
 * ``run.json`` — versions, seeds, hashes, timings, the plan as data, the study and each analysis's status;
+* ``tipping/<analysis>.json`` — tipping-point searches of the analyses that ask for them
+  (:mod:`.tipping_run`), also ``tipping_point`` rows of the table;
 * ``checks/`` — model checks of the default-prior survival fits (:func:`.model_checks.add_model_checks`:
   PSIS-LOO Weibull vs PEM, posterior predictive KM, power-scaling, prior predictive per model family);
   the power-scaling diagnoses also become ``psense_prior`` / ``psense_likelihood`` rows of the table;
@@ -118,8 +120,8 @@ def prepare_out(out: Path, identity: dict[str, str], force: bool) -> None:
     elif any(p.name != "fits" for p in out.iterdir()) and not force:
         raise OutputDirError(Problem(str(out), "is not empty and holds no run.json of an hccbayes run",
                                      "choose an empty or new --out directory, or pass --force"))
-    clean_temporary(out)
-    clean_temporary(out / "fits")
+    for folder in (out, out / "fits", out / "tipping", out / "checks"):
+        clean_temporary(folder)
 
 
 def _preflight(plan: Plan, study, df) -> None:
@@ -127,7 +129,7 @@ def _preflight(plan: Plan, study, df) -> None:
     for a in plan.analyses:
         if a.kind != "survival":
             continue
-        for model in a.models:
+        for model in fitted_models(a):
             try:
                 survival_data(df, study, rs.spec_for(a, model))
             except SpecError as err:
@@ -155,6 +157,12 @@ class _Context:
     def prior_sets(self, a) -> tuple[str, ...]:
         return (self.plan.quick_prior_set,) if self.quick else a.prior_sets
 
+    def primary_prior_set(self, a) -> str:
+        """The default prior set when the analysis uses it, else its first: the set of its LOO-only
+        model fits and the start of its tipping-point search."""
+        sets = self.prior_sets(a)
+        return self.default_prior_set if self.default_prior_set in sets else sets[0]
+
     def settings(self, a) -> SamplerSettings:
         s = replace(SamplerSettings(), **dict(a.sampler))
         return replace(s, **dict(self.plan.quick_sampler)) if self.quick else s
@@ -163,13 +171,20 @@ class _Context:
         return derived_seed(self.plan.seed, a.seed if a.seed is not None else "", a.id, *parts)
 
 
+def fitted_models(a) -> tuple[str, ...]:
+    """The models of a survival analysis: its ``models`` and then any ``loo_models`` not among them."""
+    return tuple(dict.fromkeys((*a.models, *a.loo_models)))
+
+
 def fit_jobs(ctx: _Context, a):
-    """(model, prior set, FitJob) of every fit of a survival analysis, in the engine's order."""
+    """(model, prior set, FitJob) of every fit of a survival analysis, in the engine's order: each of
+    ``models`` under each prior set, then each other ``loo_models`` model under the analysis' primary prior
+    set only (the fits that LOO compares)."""
     settings = ctx.settings(a)
-    for model in a.models:
+    for model in fitted_models(a):
         spec = rs.spec_for(a, model)
         data = survival_data(ctx.df, ctx.study, spec)
-        for ps in ctx.prior_sets(a):
+        for ps in ctx.prior_sets(a) if model in a.models else (ctx.primary_prior_set(a),):
             priors = resolve_prior_set(ps, a.mcid, ctx.plan.custom_prior_sets)
             yield model, ps, FitJob(f"{a.id}__{model}__{ps}", a.id, data, priors, spec, settings,
                                     ctx.seed(a, model, ps))
@@ -193,7 +208,28 @@ def _run_survival(ctx: _Context, a, status: dict) -> list[dict]:
                                    "seconds": round(outcome.seconds, 3), "fit_hash": outcome.dt.attrs["fit_hash"],
                                    "diagnostics": d.to_dict(), "note": outcome.note}
         rs.bayes_rows(rm, ctx.study, job.data, job.spec, outcome, ps, links)
+    if a.tipping_points:
+        _tipping(ctx, a, rm, status)
     return rm.rows
+
+
+def _tipping(ctx: _Context, a, rm, status: dict) -> None:
+    """Tipping points of the contrast on the first model, from the analysis' primary prior set (cached)."""
+    from hccbayes.inference.tipping_run import analysis_tipping_rows
+
+    model, ps = a.models[0], ctx.primary_prior_set(a)
+    spec = rs.spec_for(a, model)
+    data = survival_data(ctx.df, ctx.study, spec)
+    priors = resolve_prior_set(ps, a.mcid, ctx.plan.custom_prior_sets)
+    # the rows carry the diagnostics of the default-prior fit the search starts from
+    fit_row = next((r for r in rm.rows if r.get("source") == f"bayes:{model}:{ps}"), {})
+    diagnostics = {k: fit_row.get(k) for k in ("diagnostics_ok", "diagnostics")}
+    t0 = time.perf_counter()
+    points, cached = analysis_tipping_rows(rm, data, spec, priors, ps, ctx.settings(a), ctx.seed(a, model, "tipping"),
+                                           ctx.cache, a.mcid, ctx.fits_dir.parent, diagnostics)
+    status["tipping"] = {"model": model, "prior_set": ps, "cached": cached,
+                         "seconds": round(time.perf_counter() - t0, 3),
+                         "evaluations": sum(p.evaluations for p in points)}
 
 
 def _run_analysis(ctx: _Context, a, status: dict) -> list[dict]:

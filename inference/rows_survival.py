@@ -187,7 +187,7 @@ def bayes_rows(rm: RowMaker, study, data, spec: SurvivalSpec, outcome: FitOutcom
         _summary(rm, common, rm_.sel(sel), "rmst", "months", group=g, horizon=a.horizon)
     if a.regimen_effects:
         return
-    contrast = f"{groups[1]} vs {groups[0]}"
+    contrast = rm.contrast(term)  # the HR's own label: median and RMST differences are the same comparison
     for name, x, horizon in (("median_diff", med.sel(level=1) - med.sel(level=0), np.nan),
                              ("rmst_diff", rm_.sel(level=1) - rm_.sel(level=0), a.horizon)):
         _summary(rm, common, x, name, "months", contrast=contrast, horizon=horizon)

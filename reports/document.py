@@ -19,7 +19,8 @@ QUANTITY_LABELS = {"hr": "HR", "median": "median (months)", "median_diff": "medi
                    "rmst": "RMST (months)", "rmst_diff": "RMST difference (months)", "rate": "rate",
                    "risk_difference": "risk difference (percentage points)", "rate_diff":
                    "rate difference (percentage points)", "risk_ratio": "risk ratio", "odds_ratio": "odds ratio",
-                   "p_value": "p-value", "survival": "survival probability"}
+                   "p_value": "p-value", "survival": "survival probability",
+                   "tipping_point": "tipping point (prior HR or MCID)"}
 
 
 @dataclass
@@ -79,9 +80,10 @@ def diagnostics_label(row: pd.Series) -> str:
     return "FAILED" + (f": {row['diagnostics']}" if row["diagnostics"] else "")
 
 
-def probability_text(probs: pd.DataFrame) -> str:
+def probability_text(probs) -> str:
+    """'P(HR < 1) = 0.99; P(HR < 0.7) = 0.80' of probability rows (a DataFrame or a list of records)."""
     parts = []
-    for r in probs.to_dict("records"):
+    for r in probs.to_dict("records") if isinstance(probs, pd.DataFrame) else probs:
         q = base_quantity(r["quantity"])
         label = "HR" if q == "hr" else QUANTITY_LABELS.get(q, q).split(" (")[0]
         t = fmt(r["threshold"], cell_kind("threshold", r["quantity"], r["unit"]))
@@ -89,17 +91,24 @@ def probability_text(probs: pd.DataFrame) -> str:
     return "; ".join(parts)
 
 
+KEYS = ("analysis", "population", "contrast", "source", "bq", "group")
+
+
 def comparison_frame(rows: pd.DataFrame, with_key: bool = False) -> pd.DataFrame:
     """Display rows of one (or, ``with_key``, several) comparisons: one line per summary row, the
     probabilities of the same comparison/source/quantity/group on that line; probabilities without a
-    summary row get a line of their own."""
-    rows = rows.assign(bq=rows["quantity"].map(base_quantity))
-    keys = ["analysis", "population", "contrast", "source", "bq", "group"]
-    is_prob = rows["probability"].notna()
-    probs = {k: g for k, g in rows[is_prob].groupby(keys, sort=False)}
+    summary row get a line of their own. (Plain records, not per-group pandas selections: a full run's
+    report formats a few thousand rows.)"""
+    summaries, probs = [], {}
+    for r in rows.to_dict("records"):
+        r["bq"] = base_quantity(r["quantity"])
+        if r["probability"] == r["probability"]:  # not NaN: a probability row
+            probs.setdefault(tuple(r[c] for c in KEYS), []).append(r)
+        else:
+            summaries.append(r)
     out, used = [], set()
-    for r in rows[~is_prob].to_dict("records"):
-        k = tuple(r[c] for c in keys)
+    for r in summaries:
+        k = tuple(r[c] for c in KEYS)
         mine = probs.get(k)
         used.add(k)
         kind = value_kind(r["quantity"], r["unit"])
@@ -110,7 +119,7 @@ def comparison_frame(rows: pd.DataFrame, with_key: bool = False) -> pd.DataFrame
                          probability_text(mine) if mine is not None else ""))
     for k, g in probs.items():
         if k not in used:
-            out.append(_line(g.iloc[0].to_dict(), with_key, QUANTITY_LABELS.get(k[4], k[4]), "", "", probability_text(g)))
+            out.append(_line(g[0], with_key, QUANTITY_LABELS.get(k[4], k[4]), "", "", probability_text(g)))
     return pd.DataFrame(out)
 
 
@@ -134,10 +143,17 @@ def comparison_title(r: pd.Series) -> str:
     return ", ".join(parts)
 
 
+_GROUPS: dict[int, tuple] = {}
+
+
 def comparison_groups(table: pd.DataFrame):
-    """(key, rows) per comparison, in table order."""
-    keys = ["analysis", "population", "endpoint", "contrast"]
-    return list(table.groupby(keys, sort=False))
+    """(key, rows) per comparison, in table order (computed once per table: several sections use them)."""
+    cached = _GROUPS.get(id(table))
+    if cached is None or cached[0] is not table:
+        _GROUPS.clear()
+        cached = _GROUPS[id(table)] = (table, list(table.groupby(["analysis", "population", "endpoint", "contrast"],
+                                                                 sort=False)))
+    return cached[1]
 
 
 def anchor(text: str) -> str:

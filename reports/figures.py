@@ -121,23 +121,36 @@ def survival_figure(fits: dict[str, object], arm_names: tuple[str, str], endpoin
 
 def forest_rows(table: pd.DataFrame, prefix: str, endpoint: str, prior_set: str) -> pd.DataFrame:
     """One row per published HR of the table ``prefix`` (registry ids ``<prefix>.…``) and endpoint, with
-    the published CI, the Cox CI on the cohort and the posterior CrI of ``prior_set``."""
-    hr = table[(table["quantity"].map(base_quantity) == "hr") & table["probability"].isna()
-               & table["registry_id"].str.startswith(prefix + ".") & (table["endpoint"] == endpoint)]
-    pub = hr[hr["source"] == "published"].drop_duplicates("registry_id")
+    the published CI, the Cox CI on the cohort, the posterior CrI of ``prior_set`` and, for the model of
+    that posterior, P(HR < 1) under each prior set (columns ``p_<prior set>``, table order)."""
+    sel = table[table["registry_id"].str.startswith(prefix + ".") & (table["endpoint"] == endpoint)]
+    summaries: dict[str, dict[str, dict]] = {}  # registry id -> source -> first summary row
+    probs: dict[tuple[str, str], float] = {}  # (registry id, source) -> P(HR < 1)
+    for r in sel.to_dict("records"):
+        if base_quantity(r["quantity"]) != "hr":
+            continue
+        if r["probability"] != r["probability"]:  # NaN: a summary row
+            summaries.setdefault(r["registry_id"], {}).setdefault(r["source"], r)
+        elif r["threshold"] == 1.0 and r["direction"] == "<":
+            probs.setdefault((r["registry_id"], r["source"]), float(r["probability"]))
     out = []
-    for _, p in pub.iterrows():
-        same = hr[hr["registry_id"] == p["registry_id"]]
-        row = {"registry_id": p["registry_id"], "label": f"{p['contrast']} ({p['analysis'].split(':')[-1]})",
+    for rid, by_source in summaries.items():
+        p = by_source.get("published")
+        if p is None:
+            continue
+        row = {"registry_id": rid, "label": f"{p['contrast']} ({p['analysis'].split(':')[-1]})",
                "population": p["population"]}
-        for key, sel in (("published", same[same["source"] == "published"]),
-                         ("frequentist", same[same["source"] == "frequentist"]),
-                         ("bayes", same[same["source"].str.startswith("bayes:") & (same["prior_set"] == prior_set)])):
-            r = sel.iloc[0] if len(sel) else None
+        bayes = next((r for src, r in by_source.items() if src.startswith("bayes:") and r["prior_set"] == prior_set),
+                     None)
+        for key, r in (("published", p), ("frequentist", by_source.get("frequentist")), ("bayes", bayes)):
             for col in ("estimate", "lower", "upper"):
                 row[f"{key}_{col}"] = float(r[col]) if r is not None else np.nan
-            if key == "bayes":
-                row["bayes_source"] = r["source"] if r is not None else ""
+        row["bayes_source"] = bayes["source"] if bayes is not None else ""
+        if bayes is not None:
+            model = bayes["source"].split(":")[1]
+            for src in by_source:
+                if src.startswith(f"bayes:{model}:") and (rid, src) in probs:
+                    row["p_" + src.split(":")[2]] = probs[(rid, src)]
         out.append(row)
     return pd.DataFrame(out)
 
@@ -153,9 +166,12 @@ def plain_log_axis(axis) -> None:
 
 
 def forest_figure(rows: pd.DataFrame, title: str) -> Figure:
+    """Left: published CI, Cox CI and posterior CrI per hazard ratio; right (when the rows have ``p_<set>``
+    columns): P(HR < 1) under each prior set — the prior sensitivity of every row in one panel."""
     n = len(rows)
-    fig = Figure(figsize=(7.2, 1.2 + 0.26 * n), layout="constrained")
-    ax = fig.add_subplot()
+    sets = [c[2:] for c in rows.columns if c.startswith("p_")]
+    fig = Figure(figsize=(7.2 if sets else 6.0, 1.2 + 0.26 * n), layout="constrained")
+    ax, axp = fig.subplots(1, 2, sharey=True, width_ratios=(3, 1.4)) if sets else (fig.add_subplot(), None)
     y = np.arange(n)[::-1].astype(float)
     offsets = {"published": 0.22, "frequentist": 0.0, "bayes": -0.22}
     labels = {"published": "published 95% CI", "frequentist": "Cox 95% CI (pseudo-patient cohort)",
@@ -174,7 +190,17 @@ def forest_figure(rows: pd.DataFrame, title: str) -> Figure:
     ax.set_yticks(y, labels=rows["label"].tolist(), fontsize=7)
     ax.set_ylim(-0.8, n - 0.2)
     ax.set_xlabel("Hazard ratio (log scale)")
-    ax.set_title(title, fontsize=10)
+    if axp is not None:
+        for i, ps in enumerate(sets):
+            p = rows[f"p_{ps}"].to_numpy(float)
+            ok = np.isfinite(p)
+            axp.plot(p[ok], y[ok] + (i - (len(sets) - 1) / 2) * 0.09, "o", ms=3, color=OKABE_ITO[(i + 5) % 8],
+                     label=f"P(HR < 1), {ps.replace('_', ' ')} prior", gid=f"forest:p:{ps}")
+        axp.axvline(0.5, color="grey", lw=0.6, ls=":")
+        axp.set_xlim(0, 1)
+        axp.set_xlabel("P(HR < 1) per prior set")
+        axp.grid(axis="x", alpha=0.3)
+    fig.suptitle(title, fontsize=10)
     fig.legend(fontsize=7, loc="outside lower center", ncols=3, frameon=False)
     ax.grid(axis="x", alpha=0.3)
     return fig

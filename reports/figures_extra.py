@@ -82,11 +82,27 @@ def difference_density(rates: pd.DataFrame, reference: str, comparison: str):
     return x, np.convolve(masses[0], masses[1][::-1]) / width
 
 
-def response_density_figure(rows: pd.DataFrame, reference: str, comparison: str, title: str) -> Figure:
-    """Posterior densities of the difference in a response rate, one curve per beta-binomial prior set,
-    with a vertical line at every threshold of the rows' probability rows (percentage points)."""
-    fig = Figure(figsize=(7.2, 3.8), layout="constrained")
-    ax = fig.add_subplot()
+def response_density_figure(panels: list[tuple[pd.DataFrame, str, str, str]], title: str) -> Figure:
+    """Posterior densities of the difference in a response rate, one panel per comparison of an analysis
+    (``panels``: (rows of the comparison's endpoint, reference group, comparison group, panel title)), one
+    curve per beta-binomial prior set and a vertical line at every threshold of the probability rows
+    (percentage points). Artist gids name the panel's endpoint: ``density:<endpoint>:<source>``."""
+    n = len(panels)
+    ncols = 1 if n == 1 else 2
+    nrows = -(-n // ncols)
+    fig = Figure(figsize=(7.2, 3.8 if n == 1 else 0.7 + 2.6 * nrows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False).ravel())
+    for ax, (rows, reference, comparison, panel_title) in zip(axes, panels):
+        _density_panel(ax, rows, reference, comparison, panel_title if n > 1 else title, small=n > 1)
+    for ax in axes[n:]:
+        ax.set_axis_off()
+    if n > 1:
+        fig.suptitle(textwrap.fill(title, TITLE_WIDTH), fontsize=10)
+    return fig
+
+
+def _density_panel(ax, rows: pd.DataFrame, reference: str, comparison: str, title: str, small: bool) -> None:
+    endpoint = rows["endpoint"].iloc[0]
     bayes = rows[rows["source"].str.startswith("bayes:")]
     for i, (source, g) in enumerate(bayes.groupby("source", sort=False)):
         rates = g[(g["quantity"] == "rate") & g["probability"].isna()]
@@ -95,39 +111,42 @@ def response_density_figure(rows: pd.DataFrame, reference: str, comparison: str,
             continue
         x, dens = curve
         ax.plot(100 * x, dens / 100, color=OKABE_ITO[(4 + i) % len(OKABE_ITO)], lw=1.6,
-                label=f"{g['prior_set'].iloc[0].replace('_', ' ')} prior", gid=f"density:{source}")
+                label=f"{g['prior_set'].iloc[0].replace('_', ' ')} prior", gid=f"density:{endpoint}:{source}")
     probs = bayes[bayes["probability"].notna() & bayes["quantity"].map(base_quantity).isin(
         ["risk_difference", "rate_diff"])]
     for t in sorted(set(probs["threshold"].dropna())):
-        ax.axvline(100 * t, color="grey", lw=0.9, ls="--" if t == 0 else ":", gid=f"threshold:{t:g}")
+        ax.axvline(100 * t, color="grey", lw=0.9, ls="--" if t == 0 else ":", gid=f"threshold:{endpoint}:{t:g}")
     ax.set_xlim(-80, 80)
-    ax.set_xlabel(f"Difference in rate, {comparison} − {reference} (percentage points)")
-    ax.set_ylabel("Posterior density (per percentage point)")
-    ax.set_title(textwrap.fill(title, TITLE_WIDTH), fontsize=10)  # run titles can be long
+    size = 8 if small else 10
+    ax.set_xlabel(f"{comparison} − {reference} (percentage points)" if small else
+                  f"Difference in rate, {comparison} − {reference} (percentage points)", fontsize=size)
+    ax.set_ylabel("Density (per point)" if small else "Posterior density (per percentage point)", fontsize=size)
+    ax.set_title(textwrap.fill(title, TITLE_WIDTH // (2 if small else 1)), fontsize=size)
     if ax.get_legend_handles_labels()[1]:
-        ax.legend(fontsize=8, frameon=False)
+        ax.legend(fontsize=7 if small else 8, frameon=False)
     else:
         ax.text(0.5, 0.5, "no Beta posterior could be recovered from the rate rows", transform=ax.transAxes,
-                ha="center", gid="density:none")
+                ha="center", gid=f"density:{endpoint}:none", fontsize=size)
+    ax.tick_params(labelsize=size - 1)
     ax.grid(alpha=0.3)
-    return fig
 
 
 def sensitivity_frame(rows: pd.DataFrame) -> pd.DataFrame:
     """Per Bayesian source of one HR comparison: estimate, lower, upper and P(HR < 1)."""
-    bayes = rows[rows["source"].str.startswith("bayes:") & (rows["quantity"].map(base_quantity) == "hr")]
-    out = []
-    for source, g in bayes.groupby("source", sort=False):
-        s = g[g["probability"].isna()]
-        p = g[g["probability"].notna() & (g["threshold"] == 1.0) & (g["direction"] == "<")]
-        if s.empty:
+    summaries: dict[str, dict] = {}
+    p_below_1: dict[str, float] = {}
+    for r in rows.to_dict("records"):
+        if not r["source"].startswith("bayes:") or base_quantity(r["quantity"]) != "hr":
             continue
-        s = s.iloc[0]
-        out.append({"source": source, "model": source.split(":")[1], "prior_set": s["prior_set"],
-                    "estimate": s["estimate"], "lower": s["lower"], "upper": s["upper"],
-                    "p_below_1": float(p["probability"].iloc[0]) if len(p) else np.nan,
-                    "diagnostics_ok": s["diagnostics_ok"]})
-    return pd.DataFrame(out)
+        if r["probability"] != r["probability"]:  # NaN: the summary row
+            summaries.setdefault(r["source"], r)
+        elif r["threshold"] == 1.0 and r["direction"] == "<":
+            p_below_1.setdefault(r["source"], float(r["probability"]))
+    out = [{"source": src, "model": src.split(":")[1], "prior_set": s["prior_set"], "estimate": s["estimate"],
+            "lower": s["lower"], "upper": s["upper"], "p_below_1": p_below_1.get(src, np.nan),
+            "diagnostics_ok": s["diagnostics_ok"]} for src, s in summaries.items()]
+    return pd.DataFrame(out, columns=["source", "model", "prior_set", "estimate", "lower", "upper", "p_below_1",
+                                      "diagnostics_ok"])
 
 
 def sensitivity_figure(frame: pd.DataFrame, title: str) -> Figure:

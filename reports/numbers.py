@@ -32,7 +32,7 @@ MINUS = "\u2212"
 NA = "NA"
 KINDS = ("ratio", "months", "percent", "pp", "pp_cut", "prob", "p", "rhat", "count", "real")
 
-RATIO_QUANTITIES = {"hr", "risk_ratio", "odds_ratio"}
+RATIO_QUANTITIES = {"hr", "risk_ratio", "odds_ratio", "tipping_point"}  # tipping: a prior HR or MCID
 TIME_QUANTITIES = {"median", "median_diff", "rmst", "rmst_diff"}
 PROPORTION_QUANTITIES = {"rate", "survival"}
 DIFFERENCE_QUANTITIES = {"rate_diff", "risk_difference"}

@@ -20,6 +20,7 @@ from hccbayes.reports.checks_section import checks_blocks
 from hccbayes.reports.methods import checklist_blocks, methods_blocks
 from hccbayes.reports.numbers import fmt
 from hccbayes.reports.sentences import NULL, comparison_kind, comparison_sentences, two_groups
+from hccbayes.reports.tipping_section import tipping_blocks
 
 log = logging.getLogger(__name__)
 
@@ -204,24 +205,37 @@ def figure_blocks(run, study) -> list:
                 continue
             title = f"{name}, {endpoint.upper()}: hazard ratios"
             blocks.append(Figure(f"forest_{prefix}_{endpoint}", f"{title}: published {LEVEL}% CI, Cox {LEVEL}% CI on the "
-                                 f"pseudo-patient cohort, posterior {LEVEL}% CrI ({prior.replace('_', ' ')} prior).",
+                                 f"pseudo-patient cohort, posterior {LEVEL}% CrI ({prior.replace('_', ' ')} prior); "
+                                 f"right: P(HR < {ONE}) of the same model under each prior set.",
                                  forest_figure(rows, title)))
-    for key, rows in comparison_groups(run.table):
+    panels: dict[str, list] = {}
+    t = run.table
+    for key, rows in comparison_groups(t):
         if comparison_kind(rows) != "response":
             continue
         comp, ref = two_groups(rows["contrast"].iloc[0])
-        t = run.table  # the per-group rate rows may carry no contrast: take the analysis' rows
+        # the per-group rate rows may carry no contrast: take the endpoint's rows of the analysis
         rows = t[(t["analysis"] == key[0]) & (t["endpoint"] == key[2])]
-        title = f"{comparison_title(rows.iloc[0])}: posterior of the difference in rate"
-        blocks.append(Figure(figure_name("response", key), f"{title}, per prior set; dashed and dotted lines at "
-                             "the thresholds of the posterior probabilities. Densities from Beta posteriors "
-                             "recovered from the table's rate rows (exact re-analysis of the published counts).",
-                             response_density_figure(rows, ref, comp, title)))
+        panels.setdefault(key[0], []).append((rows, ref, comp, comparison_title(rows.iloc[0])))
+    for analysis, items in panels.items():
+        first = items[0][0].iloc[0]
+        title = (f"{first['title'] or analysis}: posterior of the difference in rate" if len(items) > 1
+                 else f"{items[0][3]}: posterior of the difference in rate")
+        panels_note = " (one panel per comparison)" if len(items) > 1 else ""
+        blocks.append(Figure(f"response_{anchor(analysis)}", f"{title}, per prior set{panels_note}; dashed and "
+                             "dotted lines at the thresholds of the posterior probabilities. Densities "
+                             "from Beta posteriors recovered from the table's rate rows (exact re-analysis of the "
+                             "published counts).", response_density_figure(items, title)))
     return blocks
 
 
 def sensitivity_blocks(run) -> list:
-    blocks = [Heading("Prior sensitivity", "sensitivity"), Para(GUARD, "guard")]
+    """One figure per primary HR comparison (each model and prior set), the summary-level multivariable
+    HRs, then the tipping points. The hazard ratios of Tables 4-5 have their P(HR < 1) per prior set in
+    the right panel of the forest plots."""
+    blocks = [Heading("Prior sensitivity", "sensitivity"), Para(GUARD, "guard"),
+              Para("The hazard ratios of the published tables (Tables 4 and 5) show their prior sensitivity in the "
+                   "forest plots under [Figures](#figures): the right panel gives P(HR < 1) under each prior set.")]
     for key, rows in comparison_groups(run.table):
         if comparison_kind(rows) != "hr":
             continue
@@ -229,16 +243,16 @@ def sensitivity_blocks(run) -> list:
         if len(frame) < 2:
             continue
         title = f"{comparison_title(rows.iloc[0])}: prior sensitivity"
-        blocks.append(Figure(figure_name("sensitivity", key), f"{title}. Left: posterior median HR and {LEVEL}% CrI per "
-                             f"model and prior set; right: P(HR < {ONE}). Hollow red points: diagnostics failed.",
-                             sensitivity_figure(frame, title)))
+        blocks.append(Figure(figure_name("sensitivity", key), f"{title}. Left: posterior median HR and {LEVEL}% "
+                             f"CrI per model and prior set; right: P(HR < {ONE}). Hollow red points: diagnostics "
+                             "failed.", sensitivity_figure(frame, title)))
     for registry_id in ("t4.tki_ici.pfs_multi", "t4.tki_ici.os_multi"):
         rows = run.table[run.table["registry_id"] == registry_id]
         frame = sensitivity_frame(rows)
         if len(frame) >= 2:
             title = f"{comparison_title(rows.iloc[0])}: prior sensitivity (published HR, summary level)"
             blocks.append(Figure(f"sensitivity_{anchor(registry_id)}", title + ".", sensitivity_figure(frame, title)))
-    return blocks
+    return blocks + tipping_blocks(run)
 
 
 def diagnostics_blocks(run) -> list:

@@ -76,14 +76,18 @@ def is_response_endpoint(endpoint: str) -> bool:
 
 
 def comparison_kind(rows: pd.DataFrame) -> str | None:
-    """'hr' for a primary survival contrast, 'response' for a response comparison, None otherwise."""
-    q = rows["quantity"].map(base_quantity)
-    contrast = rows["contrast"].iloc[0]
-    if two_groups(contrast) is None:
+    """'hr' for a primary survival contrast, 'response' for a response comparison, None otherwise.
+
+    A survival contrast is primary when it names two groups and also carries their difference in median
+    survival (``median_diff``: the plan stratified the analysis by these groups — arms, AFP strata);
+    the hazard ratios of covariate screens (Tables 4-5, one Cox row each) are shown in tables and forest
+    plots instead of sentences."""
+    if two_groups(rows["contrast"].iloc[0]) is None:
         return None
-    if (q == "hr").any():
+    q = {base_quantity(x) for x in rows["quantity"].unique()}
+    if {"hr", "median_diff"} <= q:
         return "hr"
-    if (q.isin(["risk_difference", "rate_diff"])).any() and is_response_endpoint(rows["endpoint"].iloc[0]):
+    if q & {"risk_difference", "rate_diff"} and is_response_endpoint(rows["endpoint"].iloc[0]):
         return "response"
     return None
 

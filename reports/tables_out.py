@@ -11,6 +11,7 @@ from hccbayes.reports.atomic import write_text
 LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
                  "\u2212": "$-$", "\u2264": r"$\le$", "\u2265": r"$\ge$", "\u2013": "--"}
+_LATEX_TABLE = str.maketrans(LATEX_SPECIAL)
 LINK = re.compile(r"\[([^\]]+)\]\(#[^)]+\)")
 
 
@@ -20,7 +21,7 @@ def plain(text: str) -> str:
 
 
 def latex_escape(text: str) -> str:
-    return "".join(LATEX_SPECIAL.get(c, c) for c in plain(text))
+    return plain(text).translate(_LATEX_TABLE)
 
 
 def to_latex(frame: pd.DataFrame, caption: str, label: str) -> str:
@@ -29,7 +30,7 @@ def to_latex(frame: pd.DataFrame, caption: str, label: str) -> str:
     lines = [r"\begin{table}[ht]", r"\centering", r"\small", f"\\caption{{{latex_escape(caption)}}}",
              f"\\label{{tab:{label}}}", f"\\begin{{tabular}}{{{cols}}}", r"\toprule",
              " & ".join(latex_escape(c) for c in frame.columns) + r" \\", r"\midrule"]
-    for _, row in frame.iterrows():
+    for row in frame.itertuples(index=False):
         lines.append(" & ".join(latex_escape(v) for v in row) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
     return "\n".join(lines)

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from hccbayes.data import load_cohort, load_registry, load_study
 from hccbayes.inference import cox_fit, study_km
+from hccbayes.inference.tipping import survival_tipping_points, tipping_rows
+from hccbayes.inference.tipping_run import save_search
 from hccbayes.inference.fit import ModelCache, SamplerSettings, diagnostics_of, fit, versions
 from hccbayes.models.design import SurvivalSpec, survival_data
 from hccbayes.models.priors import prior_set
@@ -82,6 +84,10 @@ def _survival_rows(endpoint: str, dt, data, spec, prior: str) -> list[dict]:
     for level, arm in ((0, "TKI"), (1, "TKI+ICI")):
         rows.append(dict(base, quantity="median", group=arm, unit="months", interval="95% ETI",
                          **summarise(med.sel(level=level))))
+    diff = med.sel(level=1) - med.sel(level=0)  # as the run engine: the stratified (primary) comparison
+    rows.append(dict(base, quantity="median_diff", unit="months", interval="95% ETI", **summarise(diff)))
+    rows.append(dict(base, quantity="median_diff", unit="months", probability=float((diff > 0).mean()),
+                     threshold=0.0, direction=">"))
     return rows
 
 
@@ -128,6 +134,19 @@ def _response_rows(reg) -> list[dict]:
     return rows
 
 
+def _tipping_rows(path: Path, cohort, study, cache) -> list[dict]:
+    """Tipping points of the Weibull arm PFS contrast from the weakly informative set, stored as the run
+    engine stores them (tipping/arm_pfs.json) and as its table rows."""
+    spec = SurvivalSpec("pfs", terms=(ARM_TERM,), model="weibull")
+    base_prior = prior_set("weakly_informative")
+    points = survival_tipping_points(survival_data(cohort, study, spec), spec, GOOD, SEED, cache, base=base_prior)
+    save_search(path / "tipping" / "arm_pfs.json", "report-factory", "arm_pfs", "weibull", base_prior.name, points)
+    base = dict(analysis="arm_pfs", title=TITLES["pfs"], population="all", endpoint="pfs", contrast=CONTRAST,
+                source=bayes_source("weibull", base_prior.name), model="weibull", prior_set=base_prior.name,
+                cohort_based=True, unit="HR", diagnostics_ok=True, diagnostics="ok")
+    return tipping_rows(points, base, mcid=0.7)
+
+
 def make_run_dir(path: Path, with_fits: bool = True) -> Path:
     """Write comparisons.csv, run.json and (``with_fits``) fits/*.nc under ``path``; returns ``path``."""
     path = Path(path)
@@ -149,6 +168,7 @@ def make_run_dir(path: Path, with_fits: bool = True) -> Path:
             dt.to_netcdf(path / "fits" / f"{key}.nc")
             rows += _survival_rows(endpoint, dt, data, spec, prior)
             status[key] = "ok" if diagnostics_of(dt).ok else "diagnostics failed"
+        rows += _tipping_rows(path, cohort, study, cache)
     write_table(make_table(rows), path / "comparisons.csv")
     run = {"study": "yin2025", "versions": versions(), "seeds": {"base": SEED},
            "plan": {"primary_prior_set": "weakly_informative", "thresholds": {"hr": [1.0, 0.7],

@@ -1,13 +1,12 @@
 """Report figures (issue 8): non-empty and showing the expected series, tested on the matplotlib
 ``Figure`` objects before they are saved (artists are found by the ``gid`` labels the figure functions
-set), plus the report defects fixed with them (italics, thresholds, sentence order, rebuild time).
+set), plus the report defects fixed with them (italics, thresholds, sentence order, a rebuild refits nothing).
 
 Uses the shared factory run directory of tests/report_factory.py: PFS and OS arm fits (Weibull and PEM,
 weakly informative prior) and one deliberately short PEM fit (skeptical prior) that fails the gate.
 """
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pandas as pd
@@ -21,6 +20,7 @@ from hccbayes.reports.document import Figure, Para, anchor, comparison_groups
 from hccbayes.reports.figures import forest_rows
 from hccbayes.reports.figures_extra import beta_from_quantiles, difference_density, sensitivity_frame
 from hccbayes.reports.html import inline
+from hccbayes.reports.numbers import fmt
 from hccbayes.reports.rundir import load_run
 from hccbayes.reports.sections import (FOREST_TABLES, SURVIVAL_DRAWS, _two_group_contrasts, primary_prior_set,
                                        report_blocks)
@@ -100,6 +100,13 @@ def test_forest_rows_equal_the_tables_hr_rows(run, figures, prefix, endpoint):
         n = int(rows[f"{key}_estimate"].notna().sum())
         assert sum(len(line.get_xdata()) for line in points) == n, key
     assert rows["bayes_estimate"].notna().all()  # every published HR has its summary-level posterior
+    # right panel: P(HR < 1) of the same model under each prior set, one marker per row with that set
+    sets = [c[2:] for c in rows.columns if c.startswith("p_")]
+    assert len(sets) == 5  # the summary-level posteriors of the factory: five named sets
+    axp = figures[f"forest_{prefix}_{endpoint}"].axes[1]
+    for ps in sets:
+        (line,) = [ln for ln in axp.lines if ln.get_gid() == f"forest:p:{ps}"]
+        assert sorted(line.get_xdata()) == pytest.approx(sorted(rows[f"p_{ps}"].dropna()))
 
 
 def _response_groups(run):
@@ -110,17 +117,17 @@ def test_response_density_figure_has_one_curve_per_prior_and_the_thresholds(run,
     groups = _response_groups(run)
     assert len(groups) == 2  # ORR and DCR of Table 3
     for key, rows in groups:
-        fig = figures[f"response_{anchor('-'.join(k for k in key if k))}"]
+        fig = figures[f"response_{anchor(key[0])}"]  # one figure per analysis, a panel per endpoint
         all_rows = run.table[(run.table["analysis"] == key[0]) & (run.table["endpoint"] == key[2])]
         bayes = all_rows[all_rows["source"].str.startswith("bayes:")]
-        curves = by_gid(fig, "density:")
-        assert sorted(c.get_gid() for c in curves) == sorted(f"density:{s}" for s in bayes["source"].unique())
+        curves = by_gid(fig, f"density:{key[2]}:")
+        assert sorted(c.get_gid() for c in curves) == sorted(f"density:{key[2]}:{s}" for s in bayes["source"].unique())
         for c in curves:  # a density over percentage points: integrates to 1
             x, y = (np.asarray(v, float) for v in c.get_data())
             assert np.trapezoid(y, x) == pytest.approx(1.0, abs=2e-3) and (y >= 0).all()
         thresholds = set(bayes.loc[bayes["probability"].notna(), "threshold"].dropna())
-        assert sorted(line.get_gid() for line in by_gid(fig, "threshold:")) == sorted(
-            f"threshold:{t:g}" for t in thresholds)
+        assert sorted(line.get_gid() for line in by_gid(fig, f"threshold:{key[2]}:")) == sorted(
+            f"threshold:{key[2]}:{t:g}" for t in thresholds)
 
 
 def test_difference_density_matches_the_beta_difference():
@@ -198,11 +205,34 @@ def test_thresholds_print_plainly_and_sentences_lead_with_the_primary_prior(run,
     assert any("Under the skeptical prior (piecewise-exponential model) (MCMC diagnostics failed)" in t for t in pfs)
 
 
-def test_rebuild_is_quick_and_refits_nothing(run, tmp_path):
-    """Issue 8: a rebuild takes no refit and well under 15 s (the factory run is small: 5 fits)."""
+def test_rebuild_refits_nothing(run, tmp_path):
+    """Issue 8: a rebuild reads the fits and writes nothing into fits/ (its time on a full run is measured
+    by benchmarks/bench_report.py, not asserted here)."""
     before = {p: p.stat().st_mtime_ns for p in (run.path / "fits").glob("*.nc")}
-    t0 = time.perf_counter()
     out = build_report(run.path, tmp_path / "rep")
-    assert time.perf_counter() - t0 < 15
     assert {p: p.stat().st_mtime_ns for p in (run.path / "fits").glob("*.nc")} == before
     assert (run.path / "fidelity.csv").is_file() and out["html"].stat().st_size > 0
+
+
+def test_tipping_points_sentence_and_curve(run, blocks, figures):
+    """The factory stores a real search for arm PFS (Weibull, from the weakly informative set): the figure
+    draws every evaluated point of each search, and the sentence quotes the table's tipping rows."""
+    stored = run.tipping["arm_pfs"]
+    fig = figures["tipping_arm_pfs"]
+    for search in stored["points"]:
+        gid = f"tipping:{search['parameter']}:{search['target']:g}"
+        lines = by_gid(fig, gid)
+        assert len(lines) == (1 if search["points"] else 0), gid
+        if search["points"]:
+            xs = np.asarray(lines[0].get_xdata(), float)
+            expected = np.array([x for x, _ in search["points"]])
+            expected = np.exp(expected) if search["parameter"] == "prior_mean" else expected
+            assert sorted(xs) == pytest.approx(sorted(expected))
+    rows = run.table[(run.table["quantity"] == "tipping_point") & (run.table["analysis"] == "arm_pfs")]
+    assert len(rows) == 4  # prior centre and skeptical MCID, each at 0.95 and 0.5
+    lead = "Progression-free survival by arm, TKI+ICI vs TKI, PFS, Weibull"
+    text = next(b.text for b in blocks if isinstance(b, Para) and b.text.startswith(lead))
+    crossed = rows[rows["estimate"].notna()]
+    assert len(crossed) >= 2
+    for value in crossed["estimate"]:
+        assert fmt(value, "ratio") in text

@@ -186,8 +186,10 @@ def _hr_table(median, p_below_1, ok=True):
     base = dict(analysis="a", title="PFS", population="all", endpoint="pfs", contrast="B vs A",
                 source="bayes:weibull:vague", model="weibull", prior_set="vague", unit="HR", quantity="hr",
                 diagnostics_ok=ok, diagnostics="" if ok else "R-hat 1.2 > 1.01", cohort_based=True)
+    # a primary comparison: the plan stratified it, so it also has the difference in median survival
+    diff = dict(base, quantity="median_diff", unit="months", estimate=1.0, lower=-1.0, upper=3.0, interval="95% ETI")
     return make_table([dict(base, estimate=median, lower=median / 2, upper=median * 2, interval="95% ETI"),
-                       dict(base, probability=p_below_1, threshold=1.0, direction="<")])
+                       dict(base, probability=p_below_1, threshold=1.0, direction="<"), diff])
 
 
 @pytest.mark.parametrize("median,p,expected", [

@@ -15,6 +15,7 @@ import sys
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -45,6 +46,7 @@ endpoint = "os"
 terms = ["tki_ici"]
 strata = "arm"
 link = ["cox_hr", "km_median"]
+tipping_points = true
 
 [[analyses]]
 id = "afp_os"
@@ -126,6 +128,21 @@ def test_reproduce_quick_covers_every_comparison(tmp_path, cache):
     assert run["status"] == "complete" and run["uncovered_registry_entries"] == []
     assert set(run["analyses"]) == analyses and run["versions"]["pymc"]
     assert len(list((tmp_path / "run" / "fits").glob("*.nc"))) == sum(len(s["fits"]) for s in run["analyses"].values())
+    # issue 7: LOO of Weibull vs PEM for every survival analysis (plan loo_models), with Pareto k
+    survival = {a.id for a in hccbayes.load_plan(STUDIES_DIR / "yin2025" / "plan.toml").analyses
+                if a.kind == "survival"}
+    loo = pd.read_csv(tmp_path / "run" / "checks" / "loo.csv")
+    assert {aid: set(g["model"]) for aid, g in loo.groupby("analysis")} == {aid: {"pem", "weibull"} for aid in survival}
+    assert loo["elpd_diff"].notna().all() and loo["max_k"].notna().all()
+    for name in ("ppc.csv", "prior_predictive.csv", "psense.csv"):
+        assert (tmp_path / "run" / "checks" / name).is_file(), name
+    assert set(pd.read_csv(tmp_path / "run" / "checks" / "ppc.csv")["analysis"]) == survival
+    # tipping points of the primary comparisons (plan tipping_points = true): 0.95 and 0.5 per search kind
+    tip = table[table["quantity"] == "tipping_point"]
+    assert set(tip["analysis"]) == {"arm_pfs", "arm_os"}
+    assert tip.groupby("analysis")["threshold"].apply(sorted).map(tuple).to_dict() == {
+        "arm_pfs": (0.5, 0.5, 0.95, 0.95), "arm_os": (0.5, 0.5, 0.95, 0.95)}
+    assert all((tmp_path / "run" / "tipping" / f"{a}.json").is_file() for a in ("arm_pfs", "arm_os"))
 
 
 def test_same_seed_bit_identical_and_cache_reuse(user_study, tmp_path, cache, caplog):
@@ -141,6 +158,7 @@ def test_same_seed_bit_identical_and_cache_reuse(user_study, tmp_path, cache, ca
     # re-run into the same directory: every fit from the cache, same table
     again = hccbayes.run_plan(user_study / "plan.toml", out=tmp_path / "a", cache=cache)
     assert all(f["status"] == "cached" for s in again.statuses.values() for f in s["fits"].values())
+    assert again.statuses["arm_os"]["tipping"]["cached"] and not a.statuses["arm_os"]["tipping"]["cached"]
     assert again.table.equals(a.table)
     # a tampered fit (attrs no longer hash to the stored key) and a truncated one are refitted, with warnings
     fits = sorted((tmp_path / "a" / "fits").glob("*.nc"))
