@@ -81,12 +81,23 @@ GOOD = '[[analyses]]\nid = "a"\nkind = "survival"\nendpoint = "os"\nterms = ["tk
     (GOOD.replace('"survival"', '"bootstrap"'), "analyses.a.kind", "survival, response, summary"),
     (GOOD + GOOD, "analyses.a", "unique id"),
     ("", "analyses", "add at least one"),
+    (GOOD + 'loo_models = ["cox"]\n', "analyses.a.loo_models", "use models from"),
+    (GOOD + 'tipping_points = "yes"\n', "analyses.a.tipping_points", "see the plan format"),
+    (GOOD + "mcid = 1.4\n", "analyses.a.mcid", "set mcid = 0.7"),
 ])
 def test_bad_plans_name_key_and_fix(tmp_path, text, key, fix):
     with pytest.raises(PlanError) as err:
         load_plan(_bad_plan(tmp_path, text))
     msg = str(err.value)
     assert f"key '{key}" in msg and fix in msg, msg
+
+
+def test_loo_models_and_tipping_points_of_the_bundled_plan(plan):
+    """Every survival analysis also fits the model it does not list (LOO needs both); the two arm
+    comparisons, the primary ones, ask for tipping points."""
+    survival = [a for a in plan.analyses if a.kind == "survival"]
+    assert all(set(a.loo_models) == {"weibull", "pem"} for a in survival)
+    assert {a.id for a in survival if a.tipping_points} == {"arm_pfs", "arm_os"}
 
 
 def test_unknown_study_and_bad_toml(tmp_path):
