@@ -12,6 +12,7 @@ from hccbayes.reports.numbers import fmt, fmt_interval
 
 K_BAD = 0.7  # Pareto k above which a PSIS-LOO term is unreliable (as in inference.model_checks)
 OK = "✓"
+SHORT = {"weibull": "Weibull", "pem": "PEM"}
 
 
 def _read(run, name: str) -> pd.DataFrame | None:
@@ -61,6 +62,22 @@ def _prior_table(pp: pd.DataFrame) -> Table:
                  show, collapsed=True)
 
 
+def _loo_verdicts(loo: pd.DataFrame) -> list[str]:
+    """How the Weibull-vs-PEM comparisons came out: per analysis with both models, the better elpd and
+    whether the difference exceeds twice its standard error (the usual reading of elpd_diff / dse)."""
+    if "elpd_diff" not in loo:
+        return []
+    pairs = loo.dropna(subset=["elpd_diff"]).groupby(["analysis", "prior_set"]).filter(lambda g: len(g) > 1)
+    if pairs.empty:
+        return []
+    second = pairs[pairs["rank"] > 0]
+    best = pairs[pairs["rank"] == 0]["model"].value_counts()
+    clear = int((second["elpd_diff"].abs() > 2 * second["dse"]).sum())
+    counts = ", ".join(f"{SHORT.get(m, m)} in {fmt(int(n), 'count')}" for m, n in sorted(best.items()))
+    return [f"of the {fmt(len(second), 'count')} Weibull-vs-PEM comparisons the higher elpd is {counts}; the "
+            f"difference exceeds twice its standard error in {fmt(clear, 'count')}"]
+
+
 def checks_blocks(run) -> list:
     blocks = [Heading("Model checks", "checks")]
     loo, ppc, ps, pp = (_read(run, n) for n in ("loo", "ppc", "psense", "prior_predictive"))
@@ -71,6 +88,7 @@ def checks_blocks(run) -> list:
         facts.append(f"PSIS-LOO for {fmt(loo['analysis'].nunique(), 'count')} survival analyses; "
                      f"{fmt(int((loo['max_k'] > K_BAD).sum()), 'count')} of {fmt(len(loo), 'count')} fits have a "
                      f"Pareto k above {fmt(K_BAD, 'real')}")
+        facts.extend(_loo_verdicts(loo))
     if ppc is not None:
         facts.append(f"the observed Kaplan–Meier curve lies inside the 90% predictive band over a median "
                      f"{fmt(float(ppc['coverage'].median()), 'percent')} of the time grid "

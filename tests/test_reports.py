@@ -11,6 +11,7 @@ import html.parser
 import json
 import re
 
+import pandas as pd
 import pytest
 
 from hccbayes.cli import main
@@ -223,3 +224,14 @@ def test_run_json_versions_reach_the_methods(run_dir, report):
     versions = json.loads((run_dir / "run.json").read_text())["versions"]
     md = report["markdown"].read_text(encoding="utf-8")
     assert all(f"{k} {v}" in md for k, v in versions.items())
+
+
+def test_loo_verdicts_count_the_better_model_and_clear_differences():
+    from hccbayes.reports.checks_section import _loo_verdicts
+
+    loo = pd.DataFrame({"analysis": ["a", "a", "b", "b", "c"], "prior_set": ["w"] * 5,
+                        "model": ["weibull", "pem", "pem", "weibull", "pem"], "rank": [0, 1, 0, 1, 0],
+                        "elpd_diff": [0.0, -5.0, 0.0, -1.0, float("nan")], "dse": [0.0, 2.0, 0.0, 1.0, float("nan")]})
+    (text,) = _loo_verdicts(loo)  # c has one model only: no comparison
+    assert text == ("of the 2 Weibull-vs-PEM comparisons the higher elpd is PEM in 1, Weibull in 1; "
+                    "the difference exceeds twice its standard error in 1")
