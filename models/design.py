@@ -9,8 +9,10 @@ modelled population), so its HR is per standard deviation.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -58,6 +60,16 @@ class SurvivalSpec:
 
 
 @dataclass(frozen=True)
+class Patterns:
+    """Distinct covariate rows of a data set: ``rows`` (P, k) in lexicographic order, ``index`` (n,) the
+    row of each patient, ``counts`` (P,) patients per row."""
+
+    rows: np.ndarray
+    index: np.ndarray
+    counts: np.ndarray
+
+
+@dataclass(frozen=True)
 class SurvivalData:
     """Arrays for one survival analysis. Times in the study's unit (months)."""
 
@@ -99,11 +111,77 @@ class SurvivalData:
         """Events per unit person-time (a constant-hazard estimate used to centre baseline priors)."""
         return max(self.events, 0.5) / float(self.time.sum())
 
+    @cached_property
+    def patterns(self) -> Patterns:
+        """Covariate patterns: distinct rows of X (with the regimen index as a last column when there
+        are regimen effects). Computed once per data set, shared by the PEM sufficient statistics and
+        :func:`degeneracy_notes`."""
+        columns = [self.X[:, j] for j in range(self.X.shape[1])]
+        if self.regimen is not None:
+            columns.append(self.regimen)
+        return covariate_patterns(columns, self.n)
+
     def hash_arrays(self) -> list[np.ndarray]:
         parts = [self.time, self.event, self.X]
         if self.regimen is not None:
             parts.append(self.regimen)
         return parts
+
+
+def _column_codes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes 0..k-1 of a column in the order of its values, and the k values. A column of integers with a
+    small range (0/1 indicators, regimen indices) is coded as x − min in uint16 (values in between that do
+    not occur get a code too): a few vectorised passes and small temporaries, which matter at a million
+    rows. Any other column is coded by hashing (pd.factorize)."""
+    lo, hi = x.min(), x.max()
+    if hi - lo <= np.iinfo(np.uint16).max:
+        shifted = x - lo if lo else x  # no copy for columns starting at 0
+        code = shifted.astype(np.uint16)
+        if np.array_equal(code, shifted):
+            return code, lo + np.arange(int(hi - lo) + 1, dtype=np.result_type(x))
+    code, values = pd.factorize(x, sort=True, use_na_sentinel=False)
+    return code, np.asarray(values)
+
+
+def covariate_patterns(columns: Sequence[np.ndarray], n: int) -> Patterns:
+    """Distinct rows of the given (n,) columns — the same rows, order and index as
+    ``np.unique(np.column_stack(columns), axis=0, return_inverse=True, return_counts=True)``, without
+    sorting rows. Each column is coded (:func:`_column_codes`) and the codes are combined in mixed radix
+    (first column most significant) into one int64 key per row; when the keys are few compared with the
+    rows, a lookup table over them replaces the sort."""
+    key, radix, coded = np.zeros(n, dtype=np.int64), 1, []
+    for column in columns:
+        code, values = _column_codes(np.asarray(column))
+        radix *= len(values)
+        if radix >= 2**62:  # too many combinations for one int64 key
+            rows, index, counts = np.unique(np.column_stack(columns), axis=0, return_inverse=True,
+                                            return_counts=True)
+            return Patterns(rows, index.ravel(), counts)
+        key *= len(values)
+        key += code
+        coded.append(values)
+    if radix <= 4 * n:
+        counts = np.bincount(key, minlength=radix)
+        present = np.flatnonzero(counts)
+        lookup = np.zeros(radix, dtype=np.int64)
+        lookup[present] = np.arange(present.size)
+        index, counts = lookup[key], counts[present]
+    else:
+        present, index, counts = np.unique(key, return_inverse=True, return_counts=True)
+    rows = np.empty((present.size, len(coded)))
+    stride = radix
+    for j, values in enumerate(coded):  # decode each present key into its column values
+        stride //= len(values)
+        rows[:, j] = values[present // stride % len(values)]
+    return Patterns(rows, index, counts)
+
+
+def _level_codes(column: pd.Series, names: Sequence[str]) -> np.ndarray:
+    """Index of each value (as a string) in ``names``; −1 for values not in it (and missing values).
+    The column is hashed once and only its distinct values are compared with the names."""
+    code, uniques = pd.factorize(column)  # missing values get code −1
+    lookup = np.append(pd.Index(list(names)).get_indexer(pd.Index(uniques).astype(str)), -1).astype(np.int64)
+    return lookup[code]
 
 
 def survival_data(df: pd.DataFrame, study, spec: SurvivalSpec) -> SurvivalData:
@@ -132,12 +210,12 @@ def survival_data(df: pd.DataFrame, study, spec: SurvivalSpec) -> SurvivalData:
                 raise SpecError(f"continuous term {t!r} is constant in this population")
             x = (x - m) / s
             scale[t] = (m, s)
-        elif np.unique(x).size < 2:
+        elif x.min() == x.max():
             raise SpecError(f"term {t!r} has a single level in this population; its hazard ratio is not "
                             "identified — drop it from the analysis")
         cols.append(x)
-    event_col = sub[ecol].astype(float)
-    if not (event_col > 0).any():
+    event = sub[ecol].astype(float).to_numpy()
+    if not (event > 0).any():
         raise SpecError(f"no {spec.endpoint} events among the {len(sub)} patients of population "
                         f"{spec.population or 'all'}: there is nothing to estimate — check the event column "
                         f"{ecol!r} (1 = event, 0 = censored)")
@@ -146,18 +224,18 @@ def survival_data(df: pd.DataFrame, study, spec: SurvivalSpec) -> SurvivalData:
     arm = regimen = regimen_arm = None
     regimen_names: tuple[str, ...] = ()
     if arm_names and study.arm_column in sub.columns:
-        arm = pd.Categorical(sub[study.arm_column].astype(str), categories=list(arm_names)).codes.astype(np.int64)
+        arm = _level_codes(sub[study.arm_column], arm_names)
     if spec.regimen_effects:
-        regimen_names = tuple(r for a in study.arms for r in a.regimens
-                              if (sub[study.regimen_column] == r).any())
-        regimen = pd.Categorical(sub[study.regimen_column].astype(str),
-                                 categories=list(regimen_names)).codes.astype(np.int64)
+        present = set(pd.unique(sub[study.regimen_column]))
+        regimen_names = tuple(r for a in study.arms for r in a.regimens if r in present)
+        regimen = _level_codes(sub[study.regimen_column], regimen_names)
         regimen_arm = np.array([arm_names.index(study.arm_of_regimen(r)) for r in regimen_names])
+    ids = sub[study.id_column].astype(str).to_numpy(dtype=object) if hasattr(study, "id_column") \
+        else np.arange(len(sub)).astype(str)
     return SurvivalData(
-        time=sub[tcol].astype(float).to_numpy(), event=sub[ecol].astype(float).to_numpy(), X=X,
-        terms=tuple(spec.terms), ids=np.asarray(sub[study.id_column].astype(str).to_numpy(dtype=object))
-        if hasattr(study, "id_column") else np.arange(len(sub)).astype(str), arm=arm, arm_names=arm_names, regimen=regimen,
-        regimen_names=regimen_names, regimen_arm=regimen_arm, scale=scale, center=X.mean(axis=0))
+        time=sub[tcol].astype(float).to_numpy(), event=event, X=X, terms=tuple(spec.terms), ids=ids,
+        arm=arm, arm_names=arm_names, regimen=regimen, regimen_names=regimen_names, regimen_arm=regimen_arm,
+        scale=scale, center=np.array([x.mean() for x in cols]))
 
 
 TINY_GROUP = 5
@@ -174,26 +252,28 @@ def degeneracy_notes(data: SurvivalData) -> list[str]:
     * regimens with no events or fewer than ``TINY_GROUP`` patients.
     """
     notes = []
-    if data.events == 0:
+    events = data.events
+    if events == 0:
         notes.append("no events: hazard ratios are informed by the prior only")
+    pat = data.patterns  # counted per covariate pattern, not per patient
+    pattern_events = np.bincount(pat.index, weights=data.event, minlength=pat.counts.size)
     for j, term in enumerate(data.terms):
-        ones = data.X[:, j] == 1.0
-        if not (ones | (data.X[:, j] == 0.0)).all():
+        ones = pat.rows[:, j] == 1.0
+        if not (ones | (pat.rows[:, j] == 0.0)).all():
             continue  # not a 0/1 term
-        n1, e1 = int(ones.sum()), float(data.event[ones].sum())
-        for level, n, e in ((0, data.n - n1, data.events - e1), (1, n1, e1)):
+        n1, e1 = int(pat.counts[ones].sum()), float(pattern_events[ones].sum())
+        for level, n, e in ((0, data.n - n1, events - e1), (1, n1, e1)):
             label = f"{term} = {level}"
             if n < TINY_GROUP:
                 notes.append(f"{label}: only {n} patients")
-            if e == 0 and data.events > 0:
+            if e == 0 and events > 0:
                 notes.append(f"{label}: no events among {n} patients — the log-HR of {term} is "
                              "not bounded by the data (monotone likelihood); only its prior keeps it finite")
     if data.regimen is not None:
         for r, name in enumerate(data.regimen_names):
-            mask = data.regimen == r
-            if mask.sum() < TINY_GROUP:
-                notes.append(f"regimen {name}: only {int(mask.sum())} patients")
-            if data.event[mask].sum() == 0:
+            mask = pat.rows[:, -1] == r
+            if pat.counts[mask].sum() < TINY_GROUP:
+                notes.append(f"regimen {name}: only {int(pat.counts[mask].sum())} patients")
+            if pattern_events[mask].sum() == 0:
                 notes.append(f"regimen {name}: no events — its effect is informed by the pooling prior only")
     return notes
-

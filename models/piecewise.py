@@ -15,81 +15,77 @@ independent Normal(log crude rate, 2) log hazards, or a Gaussian random walk (sm
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
-
 from hccbayes.models.design import SurvivalData, SurvivalSpec
-from hccbayes.models.likelihood import add_effects, censored_loglik, coords, effect_hyperparameters, effects_loglik
+from hccbayes.models.likelihood import (
+    add_effects,
+    censored_loglik,
+    coords,
+    effect_hyperparameters,
+    effects_loglik,
+)
 from hccbayes.models.priors import PriorSet
 
 
 def default_cuts(data: SurvivalData, n_intervals: int) -> np.ndarray:
     """Interior cut points at the event-time quantiles j/J, de-duplicated."""
     times = data.time[data.event > 0]
+    times.sort()  # in place; np.quantile on sorted times is faster than its multi-way partition
     if times.size < n_intervals:
         n_intervals = max(1, times.size)
     q = np.quantile(times, np.arange(1, n_intervals) / n_intervals) if n_intervals > 1 else np.array([])
     return np.unique(np.round(q, 6))
 
 
+def interval_index(time: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """Interval of each time: j with c_j < t ≤ c_{j+1} (c_0 = 0; the last interval is open, times ≤ 0
+    fall in the first) — the number of cut points below t, one vectorised comparison per cut (a PEM has
+    few cuts; cheaper than a binary search per patient)."""
+    which = np.zeros(np.shape(time), dtype=np.int16)
+    for c in np.asarray(cuts, float):
+        which += time > c
+    return which
+
+
 def interval_stats(time: np.ndarray, event: np.ndarray, cuts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-patient event indicators and exposures by interval: two (n, J) arrays."""
     edges = np.concatenate([[0.0], np.asarray(cuts, float)])
-    J = edges.size
     upper = np.concatenate([edges[1:], [np.inf]])
     exposure = np.clip(np.minimum(time[:, None], upper[None, :]) - edges[None, :], 0.0, None)
-    which = np.clip(np.searchsorted(edges, time, side="left") - 1, 0, J - 1)  # (c_j, c_{j+1}]
-    d = np.zeros((time.size, J))
-    d[np.arange(time.size), which] = event
+    d = np.zeros((time.size, edges.size))
+    d[np.arange(time.size), interval_index(time, cuts)] = event
     return d, exposure
-
-
-def unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of ``keys`` and the row index of each input row (like np.unique(axis=0), fast).
-
-    Each column is coded by its distinct values and the codes are combined in mixed radix into one
-    integer per row, so only 1-D integer sorts are needed (a million rows take milliseconds).
-    """
-    codes = np.zeros(keys.shape[0], dtype=np.int64)
-    radix = 1
-    for j in range(keys.shape[1]):
-        col, values = pd.factorize(keys[:, j])  # hash-based: O(n)
-        if radix * len(values) >= 2**62:  # too many combinations to code: fall back to numpy
-            patterns, inverse = np.unique(keys, axis=0, return_inverse=True)
-            return patterns, inverse.ravel()
-        codes += col.astype(np.int64) * radix
-        radix *= len(values)
-    inverse, uniques = pd.factorize(codes)  # ids in order of first appearance
-    running = np.maximum.accumulate(inverse)
-    first = np.flatnonzero(np.diff(running, prepend=-1) > 0)  # where each id first appears
-    return keys[first], inverse.astype(np.int64)
 
 
 def sufficient_stats(data: SurvivalData, cuts: np.ndarray):
     """Events and exposure aggregated by covariate pattern × interval.
 
     Returns (pattern_X (P, p), pattern_regimen (P,) or None, D (P, J), E (P, J), pattern_of (n,)).
-    Memory is O(n) plus O(P·J): patients are folded into patterns interval by interval.
+    Each patient adds to one cell, (pattern, interval its time ends in): D counts events there and E
+    sums t − c_j; every interval before that cell is covered in full, so E adds its width times the
+    number of the pattern's patients whose times end later. Memory is O(n) plus O(P·J).
     """
-    keys = data.X if data.regimen is None else np.column_stack([data.X, data.regimen])
-    if keys.shape[1] == 0:
-        keys = np.zeros((data.n, 1))
-    patterns, pattern_of = unique_rows(keys)
-    P = patterns.shape[0]
+    patterns = data.patterns
+    P = patterns.counts.size
     edges = np.concatenate([[0.0], np.asarray(cuts, float)])
     J = edges.size
-    upper = np.concatenate([edges[1:], [np.inf]])
-    D = np.zeros((P, J))
-    E = np.zeros((P, J))
-    which = np.clip(np.searchsorted(edges, data.time, side="left") - 1, 0, J - 1)
-    D[:] = np.bincount(pattern_of * J + which, weights=data.event, minlength=P * J).reshape(P, J)
-    for j in range(J):
-        e_j = np.clip(np.minimum(data.time, upper[j]) - edges[j], 0.0, None)
-        E[:, j] = np.bincount(pattern_of, weights=e_j, minlength=P)
-    px = patterns[:, : data.X.shape[1]]
-    preg = patterns[:, -1].astype("int64") if data.regimen is not None else None
-    return px, preg, D, E, pattern_of
+    which = interval_index(data.time, cuts)
+    cell = patterns.index * J
+    cell += which
+
+    def per_cell(weights=None):
+        return np.bincount(cell, weights=weights, minlength=P * J).reshape(P, J)
+
+    D = per_cell(data.event)
+    ending = per_cell()  # patients whose time ends in each pattern × interval
+    ending_later = ending.sum(axis=1, keepdims=True) - ending.cumsum(axis=1)
+    partial = edges[which]
+    np.subtract(data.time, partial, out=partial)  # t − c_j in the interval where t ends
+    E = per_cell(partial) + ending_later * np.append(np.diff(edges), 0.0)
+    px = patterns.rows[:, : data.X.shape[1]]
+    preg = patterns.rows[:, -1].astype("int64") if data.regimen is not None else None
+    return px, preg, D, E, patterns.index
 
 
 def resolve_cuts(data: SurvivalData, spec: SurvivalSpec) -> np.ndarray:
