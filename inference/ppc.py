@@ -28,7 +28,7 @@ import pandas as pd
 
 from hccbayes.models.design import SurvivalData, SurvivalSpec
 from hccbayes.models.likelihood import effects_loglik
-from hccbayes.models.piecewise import resolve_cuts
+from hccbayes.models.intervals import resolve_cuts
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ d_ij the event indicator of patient i in interval j and e_ij its exposure there,
 summing d and e over each pattern × interval gives *exactly* the same likelihood: the model's cost
 depends on the number of patterns × intervals, not on the number of patients. The patient-level
 pointwise log-likelihood (for LOO) is recomputed from the posterior draws by :func:`pointwise_loglik`.
+Cut points, intervals and the sufficient statistics themselves are in :mod:`hccbayes.models.intervals`.
 
 Cut points: by default the event-time quantiles at j/J (J = ``n_intervals``), so each interval holds
 about the same number of events; a fixed grid on request (``SurvivalSpec.cuts``). Baseline prior:
@@ -18,6 +19,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 from hccbayes.models.design import SurvivalData, SurvivalSpec
+from hccbayes.models.intervals import interval_stats, resolve_cuts, sufficient_stats  # noqa: F401 (re-exported)
 from hccbayes.models.likelihood import (
     add_effects,
     censored_loglik,
@@ -26,70 +28,6 @@ from hccbayes.models.likelihood import (
     effects_loglik,
 )
 from hccbayes.models.priors import PriorSet
-
-
-def default_cuts(data: SurvivalData, n_intervals: int) -> np.ndarray:
-    """Interior cut points at the event-time quantiles j/J, de-duplicated."""
-    times = data.time[data.event > 0]
-    times.sort()  # in place; np.quantile on sorted times is faster than its multi-way partition
-    if times.size < n_intervals:
-        n_intervals = max(1, times.size)
-    q = np.quantile(times, np.arange(1, n_intervals) / n_intervals) if n_intervals > 1 else np.array([])
-    return np.unique(np.round(q, 6))
-
-
-def interval_index(time: np.ndarray, cuts: np.ndarray) -> np.ndarray:
-    """Interval of each time: j with c_j < t ≤ c_{j+1} (c_0 = 0; the last interval is open, times ≤ 0
-    fall in the first) — the number of cut points below t, one vectorised comparison per cut (a PEM has
-    few cuts; cheaper than a binary search per patient)."""
-    which = np.zeros(np.shape(time), dtype=np.int16)
-    for c in np.asarray(cuts, float):
-        which += time > c
-    return which
-
-
-def interval_stats(time: np.ndarray, event: np.ndarray, cuts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-patient event indicators and exposures by interval: two (n, J) arrays."""
-    edges = np.concatenate([[0.0], np.asarray(cuts, float)])
-    upper = np.concatenate([edges[1:], [np.inf]])
-    exposure = np.clip(np.minimum(time[:, None], upper[None, :]) - edges[None, :], 0.0, None)
-    d = np.zeros((time.size, edges.size))
-    d[np.arange(time.size), interval_index(time, cuts)] = event
-    return d, exposure
-
-
-def sufficient_stats(data: SurvivalData, cuts: np.ndarray):
-    """Events and exposure aggregated by covariate pattern × interval.
-
-    Returns (pattern_X (P, p), pattern_regimen (P,) or None, D (P, J), E (P, J), pattern_of (n,)).
-    Each patient adds to one cell, (pattern, interval its time ends in): D counts events there and E
-    sums t − c_j; every interval before that cell is covered in full, so E adds its width times the
-    number of the pattern's patients whose times end later. Memory is O(n) plus O(P·J).
-    """
-    patterns = data.patterns
-    P = patterns.counts.size
-    edges = np.concatenate([[0.0], np.asarray(cuts, float)])
-    J = edges.size
-    which = interval_index(data.time, cuts)
-    cell = patterns.index * J
-    cell += which
-
-    def per_cell(weights=None):
-        return np.bincount(cell, weights=weights, minlength=P * J).reshape(P, J)
-
-    D = per_cell(data.event)
-    ending = per_cell()  # patients whose time ends in each pattern × interval
-    ending_later = ending.sum(axis=1, keepdims=True) - ending.cumsum(axis=1)
-    partial = edges[which]
-    np.subtract(data.time, partial, out=partial)  # t − c_j in the interval where t ends
-    E = per_cell(partial) + ending_later * np.append(np.diff(edges), 0.0)
-    px = patterns.rows[:, : data.X.shape[1]]
-    preg = patterns.rows[:, -1].astype("int64") if data.regimen is not None else None
-    return px, preg, D, E, patterns.index
-
-
-def resolve_cuts(data: SurvivalData, spec: SurvivalSpec) -> np.ndarray:
-    return np.asarray(spec.cuts, float) if spec.cuts is not None else default_cuts(data, spec.n_intervals)
 
 
 def model_data(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec) -> dict[str, np.ndarray]:

@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 
 from hccbayes.models.design import SurvivalData, SurvivalSpec
-from hccbayes.models.piecewise import interval_stats, resolve_cuts
+from hccbayes.models.intervals import interval_stats, resolve_cuts
 
 DEFAULT_HORIZON = 24.0
 DEFAULT_GRID = np.round(np.arange(0.0, 60.0 + 1e-9, 0.05), 10)
