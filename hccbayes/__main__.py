@@ -1,3 +1,4 @@
 from hccbayes.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # guarded: spawned helper processes import the main module again
+    raise SystemExit(main())

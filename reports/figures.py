@@ -155,13 +155,17 @@ def forest_rows(table: pd.DataFrame, prefix: str, endpoint: str, prior_set: str)
     return pd.DataFrame(out)
 
 
+def _plain_number(value: float, _position) -> str:
+    return f"{value:g}"
+
+
 def plain_log_axis(axis) -> None:
     """Log scale with plain tick labels (0.2, 0.5, 1, 2) instead of mathtext powers of ten: easier to read
     for a hazard ratio, and no mathtext parsing on every draw."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_major_formatter(FuncFormatter(_plain_number))  # a module function: the figure pickles
     axis.set_minor_formatter(NullFormatter())
 
 

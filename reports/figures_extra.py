@@ -96,8 +96,14 @@ def response_density_figure(panels: list[tuple[pd.DataFrame, str, str, str]], ti
         _density_panel(ax, rows, reference, comparison, panel_title if n > 1 else title, small=n > 1)
     for ax in axes[n:]:
         ax.set_axis_off()
+    labelled = [ax for ax in axes[:n] if ax.get_legend_handles_labels()[1]]
     if n > 1:
         fig.suptitle(textwrap.fill(title, TITLE_WIDTH), fontsize=10)
+        if labelled:  # the prior sets are the same in every panel: one legend (and one layout pass) for all
+            handles, labels = labelled[0].get_legend_handles_labels()
+            fig.legend(handles, labels, fontsize=8, frameon=False, loc="outside lower center", ncols=len(labels))
+    elif labelled:
+        axes[0].legend(fontsize=8, frameon=False)
     return fig
 
 
@@ -122,9 +128,7 @@ def _density_panel(ax, rows: pd.DataFrame, reference: str, comparison: str, titl
                   f"Difference in rate, {comparison} − {reference} (percentage points)", fontsize=size)
     ax.set_ylabel("Density (per point)" if small else "Posterior density (per percentage point)", fontsize=size)
     ax.set_title(textwrap.fill(title, TITLE_WIDTH // (2 if small else 1)), fontsize=size)
-    if ax.get_legend_handles_labels()[1]:
-        ax.legend(fontsize=7 if small else 8, frameon=False)
-    else:
+    if not ax.get_legend_handles_labels()[1]:
         ax.text(0.5, 0.5, "no Beta posterior could be recovered from the rate rows", transform=ax.transAxes,
                 ha="center", gid=f"density:{endpoint}:none", fontsize=size)
     ax.tick_params(labelsize=size - 1)

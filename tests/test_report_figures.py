@@ -236,3 +236,47 @@ def test_tipping_points_sentence_and_curve(run, blocks, figures):
     assert len(crossed) >= 2
     for value in crossed["estimate"]:
         assert fmt(value, "ratio") in text
+
+
+def _small_figures():
+    from matplotlib.figure import Figure as MplFigure
+
+    out = []
+    for i in range(5):
+        fig = MplFigure(figsize=(3, 2), layout="constrained")
+        ax = fig.add_subplot()
+        ax.plot([0, 1, 2], [i, i + 1, i * i], label=f"series {i}")
+        ax.legend()
+        out.append(Figure(f"fig{i}", f"figure {i}", fig))
+    return out
+
+
+def test_figures_saved_by_helper_processes_equal_those_saved_here(tmp_path):
+    from hccbayes.reports.figure_writer import FigureWriter
+
+    one, two = _small_figures(), _small_figures()
+    with FigureWriter(workers=1) as w:
+        assert w.pool is None
+        w.save(one, tmp_path / "one")
+    with FigureWriter(workers=2) as w:
+        w.save(two, tmp_path / "two")
+    for a, b in zip(one, two):
+        assert a.files["png_bytes"] == b.files["png_bytes"] == b.files["png"].read_bytes()  # same pixels
+        assert b.files["svg"].stat().st_size > 0 and b.files["png"].parent == tmp_path / "two"
+    assert not list((tmp_path / "two").glob("*.tmp"))
+
+
+def test_a_figure_the_helper_cannot_take_is_saved_here(tmp_path, caplog):
+    """A figure that cannot be pickled (a lambda tick formatter) fails in transit to the helper: the
+    helper's whole share is saved by this process, with a warning."""
+    from matplotlib.ticker import FuncFormatter
+
+    from hccbayes.reports.figure_writer import FigureWriter
+
+    figs = _small_figures()
+    for b in figs:
+        b.fig.axes[0].xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    with FigureWriter(workers=2) as w:
+        w.save(figs, tmp_path)
+    assert all(b.files["png"].is_file() and b.files["png_bytes"] for b in figs)
+    assert "figure helper failed" in caplog.text
