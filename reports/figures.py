@@ -174,8 +174,8 @@ def forest_figure(rows: pd.DataFrame, title: str) -> Figure:
     columns): P(HR < 1) under each prior set — the prior sensitivity of every row in one panel."""
     n = len(rows)
     sets = [c[2:] for c in rows.columns if c.startswith("p_")]
-    fig = Figure(figsize=(7.2 if sets else 6.0, 1.2 + 0.26 * n), layout="constrained")
-    ax, axp = fig.subplots(1, 2, sharey=True, width_ratios=(3, 1.4)) if sets else (fig.add_subplot(), None)
+    fig = Figure(figsize=(9.0 if sets else 7.2, 1.2 + 0.26 * n), layout="constrained")
+    ax, axp = fig.subplots(1, 2, sharey=True, width_ratios=(2.4, 1.0)) if sets else (fig.add_subplot(), None)
     y = np.arange(n)[::-1].astype(float)
     offsets = {"published": 0.22, "frequentist": 0.0, "bayes": -0.22}
     labels = {"published": "published 95% CI", "frequentist": "Cox 95% CI (pseudo-patient cohort)",
@@ -201,8 +201,9 @@ def forest_figure(rows: pd.DataFrame, title: str) -> Figure:
             axp.plot(p[ok], y[ok] + (i - (len(sets) - 1) / 2) * 0.09, "o", ms=3, color=OKABE_ITO[(i + 5) % 8],
                      label=f"P(HR < 1), {ps.replace('_', ' ')} prior", gid=f"forest:p:{ps}")
         axp.axvline(0.5, color="grey", lw=0.6, ls=":")
-        axp.set_xlim(0, 1)
-        axp.set_xlabel("P(HR < 1) per prior set")
+        axp.set_xlim(-0.03, 1.03)
+        axp.set_xticks([0, 0.5, 1], labels=["0", "0.5", "1"])
+        axp.set_xlabel("P(HR < 1)")
         axp.grid(axis="x", alpha=0.3)
     fig.suptitle(title, fontsize=10)
     fig.legend(fontsize=7, loc="outside lower center", ncols=3, frameon=False)

@@ -216,11 +216,14 @@ def figure_blocks(run, study) -> list:
         comp, ref = two_groups(rows["contrast"].iloc[0])
         # the per-group rate rows may carry no contrast: take the endpoint's rows of the analysis
         rows = t[(t["analysis"] == key[0]) & (t["endpoint"] == key[2])]
-        panels.setdefault(key[0], []).append((rows, ref, comp, comparison_title(rows.iloc[0])))
+        label = str(key[2]).split(":")[-1]  # the panel: its endpoint (CR, ORR, ...)
+        panels.setdefault(key[0], []).append((rows, ref, comp, label))
     for analysis, items in panels.items():
         first = items[0][0].iloc[0]
-        title = (f"{first['title'] or analysis}: posterior of the difference in rate" if len(items) > 1
-                 else f"{items[0][3]}: posterior of the difference in rate")
+        head = str(first["title"] or analysis)
+        head = head[: -len(items[0][3]) - 2] if head.endswith(f": {items[0][3]}") else head  # the analysis' title
+        title = (f"{head}: posterior of the difference in rate" if len(items) > 1
+                 else f"{comparison_title(first)}: posterior of the difference in rate")
         panels_note = " (one panel per comparison)" if len(items) > 1 else ""
         blocks.append(Figure(f"response_{anchor(analysis)}", f"{title}, per prior set{panels_note}; dashed and "
                              "dotted lines at the thresholds of the posterior probabilities. Densities "

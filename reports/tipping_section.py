@@ -71,20 +71,23 @@ def tipping_sentence(table: pd.DataFrame, rows: pd.DataFrame) -> str:
 
 def tipping_figure(stored: dict, title: str) -> MplFigure:
     """Left: P(HR < 1) against the prior centre (HR, log axis); right: against the MCID the skeptical prior
-    encodes. Dots: evaluated refits; dashed lines: the targets; dotted lines: the tipping points."""
+    encodes. Dots: the refits of the searches (both targets share them), as one curve per parameter; dashed
+    lines: the targets; dotted lines: the tipping points."""
     fig = MplFigure(figsize=(7.2, 3.0), layout="constrained")
     axes = dict(zip(PARAMETERS, fig.subplots(1, 2, sharey=True)))
+    curves: dict[str, dict[float, float]] = {}  # the searches of one parameter share their refits
     for search in stored.get("points", []):
-        ax = axes.get(search["parameter"])
-        if ax is None or not search["points"]:
+        if search["parameter"] not in axes:
             continue
-        xs, ps = np.array(search["points"], float).T
-        order = np.argsort(xs)
-        scale = np.exp if search["parameter"] == "prior_mean" else (lambda v: v)
-        ax.plot(scale(xs[order]), ps[order], "o-", color=OKABE_ITO[4], ms=4, lw=1,
-                gid=f"tipping:{search['parameter']}:{search['target']:g}")
+        curves.setdefault(search["parameter"], {}).update((float(x), float(p)) for x, p in search["points"])
         if search["value"] is not None and math.isfinite(search["value"]):
-            ax.axvline(scale(search["value"]), color=OKABE_ITO[5], lw=0.9, ls=":")
+            to_hr = math.exp if search["parameter"] == "prior_mean" else float
+            axes[search["parameter"]].axvline(to_hr(search["value"]), color=OKABE_ITO[5], lw=0.9, ls=":",
+                                              gid=f"tipping:value:{search['parameter']}:{search['target']:g}")
+    for name, points in curves.items():
+        xs, ps = np.array(sorted(points.items()), float).T
+        axes[name].plot(np.exp(xs) if name == "prior_mean" else xs, ps, "o-", color=OKABE_ITO[4], ms=4, lw=1,
+                        gid=f"tipping:{name}")
     for name, ax in axes.items():
         for t in (0.95, 0.5):
             ax.axhline(t, color="grey", lw=0.8, ls="--")

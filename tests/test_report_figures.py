@@ -219,15 +219,13 @@ def test_tipping_points_sentence_and_curve(run, blocks, figures):
     draws every evaluated point of each search, and the sentence quotes the table's tipping rows."""
     stored = run.tipping["arm_pfs"]
     fig = figures["tipping_arm_pfs"]
-    for search in stored["points"]:
-        gid = f"tipping:{search['parameter']}:{search['target']:g}"
-        lines = by_gid(fig, gid)
-        assert len(lines) == (1 if search["points"] else 0), gid
-        if search["points"]:
-            xs = np.asarray(lines[0].get_xdata(), float)
-            expected = np.array([x for x, _ in search["points"]])
-            expected = np.exp(expected) if search["parameter"] == "prior_mean" else expected
-            assert sorted(xs) == pytest.approx(sorted(expected))
+    for parameter in ("prior_mean", "skeptical_mcid"):
+        (line,) = by_gid(fig, f"tipping:{parameter}")  # one curve of every refit of that parameter
+        expected = sorted({x for s in stored["points"] if s["parameter"] == parameter for x, _ in s["points"]})
+        expected = np.exp(expected) if parameter == "prior_mean" else np.array(expected)
+        assert np.asarray(line.get_xdata(), float) == pytest.approx(expected)
+    crossed = [s for s in stored["points"] if s["value"] is not None and np.isfinite(s["value"])]
+    assert len(by_gid(fig, "tipping:value:")) == len(crossed) >= 2
     rows = run.table[(run.table["quantity"] == "tipping_point") & (run.table["analysis"] == "arm_pfs")]
     assert len(rows) == 4  # prior centre and skeptical MCID, each at 0.95 and 0.5
     lead = "Progression-free survival by arm, TKI+ICI vs TKI, PFS, Weibull"
