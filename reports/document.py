@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from hccbayes.reports.numbers import (base_quantity, cell_kind, fmt, fmt_interval, model_label, value_kind)
+from hccbayes.reports.numbers import (base_quantity, cell_kind, fmt, fmt_interval, model_label, prob_relation,
+                                      value_kind)
 
 GUARD = ("Rows marked **pseudo-patient cohort** come from a reconstructed pseudo-patient cohort "
          "(synthetic rows rebuilt from the published summaries, not patient records); rows marked "
@@ -87,7 +88,7 @@ def probability_text(probs) -> str:
         q = base_quantity(r["quantity"])
         label = "HR" if q == "hr" else QUANTITY_LABELS.get(q, q).split(" (")[0]
         t = fmt(r["threshold"], cell_kind("threshold", r["quantity"], r["unit"]))
-        parts.append(f"P({label} {r['direction']} {t}) = {fmt(r['probability'], 'prob')}")
+        parts.append(f"P({label} {r['direction']} {t}) {prob_relation(r['probability'])}")
     return "; ".join(parts)
 
 

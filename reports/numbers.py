@@ -79,6 +79,13 @@ def fmt(x, kind: str = "real") -> str:
     return _sign(x, body)
 
 
+def prob_relation(x) -> str:
+    """'= 0.99' for a probability, or '< 0.001' / '> 0.999' beyond the shown precision (so that a
+    sentence reads 'P(HR < 1) > 0.999', not 'P(HR < 1) = > 0.999')."""
+    text = fmt(x, "prob")
+    return text if text[0] in "<>" else f"= {text}"
+
+
 def base_quantity(quantity: str) -> str:
     """The quantity a probability row is about: ``prob_hr_lt`` → ``hr``, ``prob_risk_difference_gt`` →
     ``risk_difference``; other quantities unchanged."""

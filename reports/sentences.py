@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from hccbayes.reports.numbers import (base_quantity, cell_kind, fmt, fmt_interval, interval_level, model_label,
-                                      value_kind)
+                                      prob_relation, value_kind)
 
 STRONG = 0.95
 PROBABLE = 0.80
@@ -107,7 +107,7 @@ def _probabilities(probs: pd.DataFrame, kind: str, label: str) -> str:
     for _, r in probs.loc[order].iterrows():
         t = fmt(r["threshold"], cell_kind("threshold", r["quantity"], r["unit"]))
         t += " percentage points" if kind == "pp" and r["threshold"] != 0 else ""
-        parts.append(f"P({label} {r['direction']} {t}) = {fmt(r['probability'], 'prob')}")
+        parts.append(f"P({label} {r['direction']} {t}) {prob_relation(r['probability'])}")
     return "; ".join(parts)
 
 

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure as MplFigure
 
 from hccbayes.reports.document import Figure, Heading, Para, comparison_title
 from hccbayes.reports.figures import OKABE_ITO, plain_log_axis
-from hccbayes.reports.numbers import fmt, fmt_interval, model_label
+from hccbayes.reports.numbers import fmt, fmt_interval, model_label, prob_relation
 
 PARAMETERS = {"prior_mean": "prior centre (HR)", "skeptical_mcid": "MCID encoded by the skeptical prior"}
 
@@ -30,7 +30,7 @@ def _value(rows: pd.DataFrame, kind: str, target: float) -> pd.Series | None:
 def _current_probability(table: pd.DataFrame, r: pd.Series) -> str:
     p = table[(table["analysis"] == r["analysis"]) & (table["source"] == r["source"]) & (table["quantity"] == "hr")
               & (table["direction"] == "<") & np.isclose(table["threshold"].astype(float), 1.0)]
-    return fmt(p["probability"].iloc[0], "prob") if len(p) else ""
+    return prob_relation(p["probability"].iloc[0]) if len(p) else ""
 
 
 def _crossing(r: pd.Series | None) -> tuple[str, str]:
@@ -48,7 +48,7 @@ def tipping_sentence(table: pd.DataFrame, rows: pd.DataFrame) -> str:
     model, prior = model_label(first["model"]), str(first["prior_set"]).replace("_", " ")
     now = _current_probability(table, first)
     parts = [f"{comparison_title(first)}, {model} model from the {prior} prior"
-             + (f" (P(HR < {fmt(1.0, 'real')}) = {now})" if now else "") + ":"]
+             + (f" (P(HR < {fmt(1.0, 'real')}) {now})" if now else "") + ":"]
     m95, ci95 = _crossing(_value(rows, "prior_mean", 0.95))
     m50, ci50 = _crossing(_value(rows, "prior_mean", 0.5))
     if m95:

@@ -235,3 +235,11 @@ def test_loo_verdicts_count_the_better_model_and_clear_differences():
     (text,) = _loo_verdicts(loo)  # c has one model only: no comparison
     assert text == ("of the 2 Weibull-vs-PEM comparisons the higher elpd is PEM in 1, Weibull in 1; "
                     "the difference exceeds twice its standard error in 1")
+
+
+def test_probabilities_beyond_the_shown_precision_read_as_inequalities():
+    from hccbayes.reports.numbers import prob_relation
+
+    assert [prob_relation(p) for p in (0.9712, 0.99951, 0.0004)] == ["= 0.97", "> 0.999", "< 0.001"]
+    (s,) = comparison_sentences(_hr_table(0.3, 0.9996), {"pfs": "progression"})
+    assert "P(HR < 1) > 0.999" in s.text and "= >" not in s.text
