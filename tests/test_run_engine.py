@@ -8,7 +8,6 @@ a reference (tests/test_survival_yin2025.py does), only the engine's contract.
 """
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -74,14 +73,9 @@ def cache():
 
 
 @pytest.fixture
-def user_study(tmp_path):
+def user_study(user_study_with_plan):
     """A copy of yin2025 somewhere else on disk, with its own small plan."""
-    folder = tmp_path / "mystudy"
-    folder.mkdir()
-    for name in ("study.toml", "published.toml", "cohort.csv"):
-        shutil.copy(STUDIES_DIR / "yin2025" / name, folder / name)
-    (folder / "plan.toml").write_text(MINI_PLAN, encoding="utf-8")
-    return folder
+    return user_study_with_plan(MINI_PLAN)
 
 
 def _cli(*args, cwd=None):

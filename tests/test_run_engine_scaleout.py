@@ -9,14 +9,12 @@ that a worker is still busy when the first result arrives).
 """
 import json
 import os
-import shutil
 import threading
 import time
 
 import pytest
 
 import hccbayes
-from hccbayes.data.study import STUDIES_DIR
 from hccbayes.inference.executors import DaskExecutor, make_executor
 from hccbayes.reports.table import read_table
 
@@ -69,13 +67,8 @@ link = ["cox_hr"]
 
 
 @pytest.fixture
-def plan(tmp_path):
-    folder = tmp_path / "mystudy"
-    folder.mkdir()
-    for name in ("study.toml", "published.toml", "cohort.csv"):
-        shutil.copy(STUDIES_DIR / "yin2025" / name, folder / name)
-    (folder / "plan.toml").write_text(PLAN, encoding="utf-8")
-    return folder / "plan.toml"
+def plan(user_study_with_plan):
+    return user_study_with_plan(PLAN) / "plan.toml"
 
 
 class KillOneWorker(DaskExecutor):
