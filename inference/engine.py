@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -46,6 +45,7 @@ from hccbayes.inference.sensitivity import resolve_prior_set
 from hccbayes.inference.tasks import FitJob
 from hccbayes.models.design import SpecError, survival_data
 from hccbayes.plan import Plan, load_plan
+from hccbayes.reports.atomic import write_text
 from hccbayes.reports.table import make_table, validate_table, write_table
 
 log = logging.getLogger(__name__)
@@ -89,9 +89,7 @@ def derived_seed(*parts: Any) -> int:
 
 
 def _atomic_json(obj: dict, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, default=str, sort_keys=False), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(obj, indent=1, default=str, sort_keys=False))
 
 
 def prepare_out(out: Path, identity: dict[str, str], force: bool) -> None:
@@ -198,7 +196,10 @@ def _run_survival(ctx: _Context, a, status: dict) -> list[dict]:
     for col, val in a.population.items():
         sub = sub[sub[col].astype(str) == str(val)]
     rs.frequentist_rows(rm, sub, ctx.study, links)
+    start = None  # the fit a tipping-point search starts from: first model, primary prior set
     for model, ps, job in fit_jobs(ctx, a):
+        if (model, ps) == (a.models[0], ctx.primary_prior_set(a)):
+            start = (ps, job)
         outcome = fit_cached(job.key, ctx.fits_dir, job.data, job.priors, job.spec, job.settings, job.seed,
                              ctx.cache, analysis=a.id)
         if job.key in ctx.prefitted:  # computed by an executor in this run, then read from the cache
@@ -209,25 +210,23 @@ def _run_survival(ctx: _Context, a, status: dict) -> list[dict]:
                                    "diagnostics": d.to_dict(), "note": outcome.note}
         rs.bayes_rows(rm, ctx.study, job.data, job.spec, outcome, ps, links)
     if a.tipping_points:
-        _tipping(ctx, a, rm, status)
+        _tipping(ctx, a, rm, status, *start)
     return rm.rows
 
 
-def _tipping(ctx: _Context, a, rm, status: dict) -> None:
-    """Tipping points of the contrast on the first model, from the analysis' primary prior set (cached)."""
+def _tipping(ctx: _Context, a, rm, status: dict, ps: str, job: FitJob) -> None:
+    """Tipping points of the contrast, searched from the data, spec and priors of ``job`` — the fit of the
+    first model under prior set ``ps`` (cached in tipping/)."""
     from hccbayes.inference.tipping_run import analysis_tipping_rows
 
-    model, ps = a.models[0], ctx.primary_prior_set(a)
-    spec = rs.spec_for(a, model)
-    data = survival_data(ctx.df, ctx.study, spec)
-    priors = resolve_prior_set(ps, a.mcid, ctx.plan.custom_prior_sets)
-    # the rows carry the diagnostics of the default-prior fit the search starts from
-    fit_row = next((r for r in rm.rows if r.get("source") == f"bayes:{model}:{ps}"), {})
+    # the rows carry the diagnostics of the fit the search starts from
+    fit_row = next((r for r in rm.rows if r.get("source") == f"bayes:{job.spec.model}:{ps}"), {})
     diagnostics = {k: fit_row.get(k) for k in ("diagnostics_ok", "diagnostics")}
     t0 = time.perf_counter()
-    points, cached = analysis_tipping_rows(rm, data, spec, priors, ps, ctx.settings(a), ctx.seed(a, model, "tipping"),
-                                           ctx.cache, a.mcid, ctx.fits_dir.parent, diagnostics)
-    status["tipping"] = {"model": model, "prior_set": ps, "cached": cached,
+    points, cached = analysis_tipping_rows(rm, job.data, job.spec, job.priors, ps, job.settings,
+                                           ctx.seed(a, job.spec.model, "tipping"), ctx.cache, a.mcid,
+                                           ctx.fits_dir.parent, diagnostics)
+    status["tipping"] = {"model": job.spec.model, "prior_set": ps, "cached": cached,
                          "seconds": round(time.perf_counter() - t0, 3),
                          "evaluations": sum(p.evaluations for p in points)}
 

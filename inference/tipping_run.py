@@ -1,6 +1,6 @@
 """Tipping points inside a run: for every survival analysis with ``tipping_points = true`` in its plan,
 the prior at which P(HR < 1) of its contrast crosses 0.95 and 0.5 (:func:`.tipping.survival_tipping_points`
-on the analysis' first model, starting from the run's default prior set), as ``tipping_point`` rows of the
+on the analysis' first model, starting from its primary prior set), as ``tipping_point`` rows of the
 comparison table and as a curve file the report draws.
 
 The search refits the compiled model (one compile per structure, shared with the run's other fits) about
@@ -14,12 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from dataclasses import asdict
 from pathlib import Path
 
 from hccbayes.inference.runs import fit_inputs
 from hccbayes.inference.tipping import TippingPoint, survival_tipping_points, tipping_rows
+from hccbayes.reports.atomic import write_text
 
 log = logging.getLogger(__name__)
 
@@ -35,31 +35,33 @@ def search_key(data, priors, spec, settings, seed: int, mcid: float) -> str:
 
 
 def _load(path: Path, key: str) -> list[TippingPoint] | None:
+    """The stored searches when the file exists, is readable and was made from these inputs; else None
+    (then the search runs again and rewrites the file)."""
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        if stored.get("key") != key:
+            return None
+        return [TippingPoint(**{**p, "bracket": tuple(p["bracket"]) if p["bracket"] else None,
+                                "points": tuple(tuple(xy) for xy in p["points"])}) for p in stored["points"]]
+    except FileNotFoundError:
         return None
-    if stored.get("key") != key:
+    except (OSError, ValueError, UnicodeDecodeError, KeyError, TypeError, AttributeError) as err:
+        log.warning("tipping-point file %s unusable (%s: %s): searching again", path, type(err).__name__, err)
         return None
-    return [TippingPoint(**{**p, "bracket": tuple(p["bracket"]) if p["bracket"] else None,
-                            "points": tuple(tuple(xy) for xy in p["points"])}) for p in stored["points"]]
 
 
 def save_search(path: Path, key: str, analysis: str, model: str, prior_set: str,
                 points: list[TippingPoint]) -> None:
     """Write one analysis' searches (and every evaluated point: the curve) atomically as JSON."""
-    path.parent.mkdir(exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"key": key, "analysis": analysis, "model": model, "prior_set": prior_set,
-                               "points": [asdict(p) for p in points]}, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, json.dumps({"key": key, "analysis": analysis, "model": model, "prior_set": prior_set,
+                                 "points": [asdict(p) for p in points]}, indent=1))
 
 
 def analysis_tipping_rows(rm, data, spec, priors, prior_set: str, settings, seed: int, cache, mcid: float,
                           out: Path, diagnostics: dict) -> tuple[list[TippingPoint], bool]:
     """Add the tipping-point rows of one analysis to ``rm`` (``diagnostics``: the diagnostics_ok and
-    diagnostics columns of the default-prior fit the search starts from); returns (the searches, whether they were read
-    from ``out/tipping`` rather than searched)."""
+    diagnostics columns of the fit the search starts from); returns (the searches, whether they were
+    read from ``out/tipping`` rather than searched)."""
     a = rm.analysis
     key = search_key(data, priors, spec, settings, seed, mcid)
     path = out / "tipping" / f"{a.id}.json"

@@ -119,20 +119,28 @@ def survival_figure(fits: dict[str, object], arm_names: tuple[str, str], endpoin
     return fig
 
 
+def hr_summaries(rows: pd.DataFrame, key) -> tuple[dict, dict]:
+    """Hazard-ratio rows by ``key(record)``: (key -> {source -> its first summary row},
+    (key, source) -> P(HR < 1)). One pass over plain records (the report reads thousands of rows)."""
+    summaries: dict = {}
+    p_below_1: dict = {}
+    for r in rows.to_dict("records"):
+        if base_quantity(r["quantity"]) != "hr":
+            continue
+        k = key(r)
+        if r["probability"] != r["probability"]:  # NaN: a summary row
+            summaries.setdefault(k, {}).setdefault(r["source"], r)
+        elif r["threshold"] == 1.0 and r["direction"] == "<":
+            p_below_1.setdefault((k, r["source"]), float(r["probability"]))
+    return summaries, p_below_1
+
+
 def forest_rows(table: pd.DataFrame, prefix: str, endpoint: str, prior_set: str) -> pd.DataFrame:
     """One row per published HR of the table ``prefix`` (registry ids ``<prefix>.…``) and endpoint, with
     the published CI, the Cox CI on the cohort, the posterior CrI of ``prior_set`` and, for the model of
     that posterior, P(HR < 1) under each prior set (columns ``p_<prior set>``, table order)."""
     sel = table[table["registry_id"].str.startswith(prefix + ".") & (table["endpoint"] == endpoint)]
-    summaries: dict[str, dict[str, dict]] = {}  # registry id -> source -> first summary row
-    probs: dict[tuple[str, str], float] = {}  # (registry id, source) -> P(HR < 1)
-    for r in sel.to_dict("records"):
-        if base_quantity(r["quantity"]) != "hr":
-            continue
-        if r["probability"] != r["probability"]:  # NaN: a summary row
-            summaries.setdefault(r["registry_id"], {}).setdefault(r["source"], r)
-        elif r["threshold"] == 1.0 and r["direction"] == "<":
-            probs.setdefault((r["registry_id"], r["source"]), float(r["probability"]))
+    summaries, probs = hr_summaries(sel, lambda r: r["registry_id"])
     out = []
     for rid, by_source in summaries.items():
         p = by_source.get("published")

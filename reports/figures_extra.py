@@ -27,7 +27,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import optimize, stats
 
-from hccbayes.reports.figures import OKABE_ITO, plain_log_axis
+from hccbayes.reports.figures import OKABE_ITO, hr_summaries, plain_log_axis
 from hccbayes.reports.numbers import base_quantity
 
 log = logging.getLogger(__name__)
@@ -137,18 +137,10 @@ def _density_panel(ax, rows: pd.DataFrame, reference: str, comparison: str, titl
 
 def sensitivity_frame(rows: pd.DataFrame) -> pd.DataFrame:
     """Per Bayesian source of one HR comparison: estimate, lower, upper and P(HR < 1)."""
-    summaries: dict[str, dict] = {}
-    p_below_1: dict[str, float] = {}
-    for r in rows.to_dict("records"):
-        if not r["source"].startswith("bayes:") or base_quantity(r["quantity"]) != "hr":
-            continue
-        if r["probability"] != r["probability"]:  # NaN: the summary row
-            summaries.setdefault(r["source"], r)
-        elif r["threshold"] == 1.0 and r["direction"] == "<":
-            p_below_1.setdefault(r["source"], float(r["probability"]))
+    summaries, p_below_1 = hr_summaries(rows[rows["source"].str.startswith("bayes:")], lambda r: None)
     out = [{"source": src, "model": src.split(":")[1], "prior_set": s["prior_set"], "estimate": s["estimate"],
-            "lower": s["lower"], "upper": s["upper"], "p_below_1": p_below_1.get(src, np.nan),
-            "diagnostics_ok": s["diagnostics_ok"]} for src, s in summaries.items()]
+            "lower": s["lower"], "upper": s["upper"], "p_below_1": p_below_1.get((None, src), np.nan),
+            "diagnostics_ok": s["diagnostics_ok"]} for src, s in summaries.get(None, {}).items()]
     return pd.DataFrame(out, columns=["source", "model", "prior_set", "estimate", "lower", "upper", "p_below_1",
                                       "diagnostics_ok"])
 

@@ -162,9 +162,12 @@ class RunData:
         for path in sorted((self.path / "tipping").glob("*.json")):
             try:
                 stored = json.loads(path.read_text(encoding="utf-8"))
+                searches = stored["points"]
+                if not all({"parameter", "target", "points", "value"} <= set(s) for s in searches):
+                    raise ValueError("a search lacks parameter, target, points or value")
                 out[str(stored.get("analysis", path.stem))] = stored
-            except (OSError, json.JSONDecodeError, UnicodeDecodeError, AttributeError) as err:
-                log.warning("tipping-point file %s skipped (%s)", path, err)
+            except (OSError, ValueError, UnicodeDecodeError, KeyError, TypeError) as err:
+                log.warning("tipping-point file %s skipped, no curve drawn (%s: %s)", path, type(err).__name__, err)
         return out
 
     def fit_for(self, analysis: str, source: str) -> FitInfo | None:

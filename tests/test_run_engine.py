@@ -153,6 +153,11 @@ def test_same_seed_bit_identical_and_cache_reuse(user_study, tmp_path, cache, ca
     again = hccbayes.run_plan(user_study / "plan.toml", out=tmp_path / "a", cache=cache)
     assert all(f["status"] == "cached" for s in again.statuses.values() for f in s["fits"].values())
     assert again.statuses["arm_os"]["tipping"]["cached"] and not a.statuses["arm_os"]["tipping"]["cached"]
+    # a tipping-point file that is not a search (valid JSON, wrong shape) is searched again, not a traceback
+    tip = tmp_path / "a" / "tipping" / "arm_os.json"
+    tip.write_text(json.dumps({**json.loads(tip.read_text()), "points": 3}), encoding="utf-8")  # same key
+    third = hccbayes.run_plan(user_study / "plan.toml", out=tmp_path / "a", cache=cache)
+    assert not third.statuses["arm_os"]["tipping"]["cached"] and third.table.equals(a.table)
     assert again.table.equals(a.table)
     # a tampered fit (attrs no longer hash to the stored key) and a truncated one are refitted, with warnings
     fits = sorted((tmp_path / "a" / "fits").glob("*.nc"))
