@@ -34,6 +34,8 @@ Layout (``data/studies/yin2025/plan.toml`` is the full example)::
     link = ["cox_hr", "km_median"]          # published measures this analysis reproduces
     tipping_points = true       # prior at which P(HR < 1) crosses 0.95 and 0.5 (first model)
     population = { arm = "TKI+ICI" }        # optional filter: column = value
+    n_intervals = 10            # PEM intervals (default: about 4 events each, 6 to 20); or cuts = [3, 6, 12]
+    baseline = "rw"             # PEM baseline: independent (default) | rw (random walk on the log hazard)
 
 Custom prior sets are data too: ``[prior_sets.<name>]`` tables (format and parser:
 :func:`hccbayes.inference.sensitivity.custom_prior_sets`) that analyses then name in ``prior_sets``
@@ -97,7 +99,7 @@ class Analysis:
     regimen_effects: bool = False
     horizon: float = 24.0
     sampler: Mapping[str, Any] = field(default_factory=dict)
-    n_intervals: int = 6
+    n_intervals: int | None = None  # None: the model's automatic choice (about 4 events per interval)
     cuts: tuple[float, ...] | None = None
     baseline: str = "independent"
     # response / summary
@@ -321,6 +323,8 @@ def _analysis(entry: dict, defaults: Mapping[str, Any], index: int, bad) -> list
                     bad(f"{where}.{key}", f"{merged[key]!r} has the wrong type", f"see the plan format for {key}")
                 else:
                     kw[key] = float(merged[key]) if key in ("horizon", "mcid") else merged[key]
+        if kw.get("n_intervals", 1) < 1:
+            bad(f"{where}.n_intervals", f"{kw['n_intervals']} intervals", "use at least 1, or leave it out")
         if "cuts" in merged:
             kw["cuts"] = tuple(float(c) for c in merged["cuts"])
         pop = merged.get("population", {})

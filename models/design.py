@@ -37,7 +37,7 @@ class SurvivalSpec:
     model: str = "weibull"
     regimen_effects: bool = False
     cuts: tuple[float, ...] | None = None  # PEM interior cut points (months); None: event-time quantiles
-    n_intervals: int = 6
+    n_intervals: int | None = None  # PEM intervals; None: about 4 events each, 6-20 (intervals.automatic_n_intervals)
     baseline: str = "independent"  # PEM baseline prior: independent | rw (Gaussian random walk on log hazard)
 
     def __post_init__(self):
@@ -49,6 +49,8 @@ class SurvivalSpec:
         object.__setattr__(self, "continuous", tuple(self.continuous))
         if self.cuts is not None:
             object.__setattr__(self, "cuts", tuple(float(c) for c in self.cuts))
+        if self.n_intervals is not None and self.n_intervals < 1:
+            raise SpecError(f"n_intervals must be at least 1, got {self.n_intervals}")
         object.__setattr__(self, "population", dict(self.population))
 
     @property

@@ -12,8 +12,28 @@ import numpy as np
 from hccbayes.models.design import SurvivalData, SurvivalSpec
 
 
-def default_cuts(data: SurvivalData, n_intervals: int) -> np.ndarray:
-    """Interior cut points at the event-time quantiles j/J, de-duplicated."""
+EVENTS_PER_INTERVAL = 4
+MIN_INTERVALS, MAX_INTERVALS = 6, 20
+
+
+def automatic_n_intervals(events: int) -> int:
+    """The default number of PEM intervals: about ``EVENTS_PER_INTERVAL`` events each, between
+    ``MIN_INTERVALS`` and ``MAX_INTERVALS``.
+
+    As its intervals shrink the PEM's profile likelihood for the log-HRs tends to Cox's partial likelihood
+    (Breslow 1974; exactly so with a cut at every event time), while an interval needs a few events for its
+    hazard to be estimated by the data rather than by its prior. Four events per interval gives 13 intervals
+    for yin2025's 51 PFS (or OS) events and 8 for the 33 of the TKI+ICI arm; at most 20 keeps the model small
+    for large cohorts, at least 6 keeps small subgroups from a one- or two-piece baseline.
+    """
+    return int(min(MAX_INTERVALS, max(MIN_INTERVALS, round(events / EVENTS_PER_INTERVAL))))
+
+
+def default_cuts(data: SurvivalData, n_intervals: int | None = None) -> np.ndarray:
+    """Interior cut points at the event-time quantiles j/J, de-duplicated; J = ``n_intervals``, or
+    :func:`automatic_n_intervals` of the data's events when it is None."""
+    if n_intervals is None:
+        n_intervals = automatic_n_intervals(data.events)
     times = data.time[data.event > 0]
     times.sort()  # in place; np.quantile on sorted times is faster than its multi-way partition
     if times.size < n_intervals:

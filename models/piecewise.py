@@ -8,8 +8,10 @@ depends on the number of patterns × intervals, not on the number of patients. T
 pointwise log-likelihood (for LOO) is recomputed from the posterior draws by :func:`pointwise_loglik`.
 Cut points, intervals and the sufficient statistics themselves are in :mod:`hccbayes.models.intervals`.
 
-Cut points: by default the event-time quantiles at j/J (J = ``n_intervals``), so each interval holds
-about the same number of events; a fixed grid on request (``SurvivalSpec.cuts``). Baseline prior:
+Cut points: by default the event-time quantiles at j/J, so each interval holds about the same number of
+events; J = ``SurvivalSpec.n_intervals``, or about four events per interval (6 to 20 intervals,
+:func:`hccbayes.models.intervals.automatic_n_intervals`) when it is not given; a fixed grid on request
+(``SurvivalSpec.cuts``). Baseline prior:
 independent Normal(log crude rate, 2) log hazards, or a Gaussian random walk (smoothing) — see
 :class:`hccbayes.models.priors.BaselinePriors`.
 """

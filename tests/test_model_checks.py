@@ -20,6 +20,7 @@ from hccbayes.inference.ppc import censoring_times, km_on_grid, posterior_predic
 from hccbayes.inference.runs import write_atomic
 from hccbayes.inference.survival_freq import km_at_times
 from hccbayes.models.design import SurvivalSpec, survival_data
+from hccbayes.models.intervals import resolve_cuts
 from hccbayes.models.priors import prior_set
 
 SETTINGS = SamplerSettings(draws=500, tune=500, chains=2)
@@ -69,7 +70,8 @@ def test_simulated_times_have_the_closed_form_median(model, study, cohort):
         post["intercept"] = (("chain", "draw"), np.full((1, S), math.log(rate * data.reference_time)))
         post["weibull_shape"] = (("chain", "draw"), np.ones((1, S)))
     else:
-        post["log_hazard"] = (("chain", "draw", "interval"), np.full((1, S, 6), math.log(rate)))
+        J = resolve_cuts(data, spec).size + 1
+        post["log_hazard"] = (("chain", "draw", "interval"), np.full((1, S, J), math.log(rate)))
     t = simulate_times(xr.Dataset(post), data, spec, np.arange(S), np.random.default_rng(2))
     assert np.median(t) == pytest.approx(math.log(2) / rate, rel=0.06)
 

@@ -84,6 +84,7 @@ GOOD = '[[analyses]]\nid = "a"\nkind = "survival"\nendpoint = "os"\nterms = ["tk
     (GOOD + 'loo_models = ["cox"]\n', "analyses.a.loo_models", "use models from"),
     (GOOD + 'tipping_points = "yes"\n', "analyses.a.tipping_points", "see the plan format"),
     (GOOD + "mcid = 1.4\n", "analyses.a.mcid", "set mcid = 0.7"),
+    (GOOD + "n_intervals = 0\n", "analyses.a.n_intervals", "use at least 1"),
 ])
 def test_bad_plans_name_key_and_fix(tmp_path, text, key, fix):
     with pytest.raises(PlanError) as err:

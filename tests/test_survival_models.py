@@ -11,7 +11,7 @@ import pytest
 from scipy import integrate, stats
 
 from hccbayes.inference.fit import ModelCache, SamplerSettings, fit
-from hccbayes.models import piecewise, weibull
+from hccbayes.models import intervals, piecewise, weibull
 from hccbayes.models.design import SpecError, SurvivalSpec, survival_data
 from hccbayes.models.priors import PRIOR_SET_NAMES, PriorSet, prior_set
 from hccbayes.models.quantities import (hazard_ratios, median_survival, prob_below, rmst, standardised_curves,
@@ -157,6 +157,21 @@ def test_spec_errors(sim):
         survival_data(one_level, SimStudy(), SurvivalSpec("os", terms=("x2",)))
     with pytest.raises(SpecError, match="unknown survival model"):
         SurvivalSpec("os", model="cox")
+    with pytest.raises(SpecError, match="n_intervals must be at least 1"):
+        SurvivalSpec("os", model="pem", n_intervals=0)
+
+
+def test_default_pem_intervals_hold_about_four_events_each(sim):
+    """Without n_intervals the PEM gets round(events / 4) intervals, 6 to 20; the cut points are event-time
+    quantiles, so each interval holds 4 ± 1 events (ties aside; the simulation has none)."""
+    assert [intervals.automatic_n_intervals(e) for e in (0, 10, 25, 33, 51, 80, 10**6)] == [6, 6, 6, 8, 13, 20, 20]
+    df, _ = sim
+    small = df.iloc[:60]  # 60 patients of the simulation: 33 to 80 events between the bounds
+    data = survival_data(small, SimStudy(), SurvivalSpec("os", terms=("x1",), model="pem"))
+    cuts = piecewise.resolve_cuts(data, SurvivalSpec("os", terms=("x1",), model="pem"))
+    assert cuts.size + 1 == intervals.automatic_n_intervals(data.events)
+    d, _ = intervals.interval_stats(data.time, data.event, cuts)
+    assert d.sum() == data.events and abs(d.sum(axis=0) - data.events / (cuts.size + 1)).max() <= 1
 
 
 class _FakeTree(dict):

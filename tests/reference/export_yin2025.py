@@ -19,9 +19,13 @@ survival 3.5.3 at the time of writing, see the first line of each output file):
       tests/reference/yin2025_reference_output_tki_ici.csv \
       age_gt60,etiology_hbv,prior_surgery,prior_tace,prior_ablation,bclc_c,cirrhosis,number_gt3,size_gt5,pvtt,metastasis,child_pugh_b,albi_23,afp_gt400,male,ecog_1,crp_high,anri_high,lmr_high,nlr_high,plr_high,pni_high,sn_high,siri_high,afp_elevated \
       regimen pfs:pfs_months:pfs_event,os:os_months:os_event 3,6,12,24 "" arm=TKI+ICI
+  # Weibull PH maximum likelihood (survreg) of the paper's 9-term multivariable PFS model (Table 4)
+  Rscript tests/reference/weibull_reference.R tests/reference/yin2025_for_r.csv \
+      tests/reference/yin2025_weibull_pfs_multi.csv pfs:pfs_months:pfs_event \
+      tki_ici,crp_high,anri_high,lmr_high,nlr_high,plr_high,pni_high,sn_high,siri_high
 
 The test tests/test_reference_yin2025.py re-creates this export and compares it with the committed
-file: if the cohort is regenerated, re-run the three commands
+file: if the cohort is regenerated, re-run the four commands
 above and commit the new outputs.
 
 Run: /work/venv/bin/python tests/reference/export_yin2025.py   (rewrites yin2025_for_r.csv next to this file)
