@@ -200,7 +200,8 @@ def _write_csv(df: pd.DataFrame, path: Path) -> Path:
 def summary_markdown(result: SBCResult, settings: SBCSettings, alpha: float) -> str:
     """The per-model, per-parameter table (test statistics, p, Holm-adjusted p, decision) as Markdown."""
     lines = [f"SBC: L = {settings.rank_draws} thinned draws of {settings.chains} x {settings.draws} "
-             f"(tune {settings.tune}); Holm over both tests of all parameters of a model at alpha = {alpha}.", ""]
+             f"(tune {settings.tune}, target_accept {settings.target_accept:g}); Holm over both tests of all "
+             f"parameters of a model at alpha = {alpha}.", ""]
     for model, sub in result.summary.groupby("model", sort=False):
         r = result.ranks[result.ranks["model"] == model]
         div = r.groupby("sim")["divergences"].first()

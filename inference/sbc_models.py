@@ -55,6 +55,8 @@ class SBCSettings:
     target_accept: float = 0.9
 
     def __post_init__(self):
+        if not 0 < self.target_accept < 1:
+            raise ValueError(f"target_accept must be in (0, 1), got {self.target_accept}")
         if self.chains * self.draws < self.rank_draws:
             raise ValueError(f"chains*draws = {self.chains * self.draws} < rank_draws = {self.rank_draws}")
 

@@ -1,4 +1,4 @@
-"""``hccbayes sbc MODEL --n-sims N [--jobs N | --scheduler ADDRESS] [--out DIR] [--seed S]``.
+"""``hccbayes sbc MODEL --n-sims N [--jobs N | --scheduler ADDRESS] [--out DIR] [--seed S] [--target-accept A]``.
 
 Simulation-based calibration of a model (weibull, pem, regimen, beta_binomial, or all): writes ranks.csv,
 summary.csv, summary.md, hist.csv, ecdf.csv and <model>_ranks.png / <model>_ecdf.png into DIR (see
@@ -28,6 +28,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--draws", type=int, default=1000, help="posterior draws per chain")
     p.add_argument("--tune", type=int, default=1000, help="tuning steps per chain")
     p.add_argument("--chains", type=int, default=2)
+    p.add_argument("--target-accept", type=float, default=0.9,
+                   help="NUTS target acceptance of every fit (default 0.9; the yin2025 plan fits its regimen "
+                   "analyses at 0.99)")
     p.add_argument("--rank-draws", type=int, default=99, help="L: thinned posterior draws ranked against")
     p.add_argument("--alpha", type=float, default=0.01, help="family-wise level of the Holm decision")
     p.set_defaults(run=run)
@@ -43,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     if args.n_sims < 2:
         raise HccbayesError(f"--n-sims must be at least 2, got {args.n_sims}")
     try:
-        settings = SBCSettings(draws=args.draws, tune=args.tune, chains=args.chains, rank_draws=args.rank_draws)
+        settings = SBCSettings(draws=args.draws, tune=args.tune, chains=args.chains, rank_draws=args.rank_draws,
+                                target_accept=args.target_accept)
     except ValueError as err:
         raise HccbayesError(f"sampler options: {err}") from None
     models = list(MODEL_NAMES) if args.model == "all" else [args.model]
