@@ -81,7 +81,7 @@ def test_regimen_structure_matches_the_bundled_cohort():
 def test_small_sbc_of_all_models_through_the_cli(tmp_path, capsys):
     out = tmp_path / "sbc"
     argv = ["sbc", "all", "--n-sims", "20", "--draws", "100", "--tune", "150", "--rank-draws", "49",
-            "--out", str(out), "--seed", "3"]
+            "--out", str(out), "--seed", "3", "--target-accept", "0.95"]
     code = main(argv)
     printed = capsys.readouterr()
     assert code in (0, 1), printed.err
@@ -90,6 +90,7 @@ def test_small_sbc_of_all_models_through_the_cli(tmp_path, capsys):
     for model in ("weibull", "pem", "regimen", "beta_binomial"):
         for kind in ("ranks", "ecdf"):
             assert (out / f"{model}_{kind}.png").read_bytes()[:4] == b"\x89PNG"
+    assert "target_accept 0.95" in (out / "summary.md").read_text()  # the sampler setting travels with the results
     ranks = pd.read_csv(out / "ranks.csv")
     assert ranks["rank"].between(0, 49).all()
     assert ranks.groupby("model")["sim"].nunique().to_dict() == dict.fromkeys(
@@ -105,3 +106,8 @@ def test_small_sbc_of_all_models_through_the_cli(tmp_path, capsys):
     second = capsys.readouterr()
     assert "0 simulations run, 80 reused" in second.out + second.err
     pd.testing.assert_frame_equal(pd.read_csv(out / "ranks.csv"), ranks)
+
+
+def test_sbc_target_accept_outside_0_1_is_a_usage_error(tmp_path, capsys):
+    assert main(["sbc", "weibull", "--n-sims", "2", "--target-accept", "1.2", "--out", str(tmp_path)]) == 2
+    assert "target_accept must be in (0, 1)" in capsys.readouterr().err
