@@ -4,32 +4,28 @@ Every invalid file is written to tmp_path from the valid factory cohort (tests/c
 one deliberate defect, run through the CLI, and must give exit code 2, the specific message naming the
 data row (1-based, header excluded) and column, and no traceback. The derived-factor values are checked
 by hand against the study.toml cut-offs ("high" means value > cutoff; Yin 2025 section 1.4).
+Property-based checks are in test_cohort_properties.py.
 """
 from __future__ import annotations
 
 import logging
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from hccbayes.cli import main
 from hccbayes.data import load_cohort, validate_cohort
-from hccbayes.data.schema import cohort_schema
 from hccbayes.data.study import load_study
-from hccbayes.errors import CohortError, Problem, StudyError
+from hccbayes.errors import CohortError, StudyError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cohort_factory import make_cohort, write_cohort  # noqa: E402
 
 STUDY = load_study("yin2025")
-SCHEMA = cohort_schema(STUDY)
 
 
 def _cohort(n: int = 40, seed: int = 1) -> pd.DataFrame:
@@ -343,68 +339,3 @@ def test_cli_in_subprocess_has_no_traceback(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "valid cohort for study 'yin2025'" in proc.stdout
-
-
-# ---- property-based -----------------------------------------------------------------------------
-
-CONTINUOUS = [c.name for c in STUDY.columns if c.type == "continuous"]
-PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-@PROPERTY
-@given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 60), data=st.data())
-def test_valid_perturbations_always_load(seed, n, data):
-    df = make_cohort(STUDY, n=n, seed=seed).astype(object)
-    # validity-preserving perturbations: column order, row order, an extra column, missing biomarkers,
-    # surrounding whitespace
-    cols = data.draw(st.permutations(list(df.columns)), label="column order")
-    df = df[cols]
-    rows = data.draw(st.permutations(range(n)), label="row order")
-    df = df.iloc[list(rows)].reset_index(drop=True)
-    if data.draw(st.booleans(), label="extra column"):
-        df["comment"] = "x"
-    for col in data.draw(st.lists(st.sampled_from(CONTINUOUS), max_size=3, unique=True), label="blank"):
-        df.loc[data.draw(st.integers(0, n - 1)), col] = data.draw(st.sampled_from(["", "NA", "NaN"]))
-    df.loc[0, "arm"] = f" {df.loc[0, 'arm']} "
-    with tempfile.TemporaryDirectory() as tmp:
-        path = write_cohort(df, Path(tmp) / "c.csv")
-        assert validate_cohort(path, STUDY) == []
-        out = load_cohort(path, STUDY)
-    assert len(out) == n
-    assert set(STUDY.factors) <= set(out.columns)
-
-
-def _corruptions(name: str) -> list[str]:
-    """Values that are invalid in the column ``name`` on their own."""
-    spec = SCHEMA.get(name)
-    if spec.kind == "id":
-        return ["", "NA"]
-    if spec.categorical:
-        return ["??", "unknown"] + ([] if spec.missing_allowed else [""])
-    bad = ["abc", "inf", "-inf"] + ([] if spec.missing_allowed else ["", "NaN"])
-    if spec.kind == "time":
-        bad += ["0", "-1"]
-    elif spec.zero_one:
-        bad += ["2", "-1", "0.5"]
-    elif spec.min is not None:
-        bad.append(str(spec.min - 1))
-    return bad
-
-
-@PROPERTY
-@given(seed=st.integers(0, 2**31 - 1), data=st.data())
-def test_single_cell_corruption_is_located(seed, data):
-    n = 12
-    df = make_cohort(STUDY, n=n, seed=seed).astype(object)
-    column = data.draw(st.sampled_from(SCHEMA.names), label="column")
-    row = data.draw(st.integers(1, n), label="row")
-    value = data.draw(st.sampled_from(_corruptions(column)), label="value")
-    df.loc[row - 1, column] = value
-    with tempfile.TemporaryDirectory() as tmp:
-        path = write_cohort(df, Path(tmp) / "c.csv")
-        problems = validate_cohort(path, STUDY)
-        with pytest.raises(CohortError):
-            load_cohort(path, STUDY)
-    assert problems, (column, row, value)
-    assert all(isinstance(p, Problem) and p.fix for p in problems)
-    assert [(p.row, p.column) for p in problems] == [(row, column)]
