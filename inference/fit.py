@@ -209,6 +209,8 @@ def fit(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, settings: Samp
         "data_hash": data_hash(data), "versions": json.dumps(versions()), "diagnostics": json.dumps(diag.to_dict()),
         "sampling_seconds": seconds, "n_patients": data.n, "n_events": data.events,
         "data_notes": json.dumps(notes),
+        # the PEM's resolved cut points (the stored spec is the requested one, whose cuts may be None)
+        "pem_cuts": json.dumps(list(spec.cuts) if spec.model == "pem" else []),
     })
     log.info("%s fit (%s prior set): %.2f s sampling, diagnostics %s", spec.model, priors.name, seconds,
              "ok" if diag.ok else "; ".join(diag.problems()))

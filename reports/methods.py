@@ -10,6 +10,8 @@ Technol Assess Health Care 21:371–377). Each item points to the report section
 """
 from __future__ import annotations
 
+import json
+
 from hccbayes.inference.diagnostics import BFMI_MIN, ESS_MIN, RHAT_MAX
 from hccbayes.reports.document import Heading, Para, Table
 from hccbayes.reports.numbers import fmt, model_label
@@ -41,17 +43,85 @@ SECTION_TITLES = {"methods": "Methods", "diagnostics": "Diagnostics", "figures":
                   "sensitivity": "Prior sensitivity", "data": "Data and provenance"}
 
 
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    return f"{fmt(n, 'count')} {noun if n == 1 else plural or noun + 's'}"
+
+
 def _settings_text(fits) -> str:
-    seen = {}
+    """Sampler settings grouped: the most common with its number of fits, the others with their analyses."""
+    groups: dict[tuple, list] = {}
     for f in fits.values():
         s = f.sampler
-        key = (s.get("chains"), s.get("tune"), s.get("draws"), s.get("target_accept"))
-        seen.setdefault(key, []).append(f.key)
+        groups.setdefault((s.get("chains"), s.get("tune"), s.get("draws"), s.get("target_accept")), []).append(f)
     parts = []
-    for (chains, tune, draws, ta), keys in seen.items():
+    for i, ((chains, tune, draws, ta), members) in enumerate(sorted(groups.items(), key=lambda kv: -len(kv[1]))):
+        where = _count(len(members), "fit")
+        if i:  # a minority setting: say which analyses use it
+            names = sorted({str(f.attrs.get("analysis") or f.key) for f in members})
+            where += " of " + ", ".join(names)
         parts.append(f"{fmt(chains, 'count')} chains of {fmt(tune, 'count')} tuning and {fmt(draws, 'count')} "
-                     f"kept draws, target acceptance {fmt(ta, 'real')} ({len(keys) and ', '.join(keys)})")
+                     f"kept draws, target acceptance {fmt(ta, 'real')} ({where})")
     return "; ".join(parts)
+
+
+def _seeds_text(run) -> str:
+    plan_seed = (run.run.get("plan") or {}).get("seed")
+    refits = sum(bool(f.attrs.get("refit")) for f in run.fits.values())
+    text = ("Seeds: each fit has its own seed, derived from the plan seed"
+            + (f" {plan_seed}" if plan_seed is not None else "") + " and the names of the analysis, model and "
+            "prior set (a hash, so a re-run draws the same numbers); every fit file stores its seed, sampler "
+            "settings, priors and data hash in its attributes, and run.json lists them per fit.")
+    if refits:
+        text += (f" {_count(refits, 'fit')} failed the diagnostics gate at first and "
+                 f"{'was' if refits == 1 else 'were'} refitted once automatically (the reason is recorded in the "
+                 "fit file).")
+    return text
+
+
+def _dist_text(d: dict) -> str:
+    family = str(d.get("family", "")).lower()
+    if family == "lognormal":
+        return f"LogNormal({fmt(d['mu'], 'real')}, {fmt(d['sigma'], 'real')})"
+    if family == "halfnormal":
+        return f"HalfNormal({fmt(d['sigma'], 'real')})"
+    return f"Normal({fmt(d.get('mu', 0.0), 'real')}, {fmt(d.get('sigma'), 'real')})"
+
+
+def _baseline_text(fits) -> str:
+    """Baseline-hazard and regimen priors (fixed across prior sets) and the PEM intervals actually used."""
+    survival = [f for f in fits.values() if f.model in ("weibull", "pem")]
+    if not survival:
+        return ""
+    base = json.loads(survival[0].attrs.get("priors", "{}")).get("baseline", {})
+    models = {f.model for f in survival}
+    parts = []
+    if "weibull" in models and base:
+        parts.append(f"Weibull: shape ~ {_dist_text(base['weibull_shape'])}; the log cumulative baseline hazard "
+                     "at the median follow-up ~ Normal(log(crude event rate × median follow-up), "
+                     f"{fmt(base['intercept_sigma'], 'real')})")
+    if "pem" in models and base:
+        pem = [f for f in survival if f.model == "pem"]
+        rw = any(f.spec.get("baseline") == "rw" for f in pem)
+        text = (f"piecewise-exponential: log hazards ~ Normal(log crude event rate, "
+                f"{fmt(base['pem_log_hazard_sigma'], 'real')}), independent per interval")
+        if rw:
+            text += (f" (or, where an analysis asks for smoothing, a Gaussian random walk with step sd "
+                     f"~ {_dist_text(base['pem_rw_sigma'])})")
+        counts: dict[int, set] = {}
+        for f in pem:
+            cuts = f.attrs.get("pem_cuts")
+            if cuts is not None:
+                counts.setdefault(len(json.loads(cuts)) + 1, set()).add(str(f.attrs.get("analysis") or f.key))
+        if counts:
+            text += ("; intervals cut at event-time quantiles, about four events each unless the plan fixes "
+                     "them: " + ", ".join(f"{j} intervals in {_count(len(a), 'analysis', 'analyses')}"
+                                          for j, a in sorted(counts.items())))
+        parts.append(text)
+    if any(f.spec.get("regimen_effects") for f in survival) and base:
+        parts.append(f"regimen effects: non-centred deviations from their arm's log hazard ratio with sd "
+                     f"τ ~ {_dist_text(base['regimen_tau'])}, one τ per arm")
+    return ("Baseline hazards, the same under every prior set (covariates centred, so the baseline is that of "
+            "an average patient): " + "; ".join(parts) + ".") if parts else ""
 
 
 def methods_blocks(run) -> list:
@@ -76,10 +146,12 @@ def methods_blocks(run) -> list:
         text += " Survival-model priors on the log hazard ratios, in words: " + "; ".join(
             described[p] for p in priors if p in described) + "."
     blocks.append(Para(text))
+    baseline = _baseline_text(run.fits)
+    if baseline:
+        blocks.append(Para(baseline))
     if run.fits:
-        seeds = ", ".join(f"{f.key}: {fmt(f.attrs.get('seed'), 'count')}" for f in run.fits.values())
-        blocks.append(Para("Sampling: the No-U-Turn sampler (nutpie) with " + _settings_text(run.fits)
-                           + f". Seeds: {seeds}."))
+        blocks.append(Para("Sampling: the No-U-Turn sampler (nutpie) with " + _settings_text(run.fits) + ". "
+                           + _seeds_text(run)))
     blocks.append(Para(f"Diagnostics gate: every MCMC fit must have R-hat ≤ {fmt(RHAT_MAX, 'real')}, bulk and "
                        f"tail effective sample size ≥ {fmt(ESS_MIN, 'count')}, no divergent transitions and "
                        f"E-BFMI ≥ {fmt(BFMI_MIN, 'real')} in every chain; rows of a fit that fails are marked "

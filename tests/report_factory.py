@@ -165,13 +165,14 @@ def make_run_dir(path: Path, with_fits: bool = True) -> Path:
             data = survival_data(cohort, study, spec)
             dt = fit(data, prior_set(prior), spec, settings, seed=SEED + i, cache=cache)
             key = f"arm_{endpoint}__{model}__{prior}"
+            dt.attrs.update({"fit_key": key, "analysis": f"arm_{endpoint}", "refit": ""})  # as the engine stores
             dt.to_netcdf(path / "fits" / f"{key}.nc")
             rows += _survival_rows(endpoint, dt, data, spec, prior)
             status[key] = "ok" if diagnostics_of(dt).ok else "diagnostics failed"
         rows += _tipping_rows(path, cohort, study, cache)
     write_table(make_table(rows), path / "comparisons.csv")
     run = {"study": "yin2025", "versions": versions(), "seeds": {"base": SEED},
-           "plan": {"primary_prior_set": "weakly_informative", "thresholds": {"hr": [1.0, 0.7],
+           "plan": {"seed": SEED, "primary_prior_set": "weakly_informative", "thresholds": {"hr": [1.0, 0.7],
                                                                              "risk_difference": [0.0, 0.05, 0.1]}},
            "status": status}
     (path / "run.json").write_text(json.dumps(run, indent=2), encoding="utf-8")

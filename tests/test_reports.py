@@ -79,6 +79,13 @@ def allowed_tokens(run_dir) -> set[str]:
         add(f.attrs["seed"], ["count"])
         add_text(f.attrs.get("prior_description", ""))
         add_text(f.key)
+        for v in json.loads(f.attrs["priors"])["baseline"].values():  # baseline priors in the Methods
+            for x in (v.values() if isinstance(v, dict) else [v]):
+                add(x, ["real"])
+        add(len(json.loads(f.attrs.get("pem_cuts", "[]"))) + 1, ["count"])  # PEM intervals
+    for n in range(len(run.fits) + 1):  # numbers of fits / analyses sharing a setting
+        add(n, ["count"])
+    add(run.run["plan"]["seed"], ["count"])
     for v in run.versions.values():
         add_text(v)
     for c in (RHAT_MAX, ESS_MIN, BFMI_MIN):
@@ -224,6 +231,22 @@ def test_run_json_versions_reach_the_methods(run_dir, report):
     versions = json.loads((run_dir / "run.json").read_text())["versions"]
     md = report["markdown"].read_text(encoding="utf-8")
     assert all(f"{k} {v}" in md for k, v in versions.items())
+
+
+def test_methods_state_baseline_priors_intervals_sampler_groups_and_seeds(run_dir, report):
+    md = report["markdown"].read_text(encoding="utf-8")
+    methods = md[md.index("## Methods"):md.index("## Reporting checklist")]
+    run = load_run(run_dir)
+    pem = [f for f in run.fits.values() if f.model == "pem"]
+    intervals = {len(json.loads(f.attrs["pem_cuts"])) + 1 for f in pem}
+    assert len(intervals) == 1  # both arm analyses: 70 patients, 51 events -> about four events each
+    (j,) = intervals
+    assert j == 13 and f"{j} intervals in 2 analyses" in methods
+    assert "shape ~ LogNormal(0, 0.5)" in methods and "Normal(log crude event rate, 2)" in methods
+    # the factory's too-short fit is a minority sampler setting, named by its analysis
+    assert "2 chains of 30 tuning and 30 kept draws, target acceptance 0.9 (1 fit of arm_pfs)" in methods
+    assert f"derived from the plan seed {run.run['plan']['seed']}" in methods
+    assert not any(f.key in methods for f in run.fits.values())  # no per-fit lists in a paper's Methods
 
 
 def test_loo_verdicts_count_the_better_model_and_clear_differences():
