@@ -90,11 +90,15 @@ def sentence_blocks(run, event_labels) -> list:
     for s in _sentences(run, event_labels):
         by_key.setdefault(s.key, []).append(s)
     for group in by_key.values():
-        lead = [s for s in group if s.prior_set == prior] or group[:1]
-        blocks += [_sentence_para(s) for s in lead]
-        rest = [s.brief for s in group if s not in lead]
-        if rest:
-            blocks.append(Para("Prior sensitivity: " + " ".join(rest), "sensitivity"))
+        bases = list(dict.fromkeys(s.basis for s in group))
+        for basis in bases:  # published counts and the pseudo-patient cohort: each its own lead and line
+            same = [s for s in group if s.basis == basis]
+            lead = [s for s in same if s.prior_set == prior] or same[:1]
+            blocks += [_sentence_para(s) for s in lead]
+            rest = [s.brief for s in same if s not in lead]
+            if rest:
+                what = f" ({basis})" if len(bases) > 1 else ""
+                blocks.append(Para(f"Prior sensitivity{what}: " + " ".join(rest), "sensitivity"))
     return blocks
 
 

@@ -29,7 +29,10 @@ Wording rules (the only words that depend on numbers; documented here and in the
   numbers until the model is refitted." with the table's diagnostics text; its wording is not hedged
   further, because the numbers themselves are unreliable.
 * Cohort-based rows end with "(reconstructed pseudo-patient cohort)"; count/summary rows with
-  "(exact re-analysis of the published figures)".
+  "(exact re-analysis of the published figures)". A comparison computed both ways gets one sentence per
+  basis (never one sentence mixing their numbers).
+* Response outcomes are named by their best-response level ("objective response rate (ORR)",
+  :data:`RESPONSE_NAMES`), other outcomes by the comparison's title.
 """
 from __future__ import annotations
 
@@ -46,6 +49,10 @@ RESPONSE_ENDPOINT_PREFIXES = ("orr", "dcr", "cr", "pr", "sd", "pd", "best_respon
 COHORT_TAG = "reconstructed pseudo-patient cohort"
 EXACT_TAG = "exact re-analysis of the published figures"
 NULL = {"ratio": 1.0, "pp": 0.0}
+# what a response endpoint's level is called in a sentence (mRECIST/RECIST best-response terms)
+RESPONSE_NAMES = {"CR": "complete response rate", "PR": "partial response rate", "SD": "stable disease rate",
+                  "PD": "progressive disease rate", "ORR": "objective response rate (ORR)",
+                  "DCR": "disease control rate (DCR)"}
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ class Sentence:
     key: tuple = ()  # (analysis, population, endpoint, contrast) of the comparison
     prior_set: str = ""
     brief: str = ""  # "Under the skeptical prior (... model): <numbers>." for the sensitivity line
+    basis: str = ""  # EXACT_TAG or COHORT_TAG: what the numbers were computed from
 
 
 def is_bayes(source: pd.Series) -> pd.Series:
@@ -175,8 +183,13 @@ def _outcome(rows: pd.DataFrame, kind: str, event_labels: dict[str, str]) -> str
     endpoint = rows["endpoint"].iloc[0]
     if kind == "hr":
         return event_labels.get(endpoint, endpoint)
+    level = str(endpoint).rsplit(":", 1)[-1].upper()
+    if level in RESPONSE_NAMES:
+        return RESPONSE_NAMES[level]
     title = rows["title"].iloc[0]
-    return title[0].lower() + title[1:] if title else endpoint
+    if not title:
+        return endpoint
+    return title if title[1:2].isupper() else title[0].lower() + title[1:]  # keep an acronym's capitals
 
 
 def comparison_sentences(table: pd.DataFrame, event_labels: dict[str, str] | None = None) -> list[Sentence]:
@@ -191,7 +204,8 @@ def comparison_sentences(table: pd.DataFrame, event_labels: dict[str, str] | Non
         target = "hr" if kind == "hr" else ("risk_difference", "rate_diff")
         q = rows["quantity"].map(base_quantity)
         sel = rows[q.isin([target] if isinstance(target, str) else target) & is_bayes(rows["source"])]
-        for source, g in sel.groupby("source", sort=False):
+        # published counts and the pseudo-patient cohort are separate evidence: never one sentence of both
+        for (source, _), g in sel.groupby(["source", "cohort_based"], sort=False):
             summaries = g[g["probability"].isna() & g["estimate"].notna()]
             if summaries.empty:
                 continue
@@ -200,5 +214,6 @@ def comparison_sentences(table: pd.DataFrame, event_labels: dict[str, str] | Non
             text, inner = _sentence(summary, probs, kind, _outcome(rows, kind, labels))
             ok = not (pd.notna(summary["diagnostics_ok"]) and not bool(summary["diagnostics_ok"]))
             out.append(Sentence(summary["analysis"], str(source), kind, text, ok, tuple(key),
-                                str(summary["prior_set"]), _brief(summary, inner)))
+                                str(summary["prior_set"]), _brief(summary, inner),
+                                COHORT_TAG if bool(summary["cohort_based"]) else EXACT_TAG))
     return out

@@ -20,7 +20,7 @@ from hccbayes.reports.build import build_report
 from hccbayes.reports.figures import CI_PROB
 from hccbayes.reports.numbers import KINDS, cell_kind, fmt, numeric_tokens
 from hccbayes.reports.rundir import load_run
-from hccbayes.reports.sentences import NULL, PROBABLE, STRONG, comparison_sentences
+from hccbayes.reports.sentences import COHORT_TAG, EXACT_TAG, NULL, PROBABLE, STRONG, comparison_sentences
 from hccbayes.reports.table import make_table
 from report_factory import shared_run_dir
 
@@ -216,6 +216,25 @@ def test_sentence_wording_follows_the_rules(median, p, expected):
 def test_failed_diagnostics_are_said():
     (s,) = comparison_sentences(_hr_table(0.5, 0.99, ok=False))
     assert "MCMC diagnostics failed (R-hat 1.2 > 1.01)" in s.text and not s.diagnostics_ok
+
+
+def test_a_response_comparison_from_counts_and_from_the_cohort_gets_one_sentence_each():
+    """The AFP-change response comparison exists from the published counts and from the pseudo-patient
+    cohort under the same source: two sentences, each with its own numbers and tag (they were once merged
+    into one sentence quoting both probabilities), and the outcome named by its response level."""
+    base = dict(analysis="afp", title="ORR and DCR by AFP change (elevated vs decreased)", population="all",
+                endpoint="best_response:ORR", contrast="elevated vs decreased", quantity="rate_diff",
+                source="bayes:beta_binomial:weakly_informative", model="beta_binomial",
+                prior_set="weakly_informative", unit="proportion", diagnostics="closed form (no MCMC)")
+    rows = []
+    for cohort, est, p in ((False, -0.077, 0.21), (True, -0.005, 0.48)):
+        rows += [dict(base, cohort_based=cohort, estimate=est, lower=est - 0.2, upper=est + 0.2, interval="95% ETI"),
+                 dict(base, cohort_based=cohort, probability=p, threshold=0.0, direction=">")]
+    exact, cohort = comparison_sentences(make_table(rows))
+    assert exact.basis == EXACT_TAG and cohort.basis == COHORT_TAG
+    assert "in the objective response rate (ORR)" in exact.text
+    assert "−7.7 percentage points" in exact.text and "P(difference > 0) = 0.21" in exact.text
+    assert "0.48" not in exact.text and "0.21" not in cohort.text and "P(difference > 0) = 0.48" in cohort.text
 
 
 def test_cli_rebuilds_without_refitting(run_dir, tmp_path, capsys):
