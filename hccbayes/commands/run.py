@@ -68,8 +68,9 @@ def report(result) -> int:
         print(f"{len(result.failed_fits)} of {n_fits} fits failed the diagnostics gate (diagnostics_ok=False in "
               f"the table): {', '.join(result.failed_fits[:10])}{' ...' if len(result.failed_fits) > 10 else ''}",
               file=sys.stderr)
-    print(f"{len(result.table)} comparison rows from {len(result.statuses)} analyses, {n_fits} fits "
-          f"({cached} from cache) in {result.seconds:.1f} s")
+    n_analyses = len(result.statuses)
+    print(f"{len(result.table)} comparison rows from {n_analyses} {'analysis' if n_analyses == 1 else 'analyses'}, "
+          f"{n_fits} {'fit' if n_fits == 1 else 'fits'} ({cached} from cache) in {result.seconds:.1f} s")
     report = f", report: {result.report}" if result.report is not None else ""
     print(f"outputs in {result.run_dir}: comparisons.csv, run.json, fits/, checks/{report}")
     return 0
