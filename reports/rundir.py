@@ -143,11 +143,21 @@ class RunData:
         return frame
 
     @cached_property
-    def findings(self) -> pd.DataFrame:
-        from hccbayes.data.audit import audit, findings_frame
+    def registry(self):
         from hccbayes.data.registry import load_registry
 
-        return findings_frame(audit(load_registry(self.study_name)))
+        return load_registry(self.study_name)
+
+    @cached_property
+    def findings(self) -> pd.DataFrame:
+        from hccbayes.data.audit import audit, findings_frame
+
+        return findings_frame(audit(self.registry))
+
+    @property
+    def population_labels(self) -> dict[str, str]:
+        """Registry population name -> its label ("afp_change:elevated" -> "AFP elevated after 8 weeks")."""
+        return {name: pop.label for name, pop in self.registry.populations.items()}
 
     @cached_property
     def provenance(self) -> str:

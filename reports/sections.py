@@ -110,7 +110,7 @@ def _sentences(run, event_labels) -> list:
     key = id(run.table)
     if key not in _SENTENCES or _SENTENCES[key][0] is not run.table:
         _SENTENCES.clear()
-        _SENTENCES[key] = (run.table, comparison_sentences(run.table, event_labels))
+        _SENTENCES[key] = (run.table, comparison_sentences(run.table, event_labels, run.population_labels))
     return _SENTENCES[key][1]
 
 

@@ -33,6 +33,8 @@ Wording rules (the only words that depend on numbers; documented here and in the
   basis (never one sentence mixing their numbers).
 * Response outcomes are named by their best-response level ("objective response rate (ORR)",
   :data:`RESPONSE_NAMES`), other outcomes by the comparison's title.
+* Groups keep their names ("Compared with TKI, TKI+ICI ..."), except groups named by a lowercase level of
+  a registry population ("elevated"), which read "patients with <population label>" (:func:`group_phrases`).
 """
 from __future__ import annotations
 
@@ -132,9 +134,22 @@ def _failed(row: pd.Series) -> str:
     return f" MCMC diagnostics failed{why}: do not report these numbers until the model is refitted."
 
 
-def _sentence(summary: pd.Series, probs: pd.DataFrame, kind: str, outcome: str) -> tuple[str, str]:
+def group_phrases(population_labels: dict[str, str]) -> dict[str, str]:
+    """How a contrast's group reads in a sentence: a group named by a lowercase level ("elevated", from the
+    population "afp_change:elevated") becomes "patients with <its population label>" ("patients with AFP
+    elevated after 8 weeks"); named groups (TKI, REG-ICI) stay as they are."""
+    out = {}
+    for name, label in population_labels.items():
+        level = name.split(":", 1)[-1]
+        if ":" in name and level[:1].islower() and label:
+            out[level] = f"patients with {label}"
+    return out
+
+
+def _sentence(summary: pd.Series, probs: pd.DataFrame, kind: str, outcome: str,
+              groups: dict[str, str] | None = None) -> tuple[str, str]:
     """(full sentence, its bracketed numbers) of one Bayesian source."""
-    comp, ref = two_groups(summary["contrast"])
+    comp, ref = ((groups or {}).get(g, g) for g in two_groups(summary["contrast"]))
     vk = value_kind(summary["quantity"], summary["unit"])
     level = interval_level(summary["interval"])
     ci = f"{level}% CrI " if level else "CrI "
@@ -192,9 +207,13 @@ def _outcome(rows: pd.DataFrame, kind: str, event_labels: dict[str, str]) -> str
     return title if title[1:2].isupper() else title[0].lower() + title[1:]  # keep an acronym's capitals
 
 
-def comparison_sentences(table: pd.DataFrame, event_labels: dict[str, str] | None = None) -> list[Sentence]:
-    """One sentence per Bayesian source of every primary and every response comparison (table order)."""
+def comparison_sentences(table: pd.DataFrame, event_labels: dict[str, str] | None = None,
+                         population_labels: dict[str, str] | None = None) -> list[Sentence]:
+    """One sentence per Bayesian source of every primary and every response comparison (table order).
+    ``event_labels``: endpoint -> what its event is called; ``population_labels``: registry population
+    name -> label (for :func:`group_phrases`)."""
     labels = event_labels or {}
+    groups = group_phrases(population_labels or {})
     out: list[Sentence] = []
     keys = ["analysis", "population", "endpoint", "contrast"]
     for key, rows in table.groupby(keys, sort=False):
@@ -211,7 +230,7 @@ def comparison_sentences(table: pd.DataFrame, event_labels: dict[str, str] | Non
                 continue
             summary = summaries.iloc[0]
             probs = g[g["probability"].notna()]
-            text, inner = _sentence(summary, probs, kind, _outcome(rows, kind, labels))
+            text, inner = _sentence(summary, probs, kind, _outcome(rows, kind, labels), groups)
             ok = not (pd.notna(summary["diagnostics_ok"]) and not bool(summary["diagnostics_ok"]))
             out.append(Sentence(summary["analysis"], str(source), kind, text, ok, tuple(key),
                                 str(summary["prior_set"]), _brief(summary, inner),

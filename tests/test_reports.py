@@ -20,7 +20,8 @@ from hccbayes.reports.build import build_report
 from hccbayes.reports.figures import CI_PROB
 from hccbayes.reports.numbers import KINDS, cell_kind, fmt, numeric_tokens
 from hccbayes.reports.rundir import load_run
-from hccbayes.reports.sentences import COHORT_TAG, EXACT_TAG, NULL, PROBABLE, STRONG, comparison_sentences
+from hccbayes.reports.sentences import (COHORT_TAG, EXACT_TAG, NULL, PROBABLE, STRONG, comparison_sentences,
+                                       group_phrases)
 from hccbayes.reports.table import make_table
 from report_factory import shared_run_dir
 
@@ -230,7 +231,13 @@ def test_a_response_comparison_from_counts_and_from_the_cohort_gets_one_sentence
     for cohort, est, p in ((False, -0.077, 0.21), (True, -0.005, 0.48)):
         rows += [dict(base, cohort_based=cohort, estimate=est, lower=est - 0.2, upper=est + 0.2, interval="95% ETI"),
                  dict(base, cohort_based=cohort, probability=p, threshold=0.0, direction=">")]
-    exact, cohort = comparison_sentences(make_table(rows))
+    populations = {"afp_change:elevated": "AFP elevated after 8 weeks", "arm:TKI": "TKI group",
+                   "afp_change:decreased": "AFP decreased after 8 weeks", "regimen:REG-ICI": "REG-ICI"}
+    assert group_phrases(populations) == {"elevated": "patients with AFP elevated after 8 weeks",
+                                          "decreased": "patients with AFP decreased after 8 weeks"}  # names stay
+    exact, cohort = comparison_sentences(make_table(rows), None, populations)
+    assert exact.text.startswith("Compared with patients with AFP decreased after 8 weeks, patients with AFP "
+                                 "elevated after 8 weeks showed no clear difference")
     assert exact.basis == EXACT_TAG and cohort.basis == COHORT_TAG
     assert "in the objective response rate (ORR)" in exact.text
     assert "−7.7 percentage points" in exact.text and "P(difference > 0) = 0.21" in exact.text
