@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hccbayes.data.reconstruct_compare import metropolis_accept
 from hccbayes.data.reconstruct_fast import cox_multivariable, cox_univariable, km_median
 from hccbayes.data.reconstruct_targets import CoxTarget, Targets, norm_level
 from hccbayes.data.study import Study
@@ -190,7 +191,7 @@ def search(df: pd.DataFrame, study: Study, targets: Targets, settings: dict[str,
         if pop_cols.intersection(columns):
             state.refresh()
         new = objective(state)
-        if new <= current or rng.random() < np.exp((current - new) / temp):
+        if metropolis_accept(new, current, temp, float(rng.random())):
             current = new
             objective.commit()
         else:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from hccbayes.data.reconstruct_compare import is_better
 from hccbayes.data.reconstruct_fast import km_median, km_median_ci_collett
 from hccbayes.data.reconstruct_targets import MedianTarget, ReconstructionError, Targets
 from hccbayes.data.study import Study
@@ -210,14 +211,14 @@ def build_profiles(study: Study, targets: Targets, settings: dict[str, Any], reg
     for _ in range(int(s.get("combinations", 3000))):
         choice = [int(rng.integers(len(c))) for c in cands]
         val = loss(choice)
-        if val < best_loss:
+        if is_better(val, best_loss):
             best, best_loss = choice, val
     for _ in range(2):
         for i, c in enumerate(cands):
             for j in range(len(c)):
                 trial = best[:i] + [j] + best[i + 1:]
                 val = loss(trial)
-                if val < best_loss:
+                if is_better(val, best_loss):
                     best, best_loss = trial, val
     log.info("survival profiles chosen, objective %.3f", best_loss)
     prof = Profiles.concat([cands[i][c][0] for i, c in enumerate(best)])

@@ -5,6 +5,10 @@ and Results 2.3-2.6 of Yin et al. 2025 via published.toml); these tests assert o
 """
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -36,6 +40,44 @@ def table():
 def test_reconstruction_is_byte_identical_to_committed_csv(rebuilt):
     # determinism: same seed (reconstruction.toml), same bytes as the committed file
     assert rebuilt.read_bytes() == COMMITTED.read_bytes()
+
+
+def _dispatched_cpu_features() -> list[str]:
+    """numpy's run-time SIMD targets above its build baseline that this CPU has, lowest first
+    (e.g. X86_V3, X86_V4, AVX512_ICL on an AVX-512 machine; none on a baseline-only CPU)."""
+    from numpy._core import _multiarray_umath as umath  # numpy's own tests read these too
+
+    return [f for f in umath.__cpu_dispatch__ if umath.__cpu_features__.get(f)]
+
+
+def machine_variants() -> dict[str, dict[str, str]]:
+    """Environments that make this process behave like other machines: numpy's SIMD kernels limited
+    to the build baseline or to the lowest run-time target (AVX2 on an AVX-512 x86 CPU), and OpenBLAS
+    at 1 and 2 threads.
+    OPENBLAS_CORETYPE is left as the machine sets it (older OpenBLAS builds crash with foreign core
+    types on some CPUs)."""
+    found = _dispatched_cpu_features()
+    return {
+        "baseline SIMD, 1 BLAS thread": {"NPY_DISABLE_CPU_FEATURES": " ".join(found),
+                                         "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+        "lowest SIMD target, 2 BLAS threads": {"NPY_DISABLE_CPU_FEATURES": " ".join(found[1:]),
+                                                        "OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"},
+    }
+
+
+def test_reconstruction_is_the_same_on_simulated_other_machines(tmp_path):
+    # PROVENANCE.md promises the same bytes on any machine: run the reconstruction in fresh processes
+    # under other SIMD kernels and thread counts (both at once: 2 cores) and compare with the committed file
+    procs = {}
+    for i, (name, env) in enumerate(machine_variants().items()):
+        out = tmp_path / f"variant{i}.csv"
+        procs[name] = (out, subprocess.Popen(
+            [sys.executable, "-m", "hccbayes", "reconstruct", "--out", str(out)], env={**os.environ, **env},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    for name, (out, proc) in procs.items():
+        log, _ = proc.communicate(timeout=600)
+        assert proc.returncode == 0, f"{name}: {log}"
+        assert out.read_bytes() == COMMITTED.read_bytes(), name
 
 
 def test_other_seed_gives_other_cohort_that_still_meets_hard_targets(tmp_path):
