@@ -118,7 +118,7 @@ class Totals:
                         continue
                     contexts.add(cell)
                     contexts.update(cell - {m} for m in members if m in cell)
-                for ctx in contexts:
+                for ctx in sorted(contexts, key=sorted):  # a fixed order: string hashing is per process
                     if any(m in ctx for m in members):
                         continue
                     changed |= self._apply(q, pname, ctx, whole, parts)
@@ -207,7 +207,7 @@ def build_totals(registry: Registry) -> Totals:
         fact = _count_fact(t, e)
         if fact is not None:
             t.observe(_quantity(e), t.norm({e["population"]}), fact, quiet_same_source=True)
-    for q in {q for (q, _) in t.facts if q is not None}:
+    for q in sorted({q for (q, _) in t.facts if q is not None}, key=repr):  # fixed order (PYTHONHASHSEED)
         t.propagate(q)
     log.info("audit totals: %d known or derived counts", len(t.facts))
     return t

@@ -71,6 +71,23 @@ def structure_key(data: SurvivalData, spec: SurvivalSpec) -> tuple:
             if data.regimen_arm is not None else ())
 
 
+def compile_model(model):
+    """The nutpie-compiled ``model``, its numba code compiled without fast-math.
+
+    PyTensor compiles for numba with fast-math by default, which lets LLVM reorder floating-point sums
+    differently when a function is compiled afresh (inlined into its caller) and when it is loaded from
+    PyTensor's on-disk cache (linked separately), and differently on another CPU: one process then drew
+    other samples than another for the same seed (measured: a fresh compile and a cached one gave other
+    draws after about 1e-13 of difference grew along the chains). Without fast-math the order is the
+    source's, and fresh, cached, AVX2 and AVX-512 code give the same draws (tests/test_machines.py);
+    sampling speed was the same within noise (0.17 s per Weibull fit either way)."""
+    import nutpie
+    import pytensor
+
+    with pytensor.config.change_flags(numba__fastmath=False):
+        return nutpie.compile_pymc_model(model)
+
+
 class ModelCache:
     """Compiled nutpie models by structure key; ``compiles`` counts the (expensive) compilations."""
 
@@ -80,13 +97,11 @@ class ModelCache:
         self.compiles = 0
 
     def compiled(self, data: SurvivalData, priors: PriorSet, spec: SurvivalSpec):
-        import nutpie
-
         key = structure_key(data, spec)
         if key not in self._compiled:
             t0 = time.perf_counter()
             model = FAMILIES[spec.model].build(data, priors, spec)
-            self._compiled[key] = nutpie.compile_pymc_model(model)
+            self._compiled[key] = compile_model(model)
             self._models[key] = model
             self.compiles += 1
             log.info("compiled %s model %s in %.1f s", spec.model, key, time.perf_counter() - t0)

@@ -53,12 +53,26 @@ def fit_inputs(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, setting
             "versions": json.dumps(versions(), sort_keys=True)}
 
 
+# attrs that record when or how fast, not what: left out of the stored file, so that the same inputs
+# give the same bytes in any run (ArviZ's per-group creation time, the sampling wall-clock time)
+VOLATILE_ATTRS = ("created_at", "sampling_seconds")
+
+
+def stable_copy(dt):
+    """A shallow copy of the DataTree without :data:`VOLATILE_ATTRS` on any node (arrays shared)."""
+    out = dt.copy(deep=False)
+    for node in out.subtree:
+        node.attrs = {k: v for k, v in node.attrs.items() if k not in VOLATILE_ATTRS}
+    return out
+
+
 def write_atomic(dt, path: Path) -> Path:
-    """Write a DataTree as NetCDF (h5netcdf) via a temporary file in the same folder and os.replace."""
+    """Write a DataTree as NetCDF (h5netcdf) via a temporary file in the same folder and os.replace;
+    volatile attrs are not written (:func:`stable_copy`)."""
     path = Path(path)
     tmp = path.with_name(f".{path.stem}{TMP_MARK}{os.getpid()}")
     try:
-        dt.to_netcdf(tmp, engine="h5netcdf")
+        stable_copy(dt).to_netcdf(tmp, engine="h5netcdf")
         os.replace(tmp, path)
     finally:
         if tmp.exists():

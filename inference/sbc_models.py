@@ -183,15 +183,15 @@ def _survival_sim(model: str, rng, settings: SBCSettings, seed: int, ctx: Worker
 
 def _bb_compiled(groups: tuple[str, ...], n: tuple[int, ...]):
     """The hierarchical beta-binomial model with its observed counts as shared data (compile once)."""
-    import nutpie
     import pymc as pm
     import pytensor
 
+    from hccbayes.inference.fit import compile_model
     from hccbayes.models.response_hier import build_hier_beta_binomial
 
     model = build_hier_beta_binomial({g: (0, k) for g, k in zip(groups, n)}, HierPriors())
     shared = pytensor.shared(np.zeros(len(groups), dtype="int64"), name="x_observed")
-    return nutpie.compile_pymc_model(pm.observe(model, {"events": shared}))
+    return compile_model(pm.observe(model, {"events": shared}))
 
 
 def _beta_binomial_sim(rng, settings: SBCSettings, seed: int, ctx: WorkerContext):

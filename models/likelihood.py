@@ -44,7 +44,10 @@ def add_effects(data: SurvivalData, X, values: dict, regimen_idx=None):
     mu = pm.Data("log_hr_mu", values["log_hr_mu"], dims="term")
     sigma = pm.Data("log_hr_sigma", values["log_hr_sigma"], dims="term")
     log_hr = pm.Normal("log_hr", mu=mu, sigma=sigma, dims="term")
-    eta = pt.dot(X, log_hr)
+    # an elementwise product summed over terms, not pt.dot: a dot is a BLAS call inside the compiled
+    # log density, and BLAS kernels (CPU type, thread count) sum in different orders, so the draws
+    # would depend on the machine's last bits; this loop is compiled without fast-math (fit.py)
+    eta = pt.sum(X * log_hr[None, :], axis=1)
     if data.regimen is not None:
         tau_sigma = pm.Data("regimen_tau_sigma", values["regimen_tau_sigma"])
         tau = pm.HalfNormal("regimen_tau", sigma=tau_sigma, dims="arm")

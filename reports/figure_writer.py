@@ -31,6 +31,9 @@ PNG_DPI = 110
 FORMATS = ("png", "svg")
 SAVE_OPTIONS = {"png": {"dpi": PNG_DPI, "pil_kwargs": {"compress_level": 1}},
                 "svg": {"metadata": {"Date": None}}}
+# svg.hashsalt: the ids of an SVG's clip paths and markers are hashes salted with a random UUID unless a
+# salt is set; a fixed one makes the same figure the same bytes in every run
+RC = {"svg.fonttype": "none", "svg.hashsalt": "hccbayes"}
 
 
 def figure_paths(b: Figure, folder: Path) -> dict[str, Path]:
@@ -43,7 +46,7 @@ def save_figure(b: Figure, folder: Path) -> None:
 
     for fmt, path in figure_paths(b, folder).items():
         buf = io.BytesIO()
-        with matplotlib.rc_context({"svg.fonttype": "none"}):
+        with matplotlib.rc_context(RC):
             b.fig.savefig(buf, format=fmt, **SAVE_OPTIONS[fmt])
         if b.fig.get_layout_engine() is not None:  # laid out by the PNG draw: keep that layout
             b.fig.set_layout_engine("none")

@@ -1,7 +1,6 @@
 """Scale-out of the run engine (issue 7 part 5): the same small plan run inline, with ``--jobs 2`` (local
 spawn processes) and on a local Dask cluster of 2 workers, one of which is killed mid-run, writes the same
-comparisons.csv — the same rows and text, numbers equal to floating-point noise (tests/cross_process.py
-says why not bit for bit): every fit's seed is part of its task and the sampler sees the same inputs in
+comparisons.csv, byte for byte (tests/cross_process.py): every fit's seed is part of its task and the sampler sees the same inputs in
 every process (tests/test_executors.py), and the rows are then drawn by the engine's own loop from the fit
 cache.
 
