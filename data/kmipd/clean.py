@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Prepared", "prepare"]
 
-DROP_AFTER_END = 0.01
-SPIKE_MIN, SPIKE_SDS = 0.01, 5.0  # a misreading: this far from a first monotone fit (survival units)  # survival falling by more than this after the table's "0 at risk" is reported
+DROP_AFTER_END = 0.01  # survival falling by more than this after the table's "0 at risk" is reported
+SPIKE_MIN, SPIKE_SDS = 0.01, 5.0  # a misreading: this far from a first monotone fit (survival units)
 
 
 @dataclass(frozen=True)
