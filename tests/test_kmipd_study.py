@@ -129,3 +129,14 @@ def test_time_grid_follows_the_follow_up():
     assert default_grid(data(59.9)) is DEFAULT_GRID
     grid = default_grid(data(3329.0))
     assert grid[0] == 0 and grid[-1] == 3400 and len(grid) == 1201
+
+
+def test_reconstruct_command_on_a_curve_study(capsys):
+    """`hccbayes fidelity` on a curve study prints the curves' fidelity table; `hccbayes reconstruct` (from
+    published summaries) refuses it in one line pointing to ipd-from-km, exit 2, no traceback."""
+    assert main(["fidelity", "--study", "colon_km"]) == 0
+    out = capsys.readouterr().out
+    assert "km.Observation" in out and "hard targets 2/2, soft targets 23/23" in out
+    assert main(["reconstruct", "--study", "colon_km", "--out", "unused.csv"]) == 2
+    err = capsys.readouterr().err
+    assert "hccbayes ipd-from-km --study colon_km" in err and "Traceback" not in err
