@@ -139,6 +139,8 @@ def _check_regimens(df: pd.DataFrame, rows: list[int], fname: str, schema: Cohor
     study = schema.study
     arm_c, reg_c = study.arm_column, study.regimen_column
     problems: list[Problem] = []
+    if reg_c is None:
+        return problems
     ok = _valid(df, arm_c, reg_c)
     for i in np.flatnonzero(ok.to_numpy()):
         arm, reg = str(df[arm_c].iat[i]), str(df[reg_c].iat[i])

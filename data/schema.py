@@ -4,7 +4,8 @@ Everything here is derived from a :class:`~hccbayes.data.study.Study`; nothing i
 :func:`cohort_schema` lists, in a stable order, the required columns
 
 * the study id column (non-empty, unique string),
-* the arm and regimen columns (one of the study's arms / regimens, regimen belonging to the arm),
+* the arm and regimen columns (one of the study's arms / regimens, regimen belonging to the arm; no
+  regimen column when the study declares no ``regimen_column``),
 * each endpoint's time (number > 0, finite) and event (0/1) columns,
 * the response column (one of the response categories),
 * every ``[columns.*]`` column (continuous: finite number within min/max; categorical: one of the
@@ -110,9 +111,10 @@ def cohort_schema(study: Study) -> CohortSchema:
     cols: list[ColumnSpec] = [
         ColumnSpec(study.id_column, "id", "[study] id_column"),
         ColumnSpec(study.arm_column, "arm", "[study] arm_column and [arms.*]", levels=_arm_levels(study)),
-        ColumnSpec(study.regimen_column, "regimen", "[study] regimen_column and [regimens]",
-                   levels=tuple(study.regimens)),
     ]
+    if study.regimen_column is not None:  # optional: a study may have no regimens
+        cols.append(ColumnSpec(study.regimen_column, "regimen", "[study] regimen_column and [regimens]",
+                               levels=tuple(study.regimens)))
     for e in study.endpoints:
         cols.append(ColumnSpec(e.time, "time", f"[endpoints.{e.name}] time"))
         cols.append(ColumnSpec(e.event, "event", f"[endpoints.{e.name}] event"))

@@ -98,7 +98,7 @@ class Study:
     time_unit: str
     id_column: str
     arm_column: str
-    regimen_column: str
+    regimen_column: str | None  # None: the study has no regimens (e.g. a cohort from published KM curves)
     reference_arm: str
     arms: tuple[Arm, ...]
     regimens: Mapping[str, str]
@@ -211,7 +211,7 @@ def _parse(raw: dict[str, Any], folder: Path, fname: str) -> Study:
         return table[key]
 
     head = raw.get("study", {})
-    for key in ("name", "id_column", "arm_column", "regimen_column", "reference_arm"):
+    for key in ("name", "id_column", "arm_column", "reference_arm"):
         need(head, key, "study")
 
     arms = tuple(
@@ -221,6 +221,10 @@ def _parse(raw: dict[str, Any], folder: Path, fname: str) -> Study:
     if len(arms) < 2:
         problems.append(Problem(fname, "fewer than two arms declared", "declare [arms.<name>] tables"))
     regimens = dict(raw.get("regimens", {}))
+    if not head.get("regimen_column") and (regimens or any(a.regimens for a in arms)):
+        problems.append(Problem(fname, "regimens are declared but [study] has no regimen_column",
+                                "add regimen_column = \"<cohort column>\" under [study], or delete the "
+                                "[regimens] table and the arms' regimens lists"))
     for a in arms:
         for r in a.regimens:
             if r not in regimens:
@@ -267,7 +271,7 @@ def _parse(raw: dict[str, Any], folder: Path, fname: str) -> Study:
     ae = raw.get("adverse_events", {})
     adverse = tuple((e["name"], e.get("label", e["name"])) for e in ae.get("events", ()))
 
-    col_names = {c.name for c in columns} | {head.get("arm_column"), head.get("regimen_column")}
+    col_names = {c.name for c in columns} | ({head.get("arm_column"), head.get("regimen_column")} - {None})
     factors: dict[str, Factor] = {}
     for name, spec in raw.get("factors", {}).items():
         col = spec.get("column")
@@ -292,7 +296,7 @@ def _parse(raw: dict[str, Any], folder: Path, fname: str) -> Study:
     return Study(
         name=head["name"], title=head.get("title", head["name"]), citation=head.get("citation", ""),
         folder=folder, time_unit=head.get("time_unit", "months"), id_column=head["id_column"],
-        arm_column=head["arm_column"], regimen_column=head["regimen_column"],
+        arm_column=head["arm_column"], regimen_column=head.get("regimen_column") or None,
         reference_arm=head["reference_arm"], arms=arms, regimens=MappingProxyType(regimens),
         endpoints=tuple(endpoints), response=response, columns=tuple(columns), adverse_events=adverse,
         ae_grades=tuple(ae.get("grades", ("any",))), ae_total=ae.get("total"),

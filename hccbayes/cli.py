@@ -19,6 +19,7 @@ COMMANDS = (
     "validate",
     "audit",
     "reconstruct",
+    "ipd_from_km",
     "run",
     "reproduce",
     "report",

@@ -9,7 +9,7 @@ from hccbayes.errors import HccbayesError, Problem
 
 
 def _study_columns(study) -> set[str]:
-    return {c.name for c in study.columns} | {study.arm_column, study.regimen_column}
+    return {c.name for c in study.columns} | ({study.arm_column, study.regimen_column} - {None})
 
 
 def check_plan(plan, fname: str) -> list[Problem]:
@@ -93,7 +93,10 @@ def _check_survival(a, w, study, endpoints, columns, models, baselines, links, b
             if factor is None or factor.column != a.strata or not factor.levels:
                 bad(f"{w}.strata", f"the primary term {a.contrast_term!r} is not a factor of column {a.strata!r}",
                     "make the primary term the level indicator of the strata column (e.g. tki_ici for arm)")
-    if a.regimen_effects:
+    if a.regimen_effects and study.regimen_column is None:
+        bad(f"{w}.regimen_effects", f"study {study.name} declares no regimen_column",
+            "delete regimen_effects, or declare the regimens in study.toml")
+    elif a.regimen_effects:
         arm_factor = study.factors.get(a.contrast_term or "")
         if arm_factor is None or arm_factor.column != study.arm_column:
             bad(f"{w}.primary", "regimen effects need the arm indicator as the primary term",

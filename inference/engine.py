@@ -46,7 +46,7 @@ from hccbayes.inference.tasks import FitJob
 from hccbayes.models.design import SpecError, survival_data
 from hccbayes.plan import Plan, load_plan
 from hccbayes.reports.atomic import write_text
-from hccbayes.reports.table import make_table, validate_table, write_table
+from hccbayes.reports.table import make_table, note_cohort_rows, validate_table, write_table
 
 log = logging.getLogger(__name__)
 
@@ -261,8 +261,8 @@ def _progress(total: int):
     return tqdm(total=total, file=sys.stderr, unit="analysis", disable=not sys.stderr.isatty())
 
 
-def _table_of(rows: list[dict]) -> pd.DataFrame:
-    table = make_table(rows)
+def _table_of(rows: list[dict], basis: str | None = None) -> pd.DataFrame:
+    table = make_table(note_cohort_rows(rows, basis))  # basis: e.g. a cohort rebuilt from published curves
     problems = validate_table(table)
     if problems:
         raise RuntimeError(f"the engine produced a table that breaks its contract: {problems}")
@@ -314,6 +314,7 @@ def run_plan(plan_or_path: Plan | str | Path, out: str | Path, quick: bool = Fal
     ``executor``: run the survival fits as tasks on it first (None: inline, one after another);
     ``checks``: model checks and power-scaling rows; ``report``: build ``out/report`` at the end."""
     from hccbayes.data.cohort import load_cohort
+    from hccbayes.data.kmipd.study_source import basis_note
     from hccbayes.data.registry import load_registry
     from hccbayes.data.study import load_study
 
@@ -322,6 +323,7 @@ def run_plan(plan_or_path: Plan | str | Path, out: str | Path, quick: bool = Fal
     study = load_study(plan.study)
     cohort_path = plan.cohort or study.cohort_path
     df = load_cohort(cohort_path, study)
+    basis = basis_note(study)
     registry = load_registry(study.folder)
     _preflight(plan, study, df)
     out = Path(out).resolve()
@@ -353,12 +355,12 @@ def run_plan(plan_or_path: Plan | str | Path, out: str | Path, quick: bool = Fal
             statuses[a.id] = status
             rows.extend(new)
             bar.update(1)
-    table = _table_of(rows)
+    table = _table_of(rows, basis)
     write_table(table, out / "comparisons.csv")  # written before the checks: a failing check loses no row
     timings = {"fits": round(time.perf_counter() - t_start, 2)}
     if checks:
         t0 = time.perf_counter()
-        table = _table_of(rows + _checks(ctx, out, statuses, rows))
+        table = _table_of(rows + _checks(ctx, out, statuses, rows), basis)
         write_table(table, out / "comparisons.csv")
         timings["checks"] = round(time.perf_counter() - t0, 2)
     failed_fits = [k for s in statuses.values() for k, f in s["fits"].items() if not f["diagnostics"]["ok"]]

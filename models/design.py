@@ -227,6 +227,8 @@ def survival_data(df: pd.DataFrame, study, spec: SurvivalSpec) -> SurvivalData:
     regimen_names: tuple[str, ...] = ()
     if arm_names and study.arm_column in sub.columns:
         arm = _level_codes(sub[study.arm_column], arm_names)
+    if spec.regimen_effects and getattr(study, "regimen_column", None) is None:
+        raise SpecError("regimen effects need regimens, and the study declares no regimen_column")
     if spec.regimen_effects:
         present = set(pd.unique(sub[study.regimen_column]))
         regimen_names = tuple(r for a in study.arms for r in a.regimens if r in present)

@@ -8,7 +8,9 @@
   grid) and restricted mean survival time ∫_0^τ S(t) dt (trapezoid on the grid; τ default 24 months);
 * posterior probabilities P(HR < c), P(Δ > d).
 
-Curves are computed on a time grid (default 0–60 months by 0.05) for every posterior draw.
+Curves are computed on a time grid for every posterior draw: by default (:func:`default_grid`) 0–60 by
+0.05 when the follow-up fits in it (60 months), else 0 to the last follow-up time in 1200 steps, so a
+study in days or weeks gets its medians and RMST too.
 """
 from __future__ import annotations
 
@@ -20,6 +22,17 @@ from hccbayes.models.intervals import interval_stats, resolve_cuts
 
 DEFAULT_HORIZON = 24.0
 DEFAULT_GRID = np.round(np.arange(0.0, 60.0 + 1e-9, 0.05), 10)
+GRID_STEPS = 1200  # steps of the grid of a follow-up longer than DEFAULT_GRID
+
+
+def default_grid(data: SurvivalData) -> np.ndarray:
+    """DEFAULT_GRID when the data's follow-up fits in it; else 0 to the last follow-up time rounded up to
+    two significant digits (3329 days -> 3400), in GRID_STEPS steps."""
+    end = float(np.max(data.time))
+    if end <= DEFAULT_GRID[-1]:
+        return DEFAULT_GRID
+    unit = 10.0 ** (np.floor(np.log10(end)) - 1)
+    return np.round(np.linspace(0.0, np.ceil(end / unit) * unit, GRID_STEPS + 1), 10)
 
 
 def hazard_ratios(dt) -> xr.DataArray:
@@ -54,8 +67,9 @@ def _linear_predictor(post, data: SurvivalData, X: np.ndarray, regimen: np.ndarr
 
 
 def survival_curve(dt, data: SurvivalData, spec: SurvivalSpec, X: np.ndarray, weights: np.ndarray | None = None,
-                   regimen: np.ndarray | None = None, grid: np.ndarray = DEFAULT_GRID) -> xr.DataArray:
+                   regimen: np.ndarray | None = None, grid: np.ndarray | None = None) -> xr.DataArray:
     """S(t) averaged over the rows of X (weights sum to 1): a conditional curve when X has one row."""
+    grid = default_grid(data) if grid is None else grid
     post = dt["posterior"]
     log_h0 = _log_cum_hazard_baseline(post, data, spec, grid)  # (S, T)
     eta = _linear_predictor(post, data, np.atleast_2d(X), regimen)  # (S, R)
@@ -70,7 +84,7 @@ def survival_curve(dt, data: SurvivalData, spec: SurvivalSpec, X: np.ndarray, we
 
 
 def standardised_curves(dt, data: SurvivalData, spec: SurvivalSpec, term: str,
-                        grid: np.ndarray = DEFAULT_GRID) -> xr.DataArray:
+                        grid: np.ndarray | None = None) -> xr.DataArray:
     """Standardised S(t) with ``term`` set to 0 and to 1 for everyone: dims (level, chain, draw, time)."""
     j = data.terms.index(term)
     curves = []
@@ -85,7 +99,7 @@ def standardised_curves(dt, data: SurvivalData, spec: SurvivalSpec, term: str,
 
 
 def regimen_curves(dt, data: SurvivalData, spec: SurvivalSpec, arm_term: str | None,
-                   grid: np.ndarray = DEFAULT_GRID) -> xr.DataArray:
+                   grid: np.ndarray | None = None) -> xr.DataArray:
     """Standardised S(t) per regimen (arm term set to the regimen's arm): dims (regimen, chain, draw, time)."""
     if data.regimen is None:
         raise ValueError("the analysis has no regimen effects")

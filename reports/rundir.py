@@ -132,15 +132,31 @@ class RunData:
         path = self.path / "fidelity.csv"
         if path.is_file():
             return pd.read_csv(path)
+        from hccbayes.data.kmipd.study_source import curve_source
         from hccbayes.data.reconstruct_fidelity import fidelity
+        from hccbayes.inference.kmipd_check import study_fidelity
 
         cohort = self.run.get("cohort")
-        frame = fidelity(self.study, cohort if cohort and Path(cohort).is_file() else None)
+        check = study_fidelity if curve_source(self.study) is not None else fidelity  # cohort from KM curves?
+        frame = check(self.study, cohort if cohort and Path(cohort).is_file() else None)
         try:
             write_text(path, frame.to_csv(index=False))
         except OSError as err:
             log.warning("could not store the recomputed fidelity table in %s (%s)", path, err)
         return frame
+
+    @cached_property
+    def curve_reconstruction(self):
+        """(reconstruction, the run's cohort as group/time/event) when the study's cohort comes from digitised
+        Kaplan–Meier curves (:mod:`hccbayes.data.kmipd.study_source`), for the report's figure; else None."""
+        from hccbayes.data.cohort import load_cohort
+        from hccbayes.data.kmipd.study_source import cohort_as_ipd, curve_source, reconstruct_study
+
+        if curve_source(self.study) is None:
+            return None
+        cohort = self.run.get("cohort")
+        path = Path(cohort) if cohort and Path(cohort).is_file() else self.study.cohort_path
+        return reconstruct_study(self.study)[0], cohort_as_ipd(load_cohort(path, self.study), self.study)
 
     @cached_property
     def registry(self):

@@ -62,6 +62,13 @@ def provenance_blocks(run) -> list:
                      "Missed": ", ".join(sub.loc[~passed, "target"]) or "none"})
     blocks.append(Table("fidelity", "Fidelity of the pseudo-patient cohort to the published targets "
                         "(recomputed with the reference estimators)", pd.DataFrame(rows)))
+    if (rebuilt := run.curve_reconstruction) is not None:  # a cohort from digitised KM curves
+        from hccbayes.reports.kmipd_figure import reconstruction_figure
+
+        blocks.append(Figure("km_reconstruction", "Patients reconstructed from the digitised Kaplan–Meier curves "
+                             "(Guyot et al. 2012): digitised points, the cleaned curves and the Kaplan–Meier "
+                             "curves of the cohort; numbers at risk of the published table / the cohort",
+                             reconstruction_figure(*rebuilt, f"Time ({run.study.time_unit})")))
     f = run.findings
     counts = f["severity"].value_counts()
     blocks.append(Para("Consistency audit of the paper's printed figures: "

@@ -72,6 +72,15 @@ def make_table(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
     return df[list(COLUMNS)].reset_index(drop=True)
 
 
+def note_cohort_rows(rows: list[dict], note: str | None) -> list[dict]:
+    """``rows`` with ``note`` appended to the note of every cohort-based row (e.g. that the cohort was
+    reconstructed from published curves); the rows themselves when ``note`` is None."""
+    if not note:
+        return rows
+    return [{**r, "note": "; ".join(filter(None, [r.get("note", ""), note]))} if r.get("cohort_based") else r
+            for r in rows]
+
+
 def validate_table(df: pd.DataFrame) -> list[str]:
     """Problems with a comparison table (empty list when it satisfies the contract)."""
     problems = []

@@ -21,8 +21,8 @@ def test_help_lists_every_command(capsys):
         main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for name in COMMANDS:
-        assert name in out
+    for name in COMMANDS:  # module names spell a command's hyphens as underscores (ipd_from_km)
+        assert name.replace("_", "-") in out
 
 
 @pytest.mark.parametrize("name", COMMANDS)

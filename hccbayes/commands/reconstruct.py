@@ -7,6 +7,8 @@ import time
 
 import pandas as pd
 
+from hccbayes.errors import Problem, StudyError
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
@@ -31,20 +33,33 @@ def _print_table(table: pd.DataFrame) -> None:
         print(shown.to_string(index=False))
 
 
+def _from_curves(study):
+    """The fidelity check of a study whose cohort comes from digitised KM curves, else None."""
+    from hccbayes.data.kmipd.study_source import curve_source
+    from hccbayes.inference.kmipd_check import study_fidelity
+
+    return study_fidelity if curve_source(study) is not None else None
+
+
 def run(args: argparse.Namespace) -> int:
     from hccbayes.data.reconstruct import reconstruct
     from hccbayes.data.reconstruct_fidelity import fidelity, summary_line
     from hccbayes.data.study import load_study
 
     study = load_study(args.study)
+    from_curves = _from_curves(study)
     if args.check or getattr(args, "command", None) == "fidelity":
-        table = fidelity(study, args.cohort)
+        table = from_curves(study, args.cohort) if from_curves else fidelity(study, args.cohort)
         _print_table(table)
         missed = table[(table["kind"] == "soft") & ~table["passed"]]
         if len(missed):
             print("soft targets missed: " + ", ".join(missed["target"]))
         print(summary_line(table))
         return 0
+    if from_curves:
+        raise StudyError(Problem(str(study.folder / "study.toml"), f"the cohort of study '{study.name}' comes "
+                                 "from digitised Kaplan–Meier curves ([km_curves]), not from published summaries",
+                                 f"rebuild it with: hccbayes ipd-from-km --study {args.study}"))
     out = args.out or study.cohort_path
     start = time.perf_counter()
     df = reconstruct(study, seed=args.seed, out=out)
