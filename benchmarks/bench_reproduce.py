@@ -30,12 +30,12 @@ import pymc as pm
 
 from hccbayes.data.cohort import load_cohort
 from hccbayes.data.study import STUDIES_DIR, load_study
-from hccbayes.inference.engine import run_plan
-from hccbayes.inference.fit import FAMILIES, ModelCache
-from hccbayes.inference.rows_survival import spec_for
-from hccbayes.models.design import survival_data
-from hccbayes.models.priors import prior_set
-from hccbayes.plan import load_plan
+from hccbayes.inference.engine.plan import load_plan
+from hccbayes.inference.engine.rows_survival import spec_for
+from hccbayes.inference.engine.run import run_plan
+from hccbayes.inference.fitting.fit import FAMILIES, ModelCache
+from hccbayes.models.priors.survival import prior_set
+from hccbayes.models.survival.design import survival_data
 
 
 def subset_plan(n: int):

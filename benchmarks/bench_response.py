@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import time
 
-from hccbayes.data.registry import load_registry
-from hccbayes.inference.proportions import recompute_published_p
-from hccbayes.models.priors_response import response_prior_sets
-from hccbayes.models.response import DEFAULT_DRAWS, comparison_rows, compare_rates
-from hccbayes.models.response_data import rates_from_registry
-from hccbayes.models.response_dirichlet import dirichlet_draws, dirichlet_posterior
+from hccbayes.data.published.registry import load_registry
+from hccbayes.inference.frequentist.proportions import recompute_published_p
+from hccbayes.models.priors.response import response_prior_sets
+from hccbayes.models.response.beta_binomial import DEFAULT_DRAWS, compare_rates, comparison_rows
+from hccbayes.models.response.counts import rates_from_registry
 from hccbayes.models.summary_hr import summary_hr_rows, survival_prior_sets
 
 
@@ -26,12 +25,6 @@ def measure(n_draws: int = DEFAULT_DRAWS) -> dict:
                                        r.analysis, r.endpoint)]
     timings[f"beta-binomial: {len(rates)} comparisons x {len(sets)} prior sets ({n_draws} draws each)"] = (
         time.perf_counter() - t0, len(rows))
-
-    t0 = time.perf_counter()
-    cats = {pop: {lv: reg.find(kind="count", table="t3", level=lv, population=pop)[0].n
-                  for lv in ("CR", "PR", "SD", "PD")} for pop in ("arm:TKI", "arm:TKI+ICI")}
-    ds = dirichlet_draws({g: dirichlet_posterior(c) for g, c in cats.items()}, n_draws=n_draws, seed=1)
-    timings["dirichlet-multinomial: Table 3 categories, ORR/DCR"] = (time.perf_counter() - t0, ds.sizes["draw"])
 
     t0 = time.perf_counter()
     hr = summary_hr_rows(reg, survival_prior_sets())

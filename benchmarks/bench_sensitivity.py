@@ -10,12 +10,12 @@ import argparse
 import time
 
 from hccbayes.data import load_cohort, load_study
-from hccbayes.inference.fit import ModelCache, SamplerSettings, fit
-from hccbayes.inference.sensitivity import sensitivity
-from hccbayes.models.priors import PRIOR_SET_NAMES, prior_set
-from hccbayes.plan import load_plan
-from hccbayes.inference.rows_survival import spec_for
-from hccbayes.models.design import survival_data
+from hccbayes.inference.engine.plan import load_plan
+from hccbayes.inference.engine.rows_survival import spec_for
+from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings, fit
+from hccbayes.inference.sensitivity.grid import sensitivity
+from hccbayes.models.priors.survival import PRIOR_SET_NAMES, prior_set
+from hccbayes.models.survival.design import survival_data
 
 
 def main() -> None:

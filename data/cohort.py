@@ -34,9 +34,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from hccbayes.data.checks import check_cells, check_rows
 from hccbayes.data.schema import CohortSchema, cohort_schema
 from hccbayes.data.study import Study, load_study
+from hccbayes.data.validation import check_cells, check_rows
 from hccbayes.errors import CohortError, Problem
 
 log = logging.getLogger(__name__)

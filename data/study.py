@@ -14,6 +14,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+import numpy as np
+import pandas as pd
+
 from hccbayes.errors import Problem, StudyError
 
 log = logging.getLogger(__name__)
@@ -48,8 +51,6 @@ class Factor:
 
     def indicator(self, values):
         """0/1 indicator (pandas Series or array) of the factor's first-named level."""
-        import numpy as np
-        import pandas as pd
 
         s = pd.Series(values)
         if self.above is not None:

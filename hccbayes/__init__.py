@@ -23,9 +23,9 @@ from hccbayes.errors import (  # noqa: E402
 )
 
 # the run API, imported on first use so that `import hccbayes` (and the CLI's start) stays light
-_LAZY = {"load_study": "hccbayes.data.study", "load_plan": "hccbayes.plan", "Plan": "hccbayes.plan",
-         "run_plan": "hccbayes.inference.engine", "reproduce": "hccbayes.inference.engine",
-         "RunResult": "hccbayes.inference.engine"}
+_LAZY = {"load_study": "hccbayes.data.study", "load_plan": "hccbayes.inference.engine.plan",
+         "Plan": "hccbayes.inference.engine.plan", "run_plan": "hccbayes.api", "reproduce": "hccbayes.api",
+         "RunResult": "hccbayes.api"}
 
 
 def __getattr__(name: str):

@@ -1,7 +1,15 @@
 """hccbayes.models"""
-from hccbayes.models.priors_response import (BetaPrior, MixturePrior, ResponsePriorSet, external_prior_set,
-                                             informative, jeffreys, response_prior_sets, robust, uniform)
-from hccbayes.models.response import compare_rates, comparison_rows, posterior, prob_greater, summarise
-from hccbayes.models.response_data import RateData, rates_from_cohort, rates_from_registry
-from hccbayes.models.response_dirichlet import dirichlet_draws, dirichlet_posterior
+from hccbayes.models.priors.response import (
+                                             BetaPrior,
+                                             MixturePrior,
+                                             ResponsePriorSet,
+                                             external_prior_set,
+                                             informative,
+                                             jeffreys,
+                                             response_prior_sets,
+                                             robust,
+                                             uniform,
+)
+from hccbayes.models.response.beta_binomial import compare_rates, comparison_rows, posterior, prob_greater, summarise
+from hccbayes.models.response.counts import RateData, rates_from_cohort, rates_from_registry
 from hccbayes.models.summary_hr import normal_update, summary_hr_rows, survival_prior_sets

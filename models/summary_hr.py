@@ -12,7 +12,7 @@ P(HR < 1) and P(HR < mcid) = Φ((ln t − mean)/sd), as tidy rows with
 the printed figure (estimate outside its CI, a log-CI far from symmetric about ln HR) go into ``note``.
 
 The survival prior sets are defined here as plain data by :func:`survival_prior_sets` only until the
-shared ``hccbayes.models.priors`` provides them; every function takes the mapping as an argument.
+shared ``hccbayes.models.priors.survival`` provides them; every function takes the mapping as an argument.
 """
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ from typing import Any, Iterable, Mapping
 
 from scipy import special, stats
 
-from hccbayes.data.registry import Entry, Registry
-from hccbayes.models.response import ROW_COLUMNS
+from hccbayes.data.published.registry import Entry, Registry
+from hccbayes.models.priors.survival import PRIOR_SET_NAMES, prior_set
+from hccbayes.models.response.beta_binomial import ROW_COLUMNS
 
 Z975 = float(stats.norm.ppf(0.975))  # 1.959964...
 Z95 = float(stats.norm.ppf(0.95))  # 1.644854...
@@ -43,7 +44,6 @@ def survival_prior_sets(mcid: float = DEFAULT_MCID) -> dict[str, dict[str, Any]]
       P(HR > 1) = 0.05.
     - ``pessimistic``: N(−ln mcid, σ²), same σ: centred on harm of the same size, P(HR < 1) = 0.05.
     """
-    from hccbayes.models.priors import PRIOR_SET_NAMES, prior_set  # the one definition of the sets
 
     if not 0 < mcid < 1:
         raise ValueError(f"mcid must be an HR in (0, 1), got {mcid}")

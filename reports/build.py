@@ -20,7 +20,7 @@ import logging
 import time
 from pathlib import Path
 
-from hccbayes.reports.atomic import write_text
+from hccbayes.atomic import write_text
 from hccbayes.reports.document import Figure, Table
 from hccbayes.reports.figure_writer import FigureWriter
 from hccbayes.reports.html import render_html

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from hccbayes.reports.numbers import (base_quantity, cell_kind, fmt, fmt_interval, model_label, prob_relation,
-                                      value_kind)
+from hccbayes.reports.numbers import base_quantity, cell_kind, fmt, fmt_interval, model_label, prob_relation, value_kind
 
 GUARD = ("Rows marked **pseudo-patient cohort** come from a reconstructed pseudo-patient cohort "
          "(synthetic rows rebuilt from the published summaries, not patient records); rows marked "

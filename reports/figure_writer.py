@@ -22,7 +22,7 @@ import multiprocessing
 import os
 from pathlib import Path
 
-from hccbayes.reports.atomic import write_bytes
+from hccbayes.atomic import write_bytes
 from hccbayes.reports.document import Figure
 
 log = logging.getLogger(__name__)

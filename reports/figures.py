@@ -3,7 +3,7 @@
 * :func:`survival_figure`: Kaplan–Meier step curves per arm (statsmodels ``SurvfuncRight`` on the
   fitted patients' own times — the fit's ``observed_data``/``constant_data`` groups, so the curves are of
   exactly the data that were modelled) with the posterior median and 95% band of the standardised
-  survival curve of each model (:func:`hccbayes.models.quantities.standardised_curves`) and the numbers
+  survival curve of each model (:func:`hccbayes.models.survival.quantities.standardised_curves`) and the numbers
   at risk per arm below the axis. One figure per survival analysis; bands of the plan's primary prior set.
 * :func:`forest_figure`: the hazard ratios of one published table and endpoint, one row per published
   HR: published 95% CI, Cox 95% CI on the cohort (when the table has it) and the posterior 95% CrI of
@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from hccbayes.models.design import SurvivalData, SurvivalSpec
-from hccbayes.models.quantities import standardised_curves
+from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
+from hccbayes.models.survival.quantities import standardised_curves
 from hccbayes.reports.numbers import base_quantity, model_label
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ run stores no response draws (the beta-binomial posteriors are closed form and c
 of a risk difference is drawn from **Beta posteriors recovered from the table**: for each group's
 Bayesian ``rate`` row the Beta(a, b) whose median and 95% ETI match the row's estimate/lower/upper
 (least squares on the three quantiles; exact for the conjugate Beta posteriors of
-:mod:`hccbayes.models.response`, whose rows are ``beta.ppf`` values). The density of the difference
+:mod:`hccbayes.models.response.beta_binomial`, whose rows are ``beta.ppf`` values). The density of the difference
 p_comparison − p_reference is computed, not sampled: each Beta's probability mass on :data:`N_BINS`
 equal bins of [0, 1] (differences of ``beta.cdf``, so a U-shaped Beta is handled) convolved with the
 other's (``np.convolve``) gives the mass of the difference on the grid of bin-centre differences; the

@@ -5,7 +5,7 @@ patients, and the numbers at risk of the table beside the reconstructed ones.
 the algorithm walked (thin line) and the KM step curve of the reconstructed patients (statsmodels, via
 :func:`hccbayes.reports.figures.km_step`); below the axis, at every time of the table, "table / rebuilt"
 numbers at risk (a mismatch in bold). The title carries the largest |ΔS| per group from
-:func:`hccbayes.inference.kmipd_check.curve_differences`. A matplotlib ``Figure`` (no pyplot); artists
+:func:`hccbayes.inference.frequentist.kmipd_fidelity.curve_differences`. A matplotlib ``Figure`` (no pyplot); artists
 carry ``gid`` labels the tests count.
 """
 from __future__ import annotations
@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from hccbayes.data.kmipd.reconstruct import Reconstruction
-from hccbayes.inference.kmipd_check import curve_differences
+from hccbayes.data.reconstruction.kmipd.reconstruct import Reconstruction
+from hccbayes.inference.frequentist.kmipd_fidelity import curve_differences
 from hccbayes.reports.figures import OKABE_ITO, at_risk, km_step
 
 __all__ = ["reconstruction_figure"]

@@ -2,7 +2,7 @@
 
 Everything numeric comes from the run: sampler settings, seeds and prior descriptions from the fits'
 attrs, software versions from run.json (or the fits), diagnostics thresholds from
-:mod:`hccbayes.inference.diagnostics`, wording thresholds from :mod:`hccbayes.reports.sentences`.
+:mod:`hccbayes.inference.fitting.diagnostics`, wording thresholds from :mod:`hccbayes.reports.sentences`.
 
 Checklists: Bayesian Analysis Reporting Guidelines (Kruschke 2021, Nature Human Behaviour 5:1282–1291;
 items condensed) and ROBUST, the reporting of Bayes used in clinical studies (Sung et al. 2005, Int J
@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 
-from hccbayes.inference.diagnostics import BFMI_MIN, ESS_MIN, RHAT_MAX
+import pandas as pd
+
+from hccbayes.inference.fitting.diagnostics import BFMI_MIN, ESS_MIN, RHAT_MAX
 from hccbayes.reports.document import Heading, Para, Table
 from hccbayes.reports.numbers import fmt, model_label
 from hccbayes.reports.sentences import PROBABLE, STRONG
-
-import pandas as pd
 
 # (guideline, item, what it asks, section anchor)
 CHECKLIST = (

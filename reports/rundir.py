@@ -1,6 +1,6 @@
 """Reading a finished run directory (the run engine's output) for the report writers — no refitting.
 
-Layout (issue 6): ``comparisons.csv`` (the comparison table, :mod:`hccbayes.reports.table`),
+Layout (issue 6): ``comparisons.csv`` (the comparison table, :mod:`hccbayes.inference.engine.table`),
 ``run.json`` (versions, seeds, hashes, timings, plan, per-analysis status; optional here),
 ``fits/<key>.nc`` (posterior DataTrees whose attrs carry spec, priors, prior_set, prior_description,
 sampler, seed and diagnostics JSON) and optionally ``fidelity.csv``.
@@ -20,9 +20,16 @@ from typing import Any
 
 import pandas as pd
 
+from hccbayes.atomic import write_text
+from hccbayes.data import load_study
+from hccbayes.data.cohort import load_cohort
+from hccbayes.data.published.audit import audit, findings_frame
+from hccbayes.data.published.registry import load_registry
+from hccbayes.data.reconstruction.kmipd.study_source import cohort_as_ipd, curve_source, reconstruct_study
 from hccbayes.errors import InputError, Problem
-from hccbayes.reports.atomic import write_text
-from hccbayes.reports.table import read_table, validate_table
+from hccbayes.inference.engine.table import read_table, validate_table
+from hccbayes.inference.frequentist.fidelity import fidelity
+from hccbayes.inference.frequentist.kmipd_fidelity import study_fidelity
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +127,6 @@ class RunData:
 
     @cached_property
     def study(self):
-        from hccbayes.data import load_study
-
         return load_study(self.study_name)
 
     @cached_property
@@ -132,9 +137,6 @@ class RunData:
         path = self.path / "fidelity.csv"
         if path.is_file():
             return pd.read_csv(path)
-        from hccbayes.data.kmipd.study_source import curve_source
-        from hccbayes.data.reconstruct_fidelity import fidelity
-        from hccbayes.inference.kmipd_check import study_fidelity
 
         cohort = self.run.get("cohort")
         check = study_fidelity if curve_source(self.study) is not None else fidelity  # cohort from KM curves?
@@ -148,9 +150,7 @@ class RunData:
     @cached_property
     def curve_reconstruction(self):
         """(reconstruction, the run's cohort as group/time/event) when the study's cohort comes from digitised
-        Kaplan–Meier curves (:mod:`hccbayes.data.kmipd.study_source`), for the report's figure; else None."""
-        from hccbayes.data.cohort import load_cohort
-        from hccbayes.data.kmipd.study_source import cohort_as_ipd, curve_source, reconstruct_study
+        Kaplan–Meier curves (:mod:`hccbayes.data.reconstruction.kmipd.study_source`), for the report's figure; else None."""
 
         if curve_source(self.study) is None:
             return None
@@ -160,14 +160,10 @@ class RunData:
 
     @cached_property
     def registry(self):
-        from hccbayes.data.registry import load_registry
-
         return load_registry(self.study_name)
 
     @cached_property
     def findings(self) -> pd.DataFrame:
-        from hccbayes.data.audit import audit, findings_frame
-
         return findings_frame(audit(self.registry))
 
     @property
@@ -224,7 +220,7 @@ def load_run(run_dir: str | Path) -> RunData:
     table = read_table(csv)
     problems = validate_table(table)
     if problems:
-        raise InputError([Problem(str(csv), p, "rewrite the table with hccbayes.reports.table.write_table")
+        raise InputError([Problem(str(csv), p, "rewrite the table with hccbayes.inference.engine.table.write_table")
                           for p in problems], "the comparison table breaks its contract")
     run: dict[str, Any] = {}
     run_json = run_dir / "run.json"

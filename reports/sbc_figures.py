@@ -1,16 +1,19 @@
 """SBC figures: rank histograms and ECDF-difference plots, one PNG of each per model.
 
 Matplotlib object API on the Agg canvas (no pyplot global state). Inputs are the plot-data tables of
-:func:`hccbayes.inference.sbc.histogram_data` and :func:`hccbayes.inference.sbc.ecdf_data`.
+:func:`hccbayes.inference.checks.sbc.histogram_data` and :func:`hccbayes.inference.checks.sbc.ecdf_data`.
 """
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from hccbayes.atomic import write_bytes
 
 
 def _grid(n: int) -> tuple[Figure, list]:
@@ -60,7 +63,7 @@ def write_figures(hist: pd.DataFrame, ecdf: pd.DataFrame, out: Path) -> list[Pat
     paths = []
     for model in dict.fromkeys(hist["model"]):
         for fig, name in ((rank_histograms(hist, model), "ranks"), (ecdf_differences(ecdf, model), "ecdf")):
-            path = Path(out) / f"{model}_{name}.png"
-            fig.savefig(path, dpi=110)
-            paths.append(path)
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=110)
+            paths.append(write_bytes(Path(out) / f"{model}_{name}.png", buf.getvalue()))
     return paths

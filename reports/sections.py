@@ -11,13 +11,28 @@ import re
 
 import pandas as pd
 
-from hccbayes.reports.document import (GUARD, Figure, Heading, Para, Table, anchor, comparison_frame,
-                                       comparison_groups, comparison_title)
+from hccbayes.reports.document import (
+    GUARD,
+    Figure,
+    Heading,
+    Para,
+    Table,
+    anchor,
+    comparison_frame,
+    comparison_groups,
+    comparison_title,
+)
 from hccbayes.reports.figures import CI_PROB, forest_figure, forest_rows, survival_figure
-from hccbayes.reports.figures_extra import (diagnostics_frame, response_density_figure, sensitivity_figure,
-                                            sensitivity_frame, trace_rank_figures)
-from hccbayes.reports.checks_section import checks_blocks
+from hccbayes.reports.figures_extra import (
+    diagnostics_frame,
+    response_density_figure,
+    sensitivity_figure,
+    sensitivity_frame,
+    trace_rank_figures,
+)
+from hccbayes.reports.kmipd_figure import reconstruction_figure
 from hccbayes.reports.methods import checklist_blocks, methods_blocks
+from hccbayes.reports.model_checks_section import checks_blocks
 from hccbayes.reports.numbers import fmt
 from hccbayes.reports.sentences import NULL, comparison_kind, comparison_sentences, two_groups
 from hccbayes.reports.tipping_section import tipping_blocks
@@ -63,7 +78,6 @@ def provenance_blocks(run) -> list:
     blocks.append(Table("fidelity", "Fidelity of the pseudo-patient cohort to the published targets "
                         "(recomputed with the reference estimators)", pd.DataFrame(rows)))
     if (rebuilt := run.curve_reconstruction) is not None:  # a cohort from digitised KM curves
-        from hccbayes.reports.kmipd_figure import reconstruction_figure
 
         blocks.append(Figure("km_reconstruction", "Patients reconstructed from the digitised Kaplan–Meier curves "
                              "(Guyot et al. 2012): digitised points, the cleaned curves and the Kaplan–Meier "

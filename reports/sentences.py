@@ -42,8 +42,16 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from hccbayes.reports.numbers import (base_quantity, cell_kind, fmt, fmt_interval, interval_level, model_label,
-                                      prob_relation, value_kind)
+from hccbayes.reports.numbers import (
+    base_quantity,
+    cell_kind,
+    fmt,
+    fmt_interval,
+    interval_level,
+    model_label,
+    prob_relation,
+    value_kind,
+)
 
 STRONG = 0.95
 PROBABLE = 0.80

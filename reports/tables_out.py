@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hccbayes.reports.atomic import write_text
+from hccbayes.atomic import write_text
 
 LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",

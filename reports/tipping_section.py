@@ -1,6 +1,6 @@
 """Tipping points in the report: for every analysis of the run with ``tipping_point`` rows, a sentence
 built from those rows (the prior at which P(HR < 1) crosses 0.95 and 0.5) and a figure of the search's
-evaluated points (``tipping/<analysis>.json`` of the run, :mod:`hccbayes.inference.tipping_run`).
+evaluated points (``tipping/<analysis>.json`` of the run, :mod:`hccbayes.inference.sensitivity.tipping_run`).
 
 Directions stated in the sentences follow from how the probability moves: P(HR < 1) falls as the prior
 centre moves towards harm (larger HR), and under a skeptical prior centred on HR 1 it falls towards 0.5 as

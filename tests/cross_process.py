@@ -6,7 +6,7 @@ differ by 1.9e-13 between the main process and the workers, and another machine 
 "R-hat 1.004". The cause was PyTensor's numba fast-math: a model compiled afresh in one process and loaded
 from the on-disk compile cache in another ran differently ordered floating-point sums, and NUTS grew the
 difference along the chains. Fits are compiled without fast-math now, and the linear predictor no longer
-calls BLAS (``models/likelihood.py``), so every process and every simulated CPU draws the same samples
+calls BLAS (``models/survival/likelihood.py``), so every process and every simulated CPU draws the same samples
 (tests/test_machines.py), and equality is asserted again.
 """
 from __future__ import annotations

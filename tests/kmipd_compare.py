@@ -59,7 +59,7 @@ def strict_gap(true: pd.DataFrame, rec: pd.DataFrame) -> float:
 
 def cox_log_hr(df: pd.DataFrame, treated: str) -> tuple[float, float]:
     """(log HR, SE) of ``treated`` vs the other arm: the project's Cox (statsmodels PHReg, Efron ties)."""
-    from hccbayes.inference.cox_freq import cox_fit
+    from hccbayes.inference.frequentist.cox import cox_fit
 
     r = cox_fit(df.assign(treated=(df["arm"] == treated).astype(int)), "time", "event", ["treated"]).iloc[0]
     return float(r["coef"]), float(r["se"])
@@ -70,11 +70,11 @@ BAYES_SETTINGS = dict(draws=2000, tune=500, chains=4)  # 8000 draws: MC error of
 
 def posterior_log_hr(df: pd.DataFrame, treated: str, cache, seed: int = 1) -> tuple[float, float]:
     """(posterior median, posterior SD) of the log HR of ``treated``: the project's Weibull PH fit
-    (hccbayes.inference.fit) under the weakly informative prior set, 4 x 2000 draws, ``seed``."""
-    from hccbayes.inference.fit import SamplerSettings, fit
-    from hccbayes.models.design import SurvivalData, SurvivalSpec
-    from hccbayes.models.priors import prior_set
-    from hccbayes.models.quantities import hazard_ratios
+    (hccbayes.inference.fitting.fit) under the weakly informative prior set, 4 x 2000 draws, ``seed``."""
+    from hccbayes.inference.fitting.fit import SamplerSettings, fit
+    from hccbayes.models.priors.survival import prior_set
+    from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
+    from hccbayes.models.survival.quantities import hazard_ratios
 
     X = (df["arm"] == treated).to_numpy(float)[:, None]
     data = SurvivalData(time=df["time"].to_numpy(float), event=df["event"].to_numpy(float), X=X,

@@ -105,7 +105,7 @@ def simulate_trial(rng: np.random.Generator, n: int, hr: float, median0: float, 
 def rebuild(true: pd.DataFrame, axis_max: float, at_risk: pd.DataFrame, events: pd.DataFrame | None, seed: int):
     """Digitise ``true`` (arm, time, event; the second arm in percent) with ``seed`` and reconstruct it
     from the points, ``at_risk`` and ``events``; returns (reconstruction, its patients as arm/time/event)."""
-    from hccbayes.data.kmipd import ipd_from_km
+    from hccbayes.data.reconstruction.kmipd import ipd_from_km
 
     arms = list(dict.fromkeys(true["arm"]))
     curves = digitise_groups(true, np.random.default_rng(seed), axis_max, percent_groups=(arms[1],))

@@ -1,5 +1,5 @@
 """A small but real run directory for the report tests, built the way the run engine (issue 6) will:
-comparisons.csv (the table contract of hccbayes.reports.table), run.json and fits/<key>.nc.
+comparisons.csv (the table contract of hccbayes.inference.engine.table), run.json and fits/<key>.nc.
 
 Rows come from the project's own estimators, not typed numbers:
 * Tables 4 and 5: every published Cox HR with its summary-level normal-normal posteriors
@@ -15,19 +15,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-
 from hccbayes.data import load_cohort, load_registry, load_study
 from hccbayes.inference import cox_fit, study_km
-from hccbayes.inference.tipping import survival_tipping_points, tipping_rows
-from hccbayes.inference.tipping_run import save_search
-from hccbayes.inference.fit import ModelCache, SamplerSettings, diagnostics_of, fit, versions
-from hccbayes.models.design import SurvivalSpec, survival_data
-from hccbayes.models.priors import prior_set
-from hccbayes.models.quantities import hazard_ratios, median_survival, standardised_curves, summarise
-from hccbayes.models.response import compare_rates, comparison_rows
-from hccbayes.models.response_data import table3_rates
+from hccbayes.inference.engine.table import COLUMNS, bayes_source, make_table, write_table
+from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings, diagnostics_of, fit, versions
+from hccbayes.inference.sensitivity.tipping import survival_tipping_points, tipping_rows
+from hccbayes.inference.sensitivity.tipping_run import save_search
+from hccbayes.models.priors.survival import prior_set
+from hccbayes.models.response.beta_binomial import compare_rates, comparison_rows
+from hccbayes.models.response.counts import table3_rates
 from hccbayes.models.summary_hr import summary_hr_rows
-from hccbayes.reports.table import COLUMNS, bayes_source, make_table, write_table
+from hccbayes.models.survival.design import SurvivalSpec, survival_data
+from hccbayes.models.survival.quantities import hazard_ratios, median_survival, standardised_curves, summarise
 
 SEED = 20250212
 ARM_TERM = "tki_ici"

@@ -1,4 +1,4 @@
-"""Tests of the consistency audit (hccbayes.data.audit) and the ``hccbayes audit`` command.
+"""Tests of the consistency audit (hccbayes.data.published.audit) and the ``hccbayes audit`` command.
 
 A small registry written here is consistent by construction (every percent is k/N rounded to the printed
 decimals, category counts sum to the arm sizes, the two partitions of the cohort imply the same totals,
@@ -15,8 +15,8 @@ import pytest
 from scipy.stats import norm
 
 from hccbayes.data import Finding, audit
-from hccbayes.data.audit import findings_frame
-from hccbayes.data.registry import parse_registry
+from hccbayes.data.published.audit import findings_frame
+from hccbayes.data.published.registry import parse_registry
 
 DERIVED = {"best_response": {"ORR": ["CR", "PR"], "DCR": ["CR", "PR", "SD"]}}
 

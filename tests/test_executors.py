@@ -9,23 +9,30 @@ Each process compiles the one model structure once (about 20 s with numba), whic
 import os
 from pathlib import Path
 
+import distributed  # noqa: E402  (in the test extra: the scale-out tests must run, never skip)
 import numpy as np
 import pytest
 
 from hccbayes.cli import main
-from hccbayes.inference.executors import (DaskExecutor, ExecutorError, InlineExecutor, ProcessExecutor, TaskFailed,
-                                          Task, make_executor, run_tasks)
-from hccbayes.inference.fit import SamplerSettings
-from hccbayes.inference.runs import write_atomic
-from hccbayes.inference.tasks import survival_fit_task
-from hccbayes.models.design import SurvivalSpec, survival_data
-from hccbayes.models.priors import prior_set
-from hccbayes.reports.table import make_table, write_table
+from hccbayes.inference.engine.executors import (
+    DaskExecutor,
+    ExecutorError,
+    InlineExecutor,
+    ProcessExecutor,
+    Task,
+    TaskFailed,
+    make_executor,
+    run_tasks,
+)
+from hccbayes.inference.engine.table import make_table, write_table
+from hccbayes.inference.engine.tasks import survival_fit_task
+from hccbayes.inference.fitting.cache import write_atomic
+from hccbayes.inference.fitting.fit import SamplerSettings
+from hccbayes.models.priors.survival import prior_set
+from hccbayes.models.survival.design import SurvivalSpec, survival_data
 
 from cross_process import assert_same_draws, assert_same_table
 from survival_sim import SimStudy, weibull_ph
-
-import distributed  # noqa: E402  (in the test extra: the scale-out tests must run, never skip)
 
 SETTINGS = SamplerSettings(draws=500, tune=300, chains=2, cores=1)
 N_TASKS = 6
@@ -128,7 +135,7 @@ def test_rerun_after_interruption_resumes(tasks, inline, client, tmp_path):
 
 
 def test_failing_task_reported_after_the_others(tasks, client):
-    bad = Task.make("bad", "hccbayes.inference.sbc_models:sbc_sim", {"model": "no-such-model", "settings": {}}, 0)
+    bad = Task.make("bad", "hccbayes.inference.checks.sbc_models:sbc_sim", {"model": "no-such-model", "settings": {}}, 0)
     for executor in (InlineExecutor(), DaskExecutor(client=client, retries=0)):
         got = {}
         with pytest.raises(TaskFailed, match="bad"):

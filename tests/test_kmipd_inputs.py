@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from hccbayes.cli import main
-from hccbayes.data.kmipd import CurveError, ipd_from_km
+from hccbayes.data.reconstruction.kmipd import CurveError, ipd_from_km
 
 # two groups, 10 patients each: A loses one patient at each of t = 1..5 (S = 0.9 ... 0.5), B at t = 2, 4
 CURVES = pd.DataFrame({"group": ["A"] * 6 + ["B"] * 3,

@@ -14,8 +14,9 @@ total events are given, so the stretch after the last number at risk uses the as
 import numpy as np
 import pytest
 
-from hccbayes.inference.fit import DEFAULT_CACHE
-from hccbayes.inference.survival_freq import km_medians
+from hccbayes.inference.fitting.fit import DEFAULT_CACHE
+from hccbayes.inference.frequentist.survival import km_medians
+
 from kmipd_compare import cox_log_hr, km_gap, posterior_log_hr
 from kmipd_digitise import at_risk_table, rebuild, simulate_trial, time_tolerance
 

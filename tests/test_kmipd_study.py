@@ -10,15 +10,15 @@ import pytest
 
 from hccbayes.cli import main
 from hccbayes.data import load_cohort, load_study
-from hccbayes.data.kmipd.study_source import basis_note, curve_source, write_study_cohort
+from hccbayes.data.reconstruction.kmipd.study_source import basis_note, curve_source, write_study_cohort
 from hccbayes.data.schema import cohort_schema
 from hccbayes.data.study import STUDIES_DIR
 from hccbayes.errors import PlanError, StudyError
-from hccbayes.inference.kmipd_check import study_fidelity
-from hccbayes.models.design import SurvivalData
-from hccbayes.models.quantities import DEFAULT_GRID, default_grid
-from hccbayes.plan import load_plan
-from hccbayes.reports.table import note_cohort_rows
+from hccbayes.inference.engine.plan import load_plan
+from hccbayes.inference.engine.table import note_cohort_rows
+from hccbayes.inference.frequentist.kmipd_fidelity import study_fidelity
+from hccbayes.models.survival.design import SurvivalData
+from hccbayes.models.survival.quantities import DEFAULT_GRID, default_grid
 
 STUDY = """
 [study]

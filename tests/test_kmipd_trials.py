@@ -14,17 +14,18 @@ slips of 0.5–2 points per curve, the second arm in percent), the numbers at ri
 (every 365 or 100 days, as a paper prints them) and the events per arm R's. The reconstruction is then
 compared with the true patients. Digitiser seed 1 for every trial (fixed before any result was seen).
 """
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from hccbayes.inference.fit import DEFAULT_CACHE
-from hccbayes.inference.kmipd_check import fidelity_table
-from hccbayes.inference.survival_freq import km_at_times, km_medians
+from hccbayes.inference.fitting.fit import DEFAULT_CACHE
+from hccbayes.inference.frequentist.kmipd_fidelity import fidelity_table
+from hccbayes.inference.frequentist.survival import km_at_times, km_medians
+
 from kmipd_compare import cox_log_hr, km_gap, posterior_log_hr
 from kmipd_digitise import rebuild, time_tolerance
-
-from pathlib import Path
 
 REF = Path(__file__).parent / "reference" / "kmipd"
 STEP = {"colon": 365, "gbsg": 365, "veteran": 100, "lung": 100}  # at-risk table every STEP days (as exported)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from hccbayes.reports.table import read_table
+from hccbayes.inference.engine.table import read_table
 
 from machines import other_machine_for_fits
 from plans import MINI_PLAN

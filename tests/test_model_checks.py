@@ -1,7 +1,7 @@
 """Model comparison and checks (issue 7, part 4): PSIS-LOO Weibull vs PEM, prior and posterior predictive
 checks, and the run-directory hook.
 
-References: the package's Kaplan-Meier estimator (hccbayes.inference.survival_freq, agreeing with R
+References: the package's Kaplan-Meier estimator (hccbayes.inference.frequentist.survival, agreeing with R
 survival, see test_survival_freq.py); exponential closed forms (median = ln 2 / rate); the PSIS-LOO identity
 p_loo = lpd - elpd_loo (Vehtari, Gelman & Gabry 2017, eq. 15); normal quantiles for the prior HR interval.
 """
@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from hccbayes.inference.fit import ModelCache, SamplerSettings, fit
-from hccbayes.inference.model_checks import add_model_checks, compare_models, loo_summary, prior_predictive
-from hccbayes.inference.ppc import censoring_times, km_on_grid, posterior_predictive_km, simulate_times
-from hccbayes.inference.runs import write_atomic
-from hccbayes.inference.survival_freq import km_at_times
-from hccbayes.models.design import SurvivalSpec, survival_data
-from hccbayes.models.intervals import resolve_cuts
-from hccbayes.models.priors import prior_set
+from hccbayes.inference.checks.model_checks import add_model_checks, compare_models, loo_summary, prior_predictive
+from hccbayes.inference.checks.ppc import censoring_times, km_on_grid, posterior_predictive_km, simulate_times
+from hccbayes.inference.fitting.cache import write_atomic
+from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings, fit
+from hccbayes.inference.frequentist.survival import km_at_times
+from hccbayes.models.priors.survival import prior_set
+from hccbayes.models.survival.design import SurvivalSpec, survival_data
+from hccbayes.models.survival.intervals import resolve_cuts
 
 SETTINGS = SamplerSettings(draws=500, tune=500, chains=2)
 

@@ -6,11 +6,11 @@ import sys
 
 import pytest
 
-from hccbayes.data.registry import load_registry
+from hccbayes.data.published.registry import load_registry
 from hccbayes.data.study import STUDIES_DIR
 from hccbayes.errors import PlanError
-from hccbayes.inference.links import coverage, required_entries, uncovered
-from hccbayes.plan import load_plan
+from hccbayes.inference.engine.links import coverage, required_entries, uncovered
+from hccbayes.inference.engine.plan import load_plan
 
 PLAN = STUDIES_DIR / "yin2025" / "plan.toml"
 

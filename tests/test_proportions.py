@@ -6,9 +6,13 @@ import math
 import pytest
 from scipy import stats
 
-from hccbayes.data.registry import load_registry
-from hccbayes.inference.proportions import (contingency_test, fisher_freeman_halton, rank_test,
-                                            recompute_published_p)
+from hccbayes.data.published.registry import load_registry
+from hccbayes.inference.frequentist.proportions import (
+    contingency_test,
+    fisher_freeman_halton,
+    rank_test,
+    recompute_published_p,
+)
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ import pytest
 
 from hccbayes.cli import main
 from hccbayes.data.study import STUDIES_DIR
-from hccbayes.inference import engine
-from hccbayes.inference.fit import DEFAULT_CACHE
+from hccbayes.inference.engine import run as engine
+from hccbayes.inference.fitting.fit import DEFAULT_CACHE
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 SECTION = "## Re-analyse a published trial from its curves"

@@ -1,6 +1,6 @@
 """Reconstruction of the yin2025 pseudo-patient cohort and its fidelity table.
 
-Targets and their tolerances are defined once, in hccbayes.data.reconstruct_fidelity (sources: Tables 1-6
+Targets and their tolerances are defined once, in hccbayes.inference.frequentist.fidelity (sources: Tables 1-6
 and Results 2.3-2.6 of Yin et al. 2025 via published.toml); these tests assert on that table.
 """
 from __future__ import annotations
@@ -15,10 +15,10 @@ import pytest
 
 from hccbayes.cli import main
 from hccbayes.data.cohort import validate_cohort
-from hccbayes.data.reconstruct import reconstruct
-from hccbayes.data.reconstruct_baseline import pinned_sample
-from hccbayes.data.reconstruct_fidelity import fidelity, summary_line
+from hccbayes.data.reconstruction.baseline import pinned_sample
+from hccbayes.data.reconstruction.summaries import reconstruct
 from hccbayes.data.study import load_study
+from hccbayes.inference.frequentist.fidelity import fidelity, summary_line
 
 from machines import machine_variants
 

@@ -25,8 +25,9 @@ import importlib.util
 import numpy as np
 import pytest
 
-from hccbayes.inference.cox_freq import cox_fit, select_and_fit, study_cox
-from hccbayes.inference.survival_freq import km_at_times, km_medians, logrank, study_km
+from hccbayes.inference.frequentist.cox import cox_fit, select_and_fit, study_cox
+from hccbayes.inference.frequentist.survival import km_at_times, km_medians, logrank, study_km
+
 from r_reference import ENDPOINTS, KM_TOL, LOGRANK_RTOL, REF, check_cox, check_medians, r_value, read_reference
 
 TIMES = [3, 6, 12, 24]

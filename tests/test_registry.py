@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from hccbayes.data import load_registry, load_study
-from hccbayes.data.registry import KINDS, parse_registry, parse_value
+from hccbayes.data.published.registry import KINDS, parse_registry, parse_value
 from hccbayes.errors import RegistryError
 
 # Entries per table, counted by hand from the paper (printed non-empty cells; "-" placeholders omitted):

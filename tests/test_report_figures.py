@@ -7,7 +7,6 @@ weakly informative prior) and one deliberately short PEM fit (skeptical prior) t
 """
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,9 +21,15 @@ from hccbayes.reports.figures_extra import beta_from_quantiles, difference_densi
 from hccbayes.reports.html import inline
 from hccbayes.reports.numbers import fmt
 from hccbayes.reports.rundir import load_run
-from hccbayes.reports.sections import (FOREST_TABLES, SURVIVAL_DRAWS, _two_group_contrasts, primary_prior_set,
-                                       report_blocks)
+from hccbayes.reports.sections import (
+    FOREST_TABLES,
+    SURVIVAL_DRAWS,
+    _two_group_contrasts,
+    primary_prior_set,
+    report_blocks,
+)
 from hccbayes.reports.sentences import comparison_kind
+
 from report_factory import shared_run_dir
 
 ARMS = ("TKI", "TKI+ICI")

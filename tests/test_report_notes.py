@@ -1,6 +1,6 @@
 """The report says what happened in the fits: refits and data the likelihood could not inform."""
+from hccbayes.inference.engine.table import make_table
 from hccbayes.reports.sections import _fit_notes
-from hccbayes.reports.table import make_table
 
 
 def test_fit_notes_report_refits_and_degenerate_data():

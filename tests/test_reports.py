@@ -15,14 +15,22 @@ import pandas as pd
 import pytest
 
 from hccbayes.cli import main
-from hccbayes.inference.diagnostics import BFMI_MIN, ESS_MIN, RHAT_MAX
+from hccbayes.inference.engine.table import make_table
+from hccbayes.inference.fitting.diagnostics import BFMI_MIN, ESS_MIN, RHAT_MAX
 from hccbayes.reports.build import build_report
 from hccbayes.reports.figures import CI_PROB
 from hccbayes.reports.numbers import KINDS, cell_kind, fmt, numeric_tokens
 from hccbayes.reports.rundir import load_run
-from hccbayes.reports.sentences import (COHORT_TAG, EXACT_TAG, NULL, PROBABLE, STRONG, comparison_sentences,
-                                       group_phrases)
-from hccbayes.reports.table import make_table
+from hccbayes.reports.sentences import (
+    COHORT_TAG,
+    EXACT_TAG,
+    NULL,
+    PROBABLE,
+    STRONG,
+    comparison_sentences,
+    group_phrases,
+)
+
 from report_factory import shared_run_dir
 
 NUMERIC = ("estimate", "lower", "upper", "probability", "threshold", "horizon")
@@ -276,7 +284,7 @@ def test_methods_state_baseline_priors_intervals_sampler_groups_and_seeds(run_di
 
 
 def test_loo_verdicts_count_the_better_model_and_clear_differences():
-    from hccbayes.reports.checks_section import _loo_verdicts
+    from hccbayes.reports.model_checks_section import _loo_verdicts
 
     loo = pd.DataFrame({"analysis": ["a", "a", "b", "b", "c"], "prior_set": ["w"] * 5,
                         "model": ["weibull", "pem", "pem", "weibull", "pem"], "rank": [0, 1, 0, 1, 0],

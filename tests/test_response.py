@@ -1,4 +1,4 @@
-"""Response-rate models: closed-form beta-binomial, mixtures, Dirichlet–multinomial, registry and cohort
+"""Response-rate models: closed-form beta-binomial, mixtures, registry and cohort
 inputs, and one PyMC check of the closed form. Sources and tolerances are stated at each assertion."""
 from __future__ import annotations
 
@@ -10,15 +10,29 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from hccbayes.data.registry import load_registry
+from hccbayes.data.published.registry import load_registry
 from hccbayes.data.study import load_study
-from hccbayes.models.priors_response import (BetaPrior, MixturePrior, ResponsePriorSet, external_prior_set,
-                                             informative, jeffreys, prior_from_json, response_prior_sets,
-                                             robust, uniform)
-from hccbayes.models.response import comparison_rows, compare_rates, posterior, prob_greater, summarise
-from hccbayes.models.response_data import (afp_change_rates, consistent_group_sizes, count_from_percent,
-                                           rates_from_cohort, rates_from_registry)
-from hccbayes.models.response_dirichlet import dirichlet_draws, dirichlet_posterior
+from hccbayes.inference.fitting.diagnostics import diagnose
+from hccbayes.models.priors.response import (
+    BetaPrior,
+    MixturePrior,
+    ResponsePriorSet,
+    external_prior_set,
+    informative,
+    jeffreys,
+    prior_from_json,
+    response_prior_sets,
+    robust,
+    uniform,
+)
+from hccbayes.models.response.beta_binomial import compare_rates, comparison_rows, posterior, prob_greater, summarise
+from hccbayes.models.response.counts import (
+    afp_change_rates,
+    consistent_group_sizes,
+    count_from_percent,
+    rates_from_cohort,
+    rates_from_registry,
+)
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -70,23 +84,6 @@ def test_exact_prob_greater_matches_closed_sum_and_draws():
     # Monte Carlo: independent exact draws, so |MC − exact| <= 4 · sqrt(P(1−P)/N) (4 standard errors)
     assert abs(comp.prob_gt[0.0] - exact) <= 4 * math.sqrt(exact * (1 - exact) / 40_000)
     assert comp.prob_gt0_exact == pytest.approx(exact, abs=1e-8)
-
-
-def test_dirichlet_orr_marginal_equals_beta_posterior():
-    # Aggregation property: Dirichlet(a + y) summed over {CR, PR} is Beta(sum_in, sum_out). With a
-    # symmetric Dirichlet(1,1,1,1) prior the matching Beta prior is Beta(2, 2). Table 3 TKI counts:
-    # CR 1, PR 3, SD 9, PD 8 -> ORR 4/21 -> Beta(2 + 4, 2 + 17) = Beta(6, 19). Exact equality.
-    dpost = dirichlet_posterior({"CR": 1, "PR": 3, "SD": 9, "PD": 8}, prior=1.0)
-    orr = dpost.marginal(["CR", "PR"])
-    beta = posterior(BetaPrior(2, 2), 4, 21)
-    assert (orr.a, orr.b) == (beta.a, beta.b) == (6.0, 19.0)
-    dcr = dpost.marginal(["CR", "PR", "SD"])
-    assert (dcr.a, dcr.b) == (16.0, 9.0)  # DCR 13/21 + Beta(3, 1) prior -> Beta(3 + 13, 1 + 8)
-    draws = dirichlet_draws({"arm:TKI": dpost}, n_draws=40_000, seed=5)
-    # draw means within 4 MC standard errors (sd / sqrt(N)) of the Beta means 6/25 and 15/25
-    for name, b in (("ORR", orr), ("DCR", dcr)):
-        sd = math.sqrt(b.a * b.b / ((b.a + b.b) ** 2 * (b.a + b.b + 1)))
-        assert abs(float(draws[name].mean()) - b.mean()) <= 4 * sd / math.sqrt(40_000)
 
 
 def test_priors_and_prior_sets_round_trip_json():
@@ -162,14 +159,21 @@ def test_rates_from_cohort_by_arm():
     assert f"ae:{study.adverse_events[0][0]}:any" in rates
 
 
+def _sample(model, seed: int):
+    import pymc as pm
+
+    with model:
+        return pm.sample(draws=1000, tune=1000, chains=4, random_seed=seed, progressbar=False)
+
+
 def test_pymc_beta_binomial_agrees_with_closed_form():
     import arviz as az
 
-    from hccbayes.models.response_hier import build_beta_binomial, diagnostics_ok, sample
+    from hccbayes.models.response.hierarchical import build_beta_binomial
 
     priors = {g: uniform() for g in DCR}
-    idata = sample(build_beta_binomial(DCR, priors), draws=1000, tune=1000, chains=4, seed=20250212)
-    assert diagnostics_ok(idata)
+    idata = _sample(build_beta_binomial(DCR, priors), seed=20250212)
+    assert diagnose(idata).ok  # the project's diagnostics gate
     post = idata["posterior"].to_dataset()
     mean, mcse = post["p"].mean(("chain", "draw")), az.mcse(post, method="mean")["p"]
     for g, (x, n) in DCR.items():
@@ -179,10 +183,9 @@ def test_pymc_beta_binomial_agrees_with_closed_form():
 
 
 def test_hierarchical_model_partially_pools_regimens():
-    from cohort_factory import make_cohort
+    from hccbayes.models.response.hierarchical import add_group_rates, build_hier_beta_binomial, regimen_counts
 
-    from hccbayes.models.response_hier import (add_group_rates, build_hier_beta_binomial, diagnostics_ok,
-                                               regimen_counts, sample)
+    from cohort_factory import make_cohort
 
     study = load_study("yin2025")
     df = make_cohort(study, n=70, seed=3)
@@ -190,8 +193,8 @@ def test_hierarchical_model_partially_pools_regimens():
     assert list(counts) == list(study.regimens)  # the five regimens in study order
     model = build_hier_beta_binomial(counts)
     assert "alpha" not in model.named_vars  # ArviZ psense convention (DESIGN.md)
-    idata = sample(model, draws=1000, tune=1000, chains=4, seed=7)
-    assert diagnostics_ok(idata)
+    idata = _sample(model, seed=7)
+    assert diagnose(idata).ok
     add_group_rates(idata, counts, seed=7)
     post_means = idata["posterior"]["p"].mean(("chain", "draw")).values
     raw = np.array([x / n for x, n in counts.values()])

@@ -19,12 +19,12 @@ import pytest
 import xarray as xr
 
 import hccbayes
-from hccbayes.data.registry import load_registry
+from hccbayes.data.published.registry import load_registry
 from hccbayes.data.study import STUDIES_DIR
 from hccbayes.errors import HccbayesError
-from hccbayes.inference.fit import ModelCache
-from hccbayes.inference.links import required_entries
-from hccbayes.reports.table import read_table, validate_table
+from hccbayes.inference.engine.links import required_entries
+from hccbayes.inference.engine.table import read_table, validate_table
+from hccbayes.inference.fitting.fit import ModelCache
 
 from cross_process import assert_same_table
 from plans import MINI_PLAN
@@ -129,7 +129,7 @@ def test_same_seed_bit_identical_and_cache_reuse(user_study, tmp_path, cache, ca
     tampered.attrs["seed"] = 8
     tampered.to_netcdf(fits[0], engine="h5netcdf")
     fits[1].write_bytes(fits[1].read_bytes()[:5000])
-    with caplog.at_level("WARNING", logger="hccbayes.inference.runs"):
+    with caplog.at_level("WARNING", logger="hccbayes.inference.fitting.cache"):
         fixed = hccbayes.run_plan(user_study / "plan.toml", out=tmp_path / "a", cache=cache)
     assert "file altered" in caplog.text and "unreadable" in caplog.text
     statuses = {k: f["status"] for s in fixed.statuses.values() for k, f in s["fits"].items()}

@@ -12,15 +12,14 @@ import os
 import threading
 import time
 
+import distributed  # noqa: E402  (in the test extra: the scale-out tests must run, never skip)
 import pytest
 
 import hccbayes
-from hccbayes.inference.executors import DaskExecutor, make_executor
-from hccbayes.reports.table import read_table
+from hccbayes.inference.engine.executors import DaskExecutor, make_executor
+from hccbayes.inference.engine.table import read_table
 
 from cross_process import assert_same_table
-
-import distributed  # noqa: E402  (in the test extra: the scale-out tests must run, never skip)
 
 PLAN = """
 [plan]

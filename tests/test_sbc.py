@@ -8,9 +8,15 @@ import pandas as pd
 import pytest
 
 from hccbayes.cli import main
-from hccbayes.inference.sbc import (chi_square, default_bins, ecdf_test, null_ecdf_stats, rank_with_ties,
-                                    summarise)
-from hccbayes.inference.sbc_models import REGIMENS
+from hccbayes.inference.checks.sbc import (
+    chi_square,
+    default_bins,
+    ecdf_test,
+    null_ecdf_stats,
+    rank_with_ties,
+    summarise,
+)
+from hccbayes.inference.checks.sbc_models import REGIMENS
 
 L = 99
 

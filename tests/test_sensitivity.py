@@ -19,16 +19,22 @@ import pytest
 from hccbayes.cli import main
 from hccbayes.data import load_study
 from hccbayes.errors import PlanError
-from hccbayes.inference.fit import ModelCache, SamplerSettings
-from hccbayes.inference.sensitivity import (custom_prior_sets, expand_prior_sets, hr_grid,
-                                            load_plan_with_prior_sets, resolve_prior_set, sensitivity)
-from hccbayes.inference.tipping import (conjugate_mcid_evaluator, conjugate_mean_evaluator, find_tipping_point,
-                                        skeptical_sigma, survival_tipping_points, tipping_rows)
-from hccbayes.models.design import survival_data
-from hccbayes.models.priors import PRIOR_SET_NAMES, Z95
+from hccbayes.inference.engine.plan import load_plan
+from hccbayes.inference.engine.table import make_table, validate_table
+from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings
+from hccbayes.inference.sensitivity.grid import hr_grid, sensitivity
+from hccbayes.inference.sensitivity.tipping import (
+    conjugate_mcid_evaluator,
+    conjugate_mean_evaluator,
+    find_tipping_point,
+    skeptical_sigma,
+    survival_tipping_points,
+    tipping_rows,
+)
+from hccbayes.models.priors.sets import custom_prior_sets, expand_prior_sets, resolve_prior_set
+from hccbayes.models.priors.survival import PRIOR_SET_NAMES, Z95
 from hccbayes.models.summary_hr import log_hr_likelihood
-from hccbayes.plan import load_plan
-from hccbayes.reports.table import make_table, validate_table
+from hccbayes.models.survival.design import survival_data
 
 PLAN = "data/studies/yin2025/plan.toml"
 QUICK = SamplerSettings(draws=500, tune=500, chains=2)  # tests: light; MC error is stated per assertion
@@ -86,8 +92,8 @@ def test_plan_with_prior_sets_table(tmp_path):
     text += '\n[prior_sets.trial]\ncontrast = { family = "normal", mu = -0.2, sigma = 0.3 }\n'
     path = tmp_path / "plan.toml"
     path.write_text(text)
-    plan, custom = load_plan_with_prior_sets(path)
-    assert plan.analysis("arm_pfs").endpoint == "pfs" and custom["trial"].contrast.mu == -0.2
+    plan = load_plan(path)
+    assert plan.analysis("arm_pfs").endpoint == "pfs" and plan.custom_prior_sets["trial"].contrast.mu == -0.2
 
 
 def test_cli_rejects_an_unknown_prior_set(tmp_path, capsys):
@@ -166,7 +172,7 @@ def test_tipping_point_reports_no_crossing():
 
 
 def test_tipping_points_mcmc_arm_pfs_os(study, cohort, cache, plan):
-    from hccbayes.inference.rows_survival import spec_for
+    from hccbayes.inference.engine.rows_survival import spec_for
 
     settings = SamplerSettings(draws=1000, tune=500, chains=2)
     for aid in ("arm_pfs", "arm_os"):

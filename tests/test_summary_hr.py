@@ -7,9 +7,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from hccbayes.data.registry import load_registry
-from hccbayes.models.summary_hr import (figure_notes, log_hr_likelihood, normal_update, published_hrs,
-                                        summary_hr_rows, survival_prior_sets)
+from hccbayes.data.published.registry import load_registry
+from hccbayes.models.summary_hr import (
+    figure_notes,
+    log_hr_likelihood,
+    normal_update,
+    published_hrs,
+    summary_hr_rows,
+    survival_prior_sets,
+)
 
 Z = 1.959963984540054  # Φ^-1(0.975)
 

@@ -12,16 +12,15 @@ digits, so they round-trip exactly.
 """
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from hccbayes.data.study import load_study
-from hccbayes.inference.cox_freq import cox_fit, select_and_fit, study_cox
-from hccbayes.inference.survival_freq import km_at_times, km_medians, logrank, study_km
-from r_reference import (ENDPOINTS, KM_TOL, LOGRANK_RTOL, REF, check_cox, check_medians,
-                         r_value, read_reference)
+from hccbayes.inference.frequentist.cox import cox_fit, select_and_fit, study_cox
+from hccbayes.inference.frequentist.survival import km_at_times, km_medians, logrank, study_km
+
+from r_reference import ENDPOINTS, KM_TOL, LOGRANK_RTOL, REF, check_cox, check_medians, r_value, read_reference
 
 COVARIATES = ["tki_ici", "pvtt", "metastasis", "cirrhosis", "prior_ablation"]
 # Tolerances. KM medians are observed times (or R's midpoint of two): exact. The log CI limits and S(t)

@@ -10,12 +10,19 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from hccbayes.inference.fit import ModelCache, SamplerSettings, fit
-from hccbayes.models import intervals, piecewise, weibull
-from hccbayes.models.design import SpecError, SurvivalSpec, survival_data
-from hccbayes.models.priors import PRIOR_SET_NAMES, PriorSet, prior_set
-from hccbayes.models.quantities import (hazard_ratios, median_survival, prob_below, rmst, standardised_curves,
-                                        survival_curve)
+from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings, fit
+from hccbayes.models.priors.survival import PRIOR_SET_NAMES, PriorSet, prior_set
+from hccbayes.models.survival import intervals, piecewise, weibull
+from hccbayes.models.survival.design import SpecError, SurvivalSpec, survival_data
+from hccbayes.models.survival.quantities import (
+    hazard_ratios,
+    median_survival,
+    prob_below,
+    rmst,
+    standardised_curves,
+    survival_curve,
+)
+
 from survival_sim import SimStudy, weibull_ph
 
 TRUE_BETA = np.array([-0.5, 0.3, 0.7])

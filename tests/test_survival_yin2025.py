@@ -20,10 +20,10 @@ import pytest
 from pandas import read_csv
 
 from hccbayes.inference import cox_fit, study_km
-from hccbayes.inference.fit import ModelCache, fit
-from hccbayes.models.design import SurvivalSpec, survival_data
-from hccbayes.models.priors import prior_set
-from hccbayes.models.quantities import median_survival, standardised_curves, summarise
+from hccbayes.inference.fitting.fit import ModelCache, fit
+from hccbayes.models.priors.survival import prior_set
+from hccbayes.models.survival.design import SurvivalSpec, survival_data
+from hccbayes.models.survival.quantities import median_survival, standardised_curves, summarise
 
 PFS_MULTI = ("tki_ici", "crp_high", "anri_high", "lmr_high", "nlr_high", "plr_high", "pni_high", "sn_high",
              "siri_high")  # Table 4 PFS multivariate rows (the paper's p < 0.1 selection)

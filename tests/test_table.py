@@ -3,7 +3,7 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
-from hccbayes.reports.table import COLUMNS, make_table, read_table, validate_table, write_table
+from hccbayes.inference.engine.table import COLUMNS, make_table, read_table, validate_table, write_table
 
 
 def _rows():

@@ -1,6 +1,6 @@
 """``hccbayes audit --study NAME_OR_PATH [--format text|csv] [--severity LEVEL]``: consistency audit.
 
-Prints the findings of :func:`hccbayes.data.audit.audit` grouped by severity (entries and arithmetic for
+Prints the findings of :func:`hccbayes.data.published.audit.audit` grouped by severity (entries and arithmetic for
 each), then one summary line. Findings describe the paper, not a failure of the tool: the exit code is 0
 whenever the audit ran, and 2 (via :func:`hccbayes.cli.main`) when the registry cannot be read.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hccbayes.data.audit import SEVERITIES, Finding, audit, findings_frame
-from hccbayes.data.registry import load_registry
+from hccbayes.data.published.audit import SEVERITIES, Finding, audit, findings_frame
+from hccbayes.data.published.registry import load_registry
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

@@ -6,10 +6,10 @@ Two forms::
     hccbayes ipd-from-km --study FOLDER [--out COHORT.csv] [--seed N]
 
 The first writes ``group,time,event`` (one row per patient); the second writes a study's cohort file
-from the curves its ``study.toml`` declares under ``[km_curves]`` (:mod:`hccbayes.data.kmipd.study_source`),
+from the curves its ``study.toml`` declares under ``[km_curves]`` (:mod:`hccbayes.data.reconstruction.kmipd.study_source`),
 ready for ``hccbayes run``. Both print what was assumed or cleaned (e.g. survival read as percentages,
 the censoring assumed after the last number at risk) and the fidelity table of the reconstruction
-(:mod:`hccbayes.inference.kmipd_check`); ``--figure PATH`` also draws it (PNG, SVG or PDF by suffix).
+(:mod:`hccbayes.inference.frequentist.kmipd_fidelity`); ``--figure PATH`` also draws it (PNG, SVG or PDF by suffix).
 Bad inputs exit 2 with one message per problem (file, row, column, fix).
 """
 from __future__ import annotations
@@ -57,7 +57,7 @@ def _usage_problem(args: argparse.Namespace) -> Problem | None:
 
 
 def _print(rec, table: pd.DataFrame) -> None:
-    from hccbayes.inference.kmipd_check import summary_line
+    from hccbayes.inference.frequentist.kmipd_fidelity import summary_line
 
     for note in rec.notes:
         print(f"note: {note}")
@@ -68,14 +68,14 @@ def _print(rec, table: pd.DataFrame) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hccbayes.data.kmipd import ipd_from_km, write_ipd
-    from hccbayes.inference.kmipd_check import fidelity_table
+    from hccbayes.data.reconstruction.kmipd import ipd_from_km, write_ipd
+    from hccbayes.inference.frequentist.kmipd_fidelity import fidelity_table
 
     problem = _usage_problem(args)
     if problem is not None:
         raise InputError(problem, summary="bad arguments")
     if args.study:
-        from hccbayes.data.kmipd.study_source import cohort_as_ipd, write_study_cohort
+        from hccbayes.data.reconstruction.kmipd.study_source import cohort_as_ipd, write_study_cohort
         from hccbayes.data.study import load_study
 
         study = load_study(args.study)
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         out, ipd, time_label = write_ipd(rec.ipd, args.out), rec.ipd, "Time"
     _print(rec, fidelity_table(rec, ipd))
     if args.figure:
-        from hccbayes.reports.atomic import write_bytes
+        from hccbayes.atomic import write_bytes
         from hccbayes.reports.kmipd_figure import reconstruction_figure
 
         buf = io.BytesIO()

@@ -35,16 +35,16 @@ def _print_table(table: pd.DataFrame) -> None:
 
 def _from_curves(study):
     """The fidelity check of a study whose cohort comes from digitised KM curves, else None."""
-    from hccbayes.data.kmipd.study_source import curve_source
-    from hccbayes.inference.kmipd_check import study_fidelity
+    from hccbayes.data.reconstruction.kmipd.study_source import curve_source
+    from hccbayes.inference.frequentist.kmipd_fidelity import study_fidelity
 
     return study_fidelity if curve_source(study) is not None else None
 
 
 def run(args: argparse.Namespace) -> int:
-    from hccbayes.data.reconstruct import reconstruct
-    from hccbayes.data.reconstruct_fidelity import fidelity, summary_line
+    from hccbayes.data.reconstruction.summaries import reconstruct
     from hccbayes.data.study import load_study
+    from hccbayes.inference.frequentist.fidelity import fidelity, summary_line
 
     study = load_study(args.study)
     from_curves = _from_curves(study)

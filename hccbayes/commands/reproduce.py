@@ -24,7 +24,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hccbayes.inference.engine import reproduce
+    from hccbayes.api import reproduce
 
     return execute(lambda **kw: reproduce(args.study, args.out, quick=args.quick, strict=args.strict,
                                           force=args.force, **kw), args)

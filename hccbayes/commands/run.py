@@ -2,7 +2,7 @@
 [--no-report]``: run an analysis plan.
 
 Writes ``comparisons.csv``, ``fits/*.nc``, ``checks/`` and ``run.json`` into DIR (see
-:mod:`hccbayes.inference.engine`), then the report (``DIR/report/report.html``, unless ``--no-report``),
+:mod:`hccbayes.inference.engine.run`), then the report (``DIR/report/report.html``, unless ``--no-report``),
 and prints where they are (the last line). Exit codes: 0 done; 1 ``--strict`` and a
 fit failed the diagnostics gate (outputs are still written); 2 a bad plan, study, cohort or output
 directory (one message, no traceback).
@@ -36,7 +36,7 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
 
 def executor_from(args: argparse.Namespace):
     """The executor of --jobs / --scheduler, or None for inline fitting (no pool at all)."""
-    from hccbayes.inference.executors import make_executor
+    from hccbayes.inference.engine.executors import make_executor
 
     if args.scheduler is None and args.jobs in (None, 1):
         return None
@@ -77,7 +77,7 @@ def report(result) -> int:
 
 
 def execute(call, args: argparse.Namespace) -> int:
-    from hccbayes.inference.engine import DiagnosticsFailed
+    from hccbayes.api import DiagnosticsFailed
 
     executor = executor_from(args)
     try:
@@ -92,7 +92,7 @@ def execute(call, args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hccbayes.inference.engine import run_plan
+    from hccbayes.api import run_plan
 
     return execute(lambda **kw: run_plan(args.plan, args.out, quick=args.quick, strict=args.strict,
                                          force=args.force, **kw), args)

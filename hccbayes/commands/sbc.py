@@ -2,7 +2,7 @@
 
 Simulation-based calibration of a model (weibull, pem, regimen, beta_binomial, or all): writes ranks.csv,
 summary.csv, summary.md, hist.csv, ecdf.csv and <model>_ranks.png / <model>_ecdf.png into DIR (see
-:mod:`hccbayes.inference.sbc`). Re-running into the same DIR reuses finished simulations. Exit codes:
+:mod:`hccbayes.inference.checks.sbc`). Re-running into the same DIR reuses finished simulations. Exit codes:
 0 every parameter passes; 1 some parameter is rejected (Holm, alpha); 2 a usage error (unknown model,
 dask not installed, scheduler unreachable).
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 MODEL_CHOICES = ("weibull", "pem", "regimen", "beta_binomial", "all")
 
@@ -39,9 +40,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from hccbayes.errors import HccbayesError
-    from hccbayes.inference.executors import make_executor
-    from hccbayes.inference.sbc import run_sbc
-    from hccbayes.inference.sbc_models import MODEL_NAMES, SBCSettings
+    from hccbayes.inference.checks.sbc import run_sbc
+    from hccbayes.inference.checks.sbc_models import MODEL_NAMES, SBCSettings
+    from hccbayes.inference.engine.executors import make_executor
+    from hccbayes.reports.sbc_figures import write_figures
 
     if args.n_sims < 2:
         raise HccbayesError(f"--n-sims must be at least 2, got {args.n_sims}")
@@ -57,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
                          alpha=args.alpha)
     finally:
         getattr(executor, "close", lambda: None)()
+    result.files += write_figures(result.hist, result.ecdf, Path(args.out))
     for model, sub in result.summary.groupby("model", sort=False):
         bad = sub.loc[sub["rejected"], "parameter"].tolist()
         print(f"{model}: {'PASS' if not bad else 'FAIL (' + ', '.join(bad) + ')'} "

@@ -2,8 +2,8 @@
 prior-sensitivity grid.
 
 Refits every survival analysis of the plan (or those named by ``--analyses``) under each prior set with
-one compiled model per structure (:func:`hccbayes.inference.sensitivity.sensitivity`), power-scales each
-fit, and writes into DIR: ``sensitivity.csv`` (comparison-table rows, :mod:`hccbayes.reports.table`),
+one compiled model per structure (:func:`hccbayes.inference.sensitivity.grid.sensitivity`), power-scales each
+fit, and writes into DIR: ``sensitivity.csv`` (comparison-table rows, :mod:`hccbayes.inference.engine.table`),
 ``psense.csv`` (per-parameter power-scaling diagnoses) and ``fits/`` (cached, hashed posteriors that a
 re-run reuses). Prints the HR grid. Custom prior sets declared in the plan (``[prior_sets.<name>]``) can
 be named in ``--prior-sets``. Exit codes: 0 done; 2 a bad plan, prior set or output directory.
@@ -20,7 +20,7 @@ def _csv(kind):
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     from hccbayes.commands.run import add_executor_options
-    from hccbayes.models.priors import PRIOR_SET_NAMES
+    from hccbayes.models.priors.survival import PRIOR_SET_NAMES
 
     p = subparsers.add_parser(
         "sensitivity", help="refit survival analyses of a plan under a grid of prior sets",
@@ -46,16 +46,19 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
     from pathlib import Path
 
-    from hccbayes.data.cohort import load_cohort
     from hccbayes.commands.run import close, executor_from
+    from hccbayes.data.cohort import load_cohort
     from hccbayes.data.study import load_study
     from hccbayes.errors import PlanError, Problem
-    from hccbayes.inference.fit import SamplerSettings
-    from hccbayes.inference.sensitivity import hr_grid, load_plan_with_prior_sets, resolve_prior_set, sensitivity
-    from hccbayes.models.priors import DEFAULT_MCID
-    from hccbayes.reports.table import write_table
+    from hccbayes.inference.engine.plan import load_plan
+    from hccbayes.inference.engine.table import write_table
+    from hccbayes.inference.fitting.fit import SamplerSettings
+    from hccbayes.inference.sensitivity.grid import hr_grid, sensitivity
+    from hccbayes.models.priors.sets import resolve_prior_set
+    from hccbayes.models.priors.survival import DEFAULT_MCID
 
-    plan, custom = load_plan_with_prior_sets(args.plan)
+    plan = load_plan(args.plan)
+    custom = dict(plan.custom_prior_sets)
     for name in args.prior_sets:
         try:
             resolve_prior_set(name, custom=custom)

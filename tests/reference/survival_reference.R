@@ -1,5 +1,5 @@
 #!/usr/bin/env Rscript
-# Reference values from R's survival package for hccbayes.inference.survival_freq.
+# Reference values from R's survival package for hccbayes.inference.frequentist.survival.
 #
 # Usage:
 #   Rscript survival_reference.R <cohort.csv> <output.csv> [covariates] [group] [endpoints] [times] [multi] [subset]

@@ -1,6 +1,6 @@
 #!/usr/bin/env Rscript
 # Public two-arm trials from R's survival package, exported for the validation of
-# hccbayes.data.kmipd (patient data reconstructed from Kaplan-Meier curves, Guyot et al. 2012).
+# hccbayes.data.reconstruction.kmipd (patient data reconstructed from Kaplan-Meier curves, Guyot et al. 2012).
 #
 # Usage (from the repository root):  Rscript tests/reference/kmipd/export_trials.R tests/reference/kmipd
 # Writes, into the given folder:

@@ -1,0 +1,236 @@
+"""The generative side of simulation-based calibration: prior draws, simulated data, posterior draws.
+
+Four models, each with a fixed design and its own priors:
+
+* ``weibull`` — Weibull PH, ``pem`` — piecewise-exponential PH (fixed cuts 3, 6, 12 months): n = 60
+  patients, an arm indicator (30 / 30) and one binary biomarker (seeded Bernoulli(0.4), fixed across
+  simulations), log-HRs under the ``weakly_informative`` prior set, baseline priors from
+  :class:`~hccbayes.models.priors.survival.BaselinePriors`;
+* ``regimen`` — Weibull PH with hierarchical regimen effects on the yin2025 arm/regimen structure
+  (:data:`REGIMENS`, n = 70), arm log-HR plus τ_arm · z_regimen;
+* ``beta_binomial`` — the hierarchical (marginalised) beta-binomial across the five regimens
+  (:func:`~hccbayes.models.response.hierarchical.build_hier_beta_binomial`, default :class:`HierPriors`), with
+  the regimen rates p_j drawn from their exact conditional as the model does.
+
+Two hyperparameters of the survival models are computed from the observed data in normal use (the
+Weibull reference time = median observed time and the intercept / PEM log-hazard prior centre = the crude
+event rate). A prior that depends on the data is not a generative model, so SBC fixes them
+(:data:`T_REF`, :data:`RATE0`) both when drawing from the prior and when fitting; they are model data
+(``pm.Data``), so the compiled model and its likelihood are exactly those used in analyses.
+
+Priors here are drawn with numpy from the documented prior definitions — an implementation independent
+of the PyMC graphs, so a model whose priors differ from their documentation fails SBC.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+from hccbayes.inference.engine.executors import WorkerContext
+from hccbayes.inference.fitting.fit import FAMILIES, compile_model
+from hccbayes.models.priors.survival import PriorSet, prior_set
+from hccbayes.models.response.hierarchical import HierPriors, add_group_rates, build_hier_beta_binomial
+from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
+
+T_REF = 10.0  # months: fixed reference time of the Weibull intercept
+RATE0 = math.log(2.0) / T_REF  # hazard at the prior centre: median survival 10 months
+CENSOR = (6.0, 36.0)  # months: uniform (non-informative) censoring times
+PEM_CUTS = (3.0, 6.0, 12.0)
+N_SMALL = 60
+# yin2025 cohort.csv (Table 1 counts): arm -> (regimen, patients); tests check it against the bundled cohort
+REGIMENS = {"TKI": (("REG", 12), ("SOR", 9)), "TKI+ICI": (("REG-ICI", 23), ("SOR-ICI", 10), ("Oth-ICI", 16))}
+SBC_PRIOR_SET = "weakly_informative"
+MODEL_NAMES = ("weibull", "pem", "regimen", "beta_binomial")
+
+
+@dataclass(frozen=True)
+class SBCSettings:
+    """Sampler settings of each SBC fit and L, the number of thinned posterior draws ranked against."""
+
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 2
+    rank_draws: int = 99
+    target_accept: float = 0.9
+
+    def __post_init__(self):
+        if not 0 < self.target_accept < 1:
+            raise ValueError(f"target_accept must be in (0, 1), got {self.target_accept}")
+        if self.chains * self.draws < self.rank_draws:
+            raise ValueError(f"chains*draws = {self.chains * self.draws} < rank_draws = {self.rank_draws}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def small_design() -> SurvivalData:
+    """60 patients: arm 0/1 alternating, a binary biomarker (seed 2018); times are filled per simulation."""
+    n = N_SMALL
+    arm = np.tile([0.0, 1.0], n // 2)
+    biomarker = np.random.default_rng(2018).binomial(1, 0.4, n).astype(float)
+    X = np.column_stack([arm, biomarker])
+    return SurvivalData(time=np.ones(n), event=np.zeros(n), X=X, terms=("arm", "biomarker"),
+                        ids=np.array([f"P{i:03d}" for i in range(n)], dtype=object), center=X.mean(axis=0))
+
+
+def regimen_design() -> SurvivalData:
+    """The yin2025 arm/regimen structure: one arm term and five regimens nested in two arms."""
+    arm_names = tuple(REGIMENS)
+    names, arm_of, reg = [], [], []
+    for a, (arm, regs) in enumerate(REGIMENS.items()):
+        for name, count in regs:
+            arm_of.append(a)
+            reg += [len(names)] * count
+            names.append(name)
+    regimen = np.array(reg, dtype=np.int64)
+    arm_idx = np.array(arm_of)[regimen]
+    X = arm_idx.astype(float)[:, None]
+    n = regimen.size
+    return SurvivalData(time=np.ones(n), event=np.zeros(n), X=X, terms=("arm",),
+                        ids=np.array([f"P{i:03d}" for i in range(n)], dtype=object), arm=arm_idx,
+                        arm_names=arm_names, regimen=regimen, regimen_names=tuple(names),
+                        regimen_arm=np.array(arm_of, dtype=np.int64), center=X.mean(axis=0))
+
+
+def _survival_prior(rng, data: SurvivalData, priors: PriorSet, pem: bool) -> dict[str, np.ndarray]:
+    b = priors.baseline
+    terms = priors.for_terms(data.terms, data.terms[0])
+    theta = {"log_hr": np.array([rng.normal(p.mu, p.sigma) for p in terms])}
+    if pem:
+        theta["log_hazard"] = rng.normal(math.log(RATE0), b.pem_log_hazard_sigma, len(PEM_CUTS) + 1)
+    else:
+        theta["intercept"] = np.array(rng.normal(math.log(RATE0 * T_REF), b.intercept_sigma))
+        theta["weibull_shape"] = np.array(math.exp(rng.normal(b.weibull_shape.mu, b.weibull_shape.sigma)))
+    if data.regimen is not None:
+        theta["regimen_tau"] = np.abs(rng.normal(0.0, b.regimen_tau.sigma, len(data.arm_names)))
+        theta["regimen_z"] = rng.normal(0.0, 1.0, len(data.regimen_names))
+    return theta
+
+
+def _linear_predictor(theta, data: SurvivalData) -> np.ndarray:
+    eta = data.centred(data.X) @ theta["log_hr"]
+    if data.regimen is not None:
+        eta = eta + (theta["regimen_tau"][data.regimen_arm] * theta["regimen_z"])[data.regimen]
+    return eta
+
+
+def _event_times(theta, data: SurvivalData, rng) -> np.ndarray:
+    """Event times by inversion of the cumulative hazard: H(T | x) = E, E ~ Exp(1)."""
+    log_e = np.log(rng.exponential(1.0, data.n)) - _linear_predictor(theta, data)  # log of E / exp(eta)
+    if "weibull_shape" in theta:  # H = exp(b0 + eta) (t / t_ref)^k
+        return np.exp(math.log(T_REF) + (log_e - theta["intercept"]) / theta["weibull_shape"])
+    lam = np.exp(theta["log_hazard"])  # PEM: constant hazards on [0, 3), [3, 6), [6, 12), [12, inf)
+    edges = np.concatenate([[0.0], PEM_CUTS])
+    cum = np.concatenate([[0.0], np.cumsum(lam[:-1] * np.diff(edges))])  # H0 at each edge
+    target = np.exp(log_e)
+    j = np.searchsorted(cum, target, side="right") - 1
+    return edges[j] + (target - cum[j]) / lam[j]
+
+
+def _with_outcomes(data: SurvivalData, t: np.ndarray, rng) -> SurvivalData:
+    c = rng.uniform(*CENSOR, data.n)
+    return replace(data, time=np.minimum(t, c), event=(t <= c).astype(float))
+
+
+def _thin(values: np.ndarray, L: int) -> np.ndarray:
+    """L draws evenly spaced through the (chain-concatenated) draws: (S, ...) -> (L, ...)."""
+    step = values.shape[0] // L
+    return values[np.arange(L) * step]
+
+
+def _draws(post, name: str) -> np.ndarray:
+    v = np.asarray(post[name].values)
+    return v.reshape(v.shape[0] * v.shape[1], *v.shape[2:])
+
+
+def _labels(data: SurvivalData, name: str) -> list[str]:
+    return {"log_hr": list(data.terms), "regimen_tau": list(data.arm_names), "regimen_z": list(data.regimen_names),
+            "log_hazard": [str(j) for j in range(len(PEM_CUTS) + 1)]}.get(name, [""])
+
+
+def _sample(compiled, settings: SBCSettings, seed: int):
+    import nutpie
+
+    return nutpie.sample(compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains, seed=seed,
+                         cores=1, progress_bar=False, save_warmup=False, target_accept=settings.target_accept)
+
+
+def _survival_posterior(model: str, data: SurvivalData, settings: SBCSettings, seed: int, ctx: WorkerContext):
+    family = "pem" if model == "pem" else "weibull"
+    spec = SurvivalSpec("os", terms=data.terms, model=family, regimen_effects=data.regimen is not None,
+                        cuts=PEM_CUTS if family == "pem" else None)
+    priors = prior_set(SBC_PRIOR_SET)
+    values = FAMILIES[family].model_data(data, priors, spec)
+    if family == "pem":
+        values["baseline_mu"] = np.array(math.log(RATE0))
+    else:  # the fixed reference time and prior centre the simulation used (module docstring)
+        values.update(log_t_ref=np.array(math.log(T_REF)), intercept_mu=np.array(math.log(RATE0 * T_REF)))
+    compiled = ctx.models().compiled(data, priors, spec).with_data(**values)
+    return _sample(compiled, settings, seed)
+
+
+def _survival_sim(model: str, rng, settings: SBCSettings, seed: int, ctx: WorkerContext):
+    design = ctx.once(("sbc-design", model), regimen_design if model == "regimen" else small_design)
+    theta = _survival_prior(rng, design, prior_set(SBC_PRIOR_SET), pem=model == "pem")
+    data = _with_outcomes(design, _event_times(theta, design, rng), rng)
+    dt = _survival_posterior(model, data, settings, seed, ctx)
+    labels = {k: _labels(design, k) for k in theta}
+    return theta, dt, labels, {"events": data.events}
+
+
+def _bb_compiled(groups: tuple[str, ...], n: tuple[int, ...]):
+    """The hierarchical beta-binomial model with its observed counts as shared data (compile once)."""
+    import pymc as pm
+    import pytensor
+
+    model = build_hier_beta_binomial({g: (0, k) for g, k in zip(groups, n)}, HierPriors())
+    shared = pytensor.shared(np.zeros(len(groups), dtype="int64"), name="x_observed")
+    return compile_model(pm.observe(model, {"events": shared}))
+
+
+def _beta_binomial_sim(rng, settings: SBCSettings, seed: int, ctx: WorkerContext):
+    groups = tuple(name for regs in REGIMENS.values() for name, _ in regs)
+    n = tuple(count for regs in REGIMENS.values() for _, count in regs)
+    hp = HierPriors()
+    mu = rng.beta(hp.mu_a, hp.mu_b)
+    kappa = math.exp(rng.normal(math.log(hp.kappa_median), hp.kappa_sigma))
+    p = rng.beta(mu * kappa, (1.0 - mu) * kappa, len(groups))
+    x = rng.binomial(np.array(n), p)
+    compiled = ctx.once(("sbc-beta-binomial", groups, n), lambda: _bb_compiled(groups, n))
+    dt = _sample(compiled.with_data(x_observed=x.astype("int64")), settings, seed)
+    add_group_rates(dt, {g: (int(k), m) for g, k, m in zip(groups, x, n)}, seed=seed)
+    theta = {"mu": np.array(mu), "kappa": np.array(kappa), "p": p}
+    return theta, dt, {"mu": [""], "kappa": [""], "p": list(groups)}, {"responses": int(x.sum())}
+
+
+def rank_with_ties(prior_value: float, draws: np.ndarray, rng) -> int:
+    """#draws below the prior value, ties broken uniformly at random (Talts et al. 2018, Algorithm 1)."""
+    below = int(np.sum(draws < prior_value))
+    ties = int(np.sum(draws == prior_value))
+    return below + (int(rng.integers(0, ties + 1)) if ties else 0)
+
+
+def sbc_sim(args, seed: int, ctx: WorkerContext) -> dict:
+    """Task kind of one SBC simulation: prior draw, data, fit, ranks. JSON-able result."""
+    model = args["model"]
+    settings = SBCSettings(**args["settings"])
+    rng = np.random.default_rng([seed, 0])
+    if model == "beta_binomial":
+        theta, dt, labels, info = _beta_binomial_sim(rng, settings, seed, ctx)
+    elif model in MODEL_NAMES:
+        theta, dt, labels, info = _survival_sim(model, rng, settings, seed, ctx)
+    else:
+        raise KeyError(f"unknown SBC model {model!r}; use one of {', '.join(MODEL_NAMES)}")
+    post = dt["posterior"]
+    tie_rng = np.random.default_rng([seed, 1])
+    ranks, prior = {}, {}
+    for name, value in theta.items():
+        thinned = _thin(_draws(post, name), settings.rank_draws).reshape(settings.rank_draws, -1)
+        for k, (label, v) in enumerate(zip(labels[name], np.atleast_1d(value))):
+            pname = f"{name}[{label}]" if label else name
+            ranks[pname] = rank_with_ties(float(v), thinned[:, k], tie_rng)
+            prior[pname] = float(v)
+    divergences = int(np.asarray(dt["sample_stats"]["diverging"].values).sum())
+    return {"ranks": ranks, "prior": prior, "divergences": divergences, "L": settings.rank_draws, **info}

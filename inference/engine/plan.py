@@ -1,0 +1,347 @@
+"""Analysis plans: TOML files that say which comparisons a run makes, read into immutable values.
+
+A plan is data and never code: it is read with :mod:`tomllib`, every key is checked against the
+study it names, and nothing in it is evaluated (a population filter is a column = value mapping,
+not an expression). Every problem is reported at once as a :class:`~hccbayes.errors.PlanError` whose
+lines name the file, the key and the fix.
+
+Layout (``data/studies/yin2025/plan.toml`` is the full example)::
+
+    [plan]
+    name = "yin2025"
+    study = "."                 # bundled study name, or a study folder relative to this file
+    cohort = "cohort.csv"       # optional; relative to this file (default: the study's cohort)
+    seed = 20250212
+
+    [defaults]                  # every analysis inherits these unless it sets them itself
+    prior_sets = ["vague", "weakly_informative", "skeptical", "enthusiastic", "pessimistic"]
+    quick_prior_set = "weakly_informative"   # the only prior set of a --quick run
+    models = ["pem"]
+    loo_models = ["weibull", "pem"]          # also fitted (default prior set only) so LOO compares them
+    horizon = 24.0              # RMST horizon (months)
+    mcid = 0.7                  # clinically important HR of the skeptical/enthusiastic sets
+    thresholds = { hr = [1.0, 0.7], median_diff = [0.0], rmst_diff = [0.0], rate_diff = [0.0] }
+    sampler = { draws = 1000, tune = 1000, chains = 4, target_accept = 0.9 }
+    quick_sampler = { draws = 500, tune = 500, chains = 2 }
+
+    [[analyses]]
+    id = "arm_pfs"
+    kind = "survival"           # survival | response | summary
+    endpoint = "pfs"
+    models = ["weibull", "pem"]
+    terms = ["tki_ici"]         # study factors (0/1) or, listed in `continuous`, numeric columns
+    strata = "arm"              # KM medians / log-rank per level; Bayesian medians per level of `primary`
+    link = ["cox_hr", "km_median"]          # published measures this analysis reproduces
+    tipping_points = true       # prior at which P(HR < 1) crosses 0.95 and 0.5 (first model)
+    population = { arm = "TKI+ICI" }        # optional filter: column = value
+    n_intervals = 10            # PEM intervals (default: about 4 events each, 6 to 20); or cuts = [3, 6, 12]
+    baseline = "rw"             # PEM baseline: independent (default) | rw (random walk on the log hazard)
+
+Custom prior sets are data too: ``[prior_sets.<name>]`` tables (format and parser:
+:func:`hccbayes.inference.sensitivity.grid.custom_prior_sets`) that analyses then name in ``prior_sets``
+like the five named sets.
+
+``each_term = true`` expands one survival entry into one univariable analysis per term, with ids
+``<id>_<term>``. Response analyses name the ``comparisons`` they take from the registry
+(``best_response``, ``adverse_event``, ``afp_change_response``); summary analyses the ``tables`` whose
+published hazard ratios they re-analyse.
+"""
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from hccbayes.errors import PlanError, Problem
+from hccbayes.inference.engine.plan_check import RESPONSE_COMPARISONS, check_plan
+from hccbayes.models.priors.sets import custom_prior_sets
+
+KINDS = ("survival", "response", "summary")
+THRESHOLD_KEYS = ("hr", "median_diff", "rmst_diff", "rate_diff")
+SAMPLER_KEYS = ("draws", "tune", "chains", "target_accept", "maxdepth", "cores")
+QUICK_SAMPLER = {"draws": 500, "tune": 500, "chains": 2}
+PLAN_KEYS = ("name", "study", "cohort", "seed", "description")
+DEFAULT_KEYS = ("prior_sets", "quick_prior_set", "models", "loo_models", "horizon", "mcid", "thresholds",
+                "sampler", "quick_sampler")
+COMMON_KEYS = ("id", "kind", "title", "prior_sets", "thresholds", "seed")
+KIND_KEYS = {
+    "survival": ("endpoint", "models", "terms", "primary", "continuous", "strata", "population", "link",
+                 "regimen_effects", "each_term", "horizon", "sampler", "n_intervals", "cuts", "baseline",
+                 "loo_models", "tipping_points", "mcid"),
+    "response": ("comparisons",),
+    "summary": ("tables", "mcid"),
+}
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One analysis of a plan (after defaults are applied and ``each_term`` is expanded)."""
+
+    id: str
+    kind: str
+    title: str = ""
+    prior_sets: tuple[str, ...] = ()
+    thresholds: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    seed: int | None = None
+    # survival
+    endpoint: str = ""
+    models: tuple[str, ...] = ("pem",)
+    loo_models: tuple[str, ...] = ()  # also fitted, under the default prior set only, for LOO
+    tipping_points: bool = False  # tipping points of P(HR < 1) for the contrast (first model)
+    terms: tuple[str, ...] = ()
+    primary: str | None = None
+    continuous: tuple[str, ...] = ()
+    strata: str | None = None
+    population: Mapping[str, str] = field(default_factory=dict)
+    link: tuple[str, ...] = ()
+    regimen_effects: bool = False
+    horizon: float = 24.0
+    sampler: Mapping[str, Any] = field(default_factory=dict)
+    n_intervals: int | None = None  # None: the model's automatic choice (about 4 events per interval)
+    cuts: tuple[float, ...] | None = None
+    baseline: str = "independent"
+    # response / summary
+    comparisons: tuple[str, ...] = ()
+    tables: tuple[str, ...] = ()
+    mcid: float = 0.7
+
+    @property
+    def population_label(self) -> str:
+        """``all`` or ``column:value`` (joined by ``&``), the registry's population naming."""
+        return "&".join(f"{k}:{v}" for k, v in self.population.items()) or "all"
+
+    @property
+    def contrast_term(self) -> str | None:
+        return self.primary or (self.terms[0] if self.terms else None)
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    path: Path | None
+    study: str  # bundled study name or an absolute study folder
+    cohort: Path | None
+    seed: int
+    analyses: tuple[Analysis, ...]
+    quick_prior_set: str
+    quick_sampler: Mapping[str, Any]
+    description: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    custom_prior_sets: Mapping[str, Any] = field(default_factory=dict)  # name -> PriorSet ([prior_sets])
+
+    def analysis(self, analysis_id: str) -> Analysis:
+        for a in self.analyses:
+            if a.id == analysis_id:
+                return a
+        raise KeyError(analysis_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as data (for run.json): the file as written plus the expanded analyses."""
+        return {"name": self.name, "path": str(self.path) if self.path else None, "study": self.study,
+                "cohort": str(self.cohort) if self.cohort else None, "seed": self.seed,
+                "quick_prior_set": self.quick_prior_set, "quick_sampler": dict(self.quick_sampler),
+                "raw": json.loads(json.dumps(self.raw, default=str)),
+                "analyses": [json.loads(json.dumps(asdict(a), default=list)) for a in self.analyses]}
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Read and validate a plan file (see the module docstring)."""
+    path = Path(path)
+    if not path.is_file():
+        raise PlanError(Problem(str(path), "plan file not found", "give the path of a plan .toml file"))
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise PlanError(Problem(str(path), f"not valid TOML: {err}", "fix the syntax")) from None
+    return parse_plan(raw, path)
+
+
+def parse_plan(raw: Mapping[str, Any], path: Path | None = None) -> Plan:
+    """Plan values from parsed TOML; ``path`` anchors relative study/cohort paths (default: cwd)."""
+
+    fname = str(path) if path else "<plan>"
+    base = path.resolve().parent if path else Path.cwd()
+    problems: list[Problem] = []
+
+    def bad(key: str, message: str, fix: str) -> None:
+        problems.append(Problem(fname, f"key '{key}': {message}", fix))
+
+    _unknown(raw, ("plan", "defaults", "analyses", "prior_sets"), "", bad)
+    custom = _custom_prior_sets(raw, fname, problems)
+    head = _table(raw, "plan", bad)
+    defaults = _table(raw, "defaults", bad)
+    _unknown(head, PLAN_KEYS, "plan.", bad)
+    _unknown(defaults, DEFAULT_KEYS, "defaults.", bad)
+    study = head.get("study")
+    if not isinstance(study, str) or not study:
+        bad("plan.study", "missing or not a string", 'add study = "<bundled name or study folder>" under [plan]')
+        raise PlanError(problems, summary=f"{len(problems)} problem(s) in plan {fname}")
+    study_ref = str((base / study).resolve()) if (base / study / "study.toml").is_file() else study
+    cohort = head.get("cohort")
+    seed = head.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        bad("plan.seed", f"{seed!r} is not a non-negative integer", "set seed = 12345")
+    entries = raw.get("analyses", [])
+    if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
+        bad("analyses", "no [[analyses]] tables", "add at least one [[analyses]] table with id and kind")
+        entries = []
+    analyses = []
+    for i, entry in enumerate(entries):
+        analyses.extend(_analysis(entry, defaults, i, bad))
+    seen: set[str] = set()
+    for a in analyses:
+        if a.id in seen:
+            bad(f"analyses.{a.id}", "duplicate analysis id", "give every analysis a unique id")
+        seen.add(a.id)
+    plan = Plan(name=str(head.get("name", path.stem if path else "plan")), path=path.resolve() if path else None,
+                study=study_ref, cohort=(base / cohort).resolve() if isinstance(cohort, str) else None,
+                seed=seed if isinstance(seed, int) else 0, analyses=tuple(analyses),
+                quick_prior_set=str(defaults.get("quick_prior_set", "weakly_informative")),
+                quick_sampler={**QUICK_SAMPLER, **_sampler(defaults.get("quick_sampler", {}),
+                                                           "defaults.quick_sampler", bad)},
+                description=str(head.get("description", "")), raw=dict(raw), custom_prior_sets=custom)
+    if isinstance(cohort, str) and not plan.cohort.is_file():
+        bad("plan.cohort", f"file {plan.cohort} not found", "name an existing cohort CSV relative to the plan")
+    if not problems:
+        problems.extend(check_plan(plan, fname))
+    if problems:
+        raise PlanError(problems, summary=f"{len(problems)} problem(s) in plan {fname}")
+    return plan
+
+
+# ---- parsing helpers -----------------------------------------------------------------------------------
+def _custom_prior_sets(raw: Mapping[str, Any], fname: str, problems: list[Problem]) -> dict[str, Any]:
+    """The plan's ``[prior_sets.<name>]`` tables as PriorSets (the sensitivity module's parser)."""
+    if "prior_sets" not in raw:
+        return {}
+
+    try:
+        return custom_prior_sets(raw["prior_sets"], fname)
+    except PlanError as err:
+        problems.extend(err.problems)
+        return {}
+
+
+def _unknown(table: Mapping[str, Any], allowed: tuple[str, ...], prefix: str, bad) -> None:
+    for key in table:
+        if key not in allowed:
+            bad(prefix + key, "unknown key", f"use one of {', '.join(allowed)} (or delete it)")
+
+
+def _table(raw: Mapping[str, Any], key: str, bad) -> dict:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        bad(key, "must be a table", f"write it as [{key}]")
+        return {}
+    return value
+
+
+def _strings(value: Any, key: str, bad) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        bad(key, f"{value!r} is not a list of strings", f'write {key.rsplit(".", 1)[-1]} = ["..."]')
+        return ()
+    return tuple(value)
+
+
+def _sampler(value: Any, key: str, bad) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        bad(key, "must be a table", f"write {key.rsplit('.', 1)[-1]} = {{ draws = 1000, tune = 1000 }}")
+        return {}
+    out = {}
+    for k, v in value.items():
+        if k not in SAMPLER_KEYS:
+            bad(f"{key}.{k}", "unknown sampler setting", f"use one of {', '.join(SAMPLER_KEYS)}")
+        elif k == "target_accept":
+            if not isinstance(v, float) or not 0.5 <= v < 1:
+                bad(f"{key}.{k}", f"{v!r} is not a number in [0.5, 1)", "set target_accept = 0.9")
+            else:
+                out[k] = v
+        elif not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            bad(f"{key}.{k}", f"{v!r} is not a positive integer", f"set {k} = a positive integer")
+        else:
+            out[k] = v
+    return out
+
+
+def _thresholds(value: Any, key: str, bad) -> dict[str, tuple[float, ...]]:
+    if not isinstance(value, dict):
+        bad(key, "must be a table", "write thresholds = { hr = [1.0, 0.7] }")
+        return {}
+    out = {}
+    for k, v in value.items():
+        if k not in THRESHOLD_KEYS:
+            bad(f"{key}.{k}", "unknown threshold", f"use one of {', '.join(THRESHOLD_KEYS)}")
+            continue
+        vals = v if isinstance(v, list) else [v]
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in vals):
+            bad(f"{key}.{k}", f"{v!r} is not a list of numbers", f"write {k} = [0.0]")
+            continue
+        if k == "hr" and any(x <= 0 for x in vals):
+            bad(f"{key}.{k}", "hazard-ratio thresholds must be > 0", "write hr = [1.0, 0.7]")
+            continue
+        out[k] = tuple(float(x) for x in vals)
+    return out
+
+
+def _analysis(entry: dict, defaults: Mapping[str, Any], index: int, bad) -> list[Analysis]:
+    where = f"analyses[{index}]" if not isinstance(entry.get("id"), str) else f"analyses.{entry['id']}"
+    kind = entry.get("kind")
+    if kind not in KINDS:
+        bad(f"{where}.kind", f"{kind!r} is not an analysis kind", f"set kind to one of {', '.join(KINDS)}")
+        return []
+    if not isinstance(entry.get("id"), str) or not entry["id"].replace("_", "").replace("-", "").isalnum():
+        bad(f"{where}.id", "missing, or not letters, digits, '_' and '-'", 'set id = "arm_pfs"')
+        return []
+    _unknown(entry, COMMON_KEYS + KIND_KEYS[kind], f"{where}.", bad)
+    merged = {k: defaults[k] for k in ("prior_sets", "models", "loo_models", "horizon", "mcid") if k in defaults}
+    merged.update({k: v for k, v in entry.items() if k not in ("thresholds", "sampler")})
+    thresholds = {**_thresholds(defaults.get("thresholds", {}), "defaults.thresholds", bad),
+                  **_thresholds(entry.get("thresholds", {}), f"{where}.thresholds", bad)}
+    kw: dict[str, Any] = {"id": entry["id"], "kind": kind, "title": str(entry.get("title", entry["id"])),
+                          "thresholds": thresholds,
+                          "prior_sets": _strings(merged.get("prior_sets", ["weakly_informative"]),
+                                                 f"{where}.prior_sets", bad)}
+    if "seed" in entry:
+        kw["seed"] = entry["seed"]
+    if kind == "survival":
+        kw["sampler"] = {**_sampler(defaults.get("sampler", {}), "defaults.sampler", bad),
+                         **_sampler(entry.get("sampler", {}), f"{where}.sampler", bad)}
+        for key in ("models", "loo_models", "terms", "continuous", "link"):
+            if key in merged:
+                kw[key] = _strings(merged[key], f"{where}.{key}", bad)
+        for key, typ in (("endpoint", str), ("primary", str), ("strata", str), ("regimen_effects", bool),
+                         ("horizon", (int, float)), ("n_intervals", int), ("baseline", str),
+                         ("tipping_points", bool), ("mcid", (int, float))):
+            if key in merged:
+                if not isinstance(merged[key], typ) or (typ is int and isinstance(merged[key], bool)):
+                    bad(f"{where}.{key}", f"{merged[key]!r} has the wrong type", f"see the plan format for {key}")
+                else:
+                    kw[key] = float(merged[key]) if key in ("horizon", "mcid") else merged[key]
+        if kw.get("n_intervals", 1) < 1:
+            bad(f"{where}.n_intervals", f"{kw['n_intervals']} intervals", "use at least 1, or leave it out")
+        if "cuts" in merged:
+            kw["cuts"] = tuple(float(c) for c in merged["cuts"])
+        pop = merged.get("population", {})
+        if not isinstance(pop, dict):
+            bad(f"{where}.population", "must be a table of column = value", 'write population = { arm = "TKI+ICI" }')
+        else:
+            kw["population"] = {str(k): str(v) for k, v in pop.items()}
+    elif kind == "response":
+        kw["comparisons"] = _strings(merged.get("comparisons", list(RESPONSE_COMPARISONS)),
+                                     f"{where}.comparisons", bad)
+    else:
+        kw["tables"] = _strings(merged.get("tables", ["t4", "t5", "text"]), f"{where}.tables", bad)
+        if "mcid" in merged:
+            kw["mcid"] = float(merged["mcid"])
+    analysis = Analysis(**kw)
+    if kind == "survival" and entry.get("each_term"):
+        if not isinstance(entry["each_term"], bool):
+            bad(f"{where}.each_term", "must be true or false", "write each_term = true")
+        return [replace(analysis, id=f"{analysis.id}_{t}", title=f"{analysis.title}: {t}", terms=(t,), primary=t)
+                for t in analysis.terms]
+    return [analysis]
+

@@ -1,0 +1,111 @@
+"""Checks of a parsed plan against the study it names (split from :mod:`hccbayes.inference.engine.plan`'s parsing).
+
+Every check returns :class:`~hccbayes.errors.Problem` values naming the plan key and the fix; the
+caller raises them together as one :class:`~hccbayes.errors.PlanError`.
+"""
+from __future__ import annotations
+
+from hccbayes.data.study import load_study
+from hccbayes.errors import HccbayesError, Problem
+from hccbayes.models.priors.survival import PRIOR_SET_NAMES
+from hccbayes.models.survival.design import BASELINES, MODELS
+
+LINKS = ("cox_hr", "km_median")  # frequentist rows a survival analysis may link to published figures
+RESPONSE_COMPARISONS = ("best_response", "adverse_event", "afp_change_response")
+
+
+def _study_columns(study) -> set[str]:
+    return {c.name for c in study.columns} | ({study.arm_column, study.regimen_column} - {None})
+
+
+def check_plan(plan, fname: str) -> list[Problem]:
+    """Problems of ``plan`` given its study (a study that cannot be loaded is one problem)."""
+    out: list[Problem] = []
+
+    def bad(key: str, message: str, fix: str) -> None:
+        out.append(Problem(fname, f"key '{key}': {message}", fix))
+
+    try:
+        study = load_study(plan.study)
+    except HccbayesError as err:
+        return [Problem(fname, f"key 'plan.study': {plan.study!r} cannot be loaded ({err})",
+                        "name a bundled study or a folder holding study.toml, relative to the plan file")]
+    custom = tuple(plan.custom_prior_sets)
+    known = PRIOR_SET_NAMES + custom
+    if plan.quick_prior_set not in known:
+        bad("defaults.quick_prior_set", f"unknown prior set {plan.quick_prior_set!r}",
+            f"use one of {', '.join(known)}")
+    endpoints = [e.name for e in study.endpoints]
+    columns = _study_columns(study)
+    for a in plan.analyses:
+        w = f"analyses.{a.id}"
+        for ps in a.prior_sets:
+            if ps in custom and a.kind != "survival":
+                bad(f"{w}.prior_sets", f"custom prior set {ps!r} is a log-HR prior set for survival models",
+                    f"use the named sets ({', '.join(PRIOR_SET_NAMES)}) for {a.kind} analyses")
+            elif ps not in known:
+                bad(f"{w}.prior_sets", f"unknown prior set {ps!r}", f"use names from {', '.join(known)} (custom "
+                    "sets are declared as [prior_sets.<name>] tables)")
+        if not a.prior_sets:
+            bad(f"{w}.prior_sets", "no prior set", 'set prior_sets = ["weakly_informative"]')
+        if a.kind == "survival":
+            _check_survival(a, w, study, endpoints, columns, MODELS, BASELINES, LINKS, bad)
+        elif a.kind == "response":
+            for c in a.comparisons:
+                if c not in RESPONSE_COMPARISONS:
+                    bad(f"{w}.comparisons", f"unknown comparison set {c!r}",
+                        f"use names from {', '.join(RESPONSE_COMPARISONS)}")
+        if a.kind != "response" and not 0 < a.mcid < 1:
+            bad(f"{w}.mcid", f"{a.mcid} is not a hazard ratio in (0, 1)", "set mcid = 0.7")
+    return out
+
+
+def _check_survival(a, w, study, endpoints, columns, models, baselines, links, bad) -> None:
+    if a.endpoint not in endpoints:
+        bad(f"{w}.endpoint", f"{a.endpoint!r} is not an endpoint of study {study.name}",
+            f"use one of {', '.join(endpoints)}")
+    if not a.models or any(m not in models for m in a.models):
+        bad(f"{w}.models", f"{list(a.models)} names an unknown model", f"use models from {', '.join(models)}")
+    if any(m not in models for m in a.loo_models):
+        bad(f"{w}.loo_models", f"{list(a.loo_models)} names an unknown model",
+            f"use models from {', '.join(models)}")
+    if not a.terms:
+        bad(f"{w}.terms", "no terms", 'list at least one study factor, e.g. terms = ["tki_ici"]')
+    for t in a.terms:
+        if t not in study.factors and not (t in a.continuous and t in columns):
+            bad(f"{w}.terms", f"{t!r} is neither a factor of study {study.name} nor a continuous column "
+                "listed in `continuous`", f"use factors such as {', '.join(list(study.factors)[:6])}, ...")
+    for t in a.continuous:
+        if t not in a.terms:
+            bad(f"{w}.continuous", f"{t!r} is not among the terms", "list continuous columns in terms too")
+    if a.primary is not None and a.primary not in a.terms:
+        bad(f"{w}.primary", f"{a.primary!r} is not among the terms", "name one of the terms as primary")
+    for col in a.population:
+        if col not in columns:
+            bad(f"{w}.population", f"unknown column {col!r}", f"filter on study columns ({', '.join(sorted(columns))})")
+    for link in a.link:
+        if link not in links:
+            bad(f"{w}.link", f"unknown published measure {link!r}", f"use names from {', '.join(links)}")
+    if a.strata is not None:
+        if a.strata not in columns:
+            bad(f"{w}.strata", f"unknown column {a.strata!r}", "name a categorical study column, e.g. strata = \"arm\"")
+        elif not a.regimen_effects:
+            factor = study.factors.get(a.contrast_term or "")
+            if factor is None or factor.column != a.strata or not factor.levels:
+                bad(f"{w}.strata", f"the primary term {a.contrast_term!r} is not a factor of column {a.strata!r}",
+                    "make the primary term the level indicator of the strata column (e.g. tki_ici for arm)")
+    if a.regimen_effects and study.regimen_column is None:
+        bad(f"{w}.regimen_effects", f"study {study.name} declares no regimen_column",
+            "delete regimen_effects, or declare the regimens in study.toml")
+    elif a.regimen_effects:
+        arm_factor = study.factors.get(a.contrast_term or "")
+        if arm_factor is None or arm_factor.column != study.arm_column:
+            bad(f"{w}.primary", "regimen effects need the arm indicator as the primary term",
+                f"set primary to the factor of column {study.arm_column!r} (e.g. tki_ici)")
+        if a.strata not in (None, study.regimen_column):
+            bad(f"{w}.strata", "with regimen_effects the strata are the regimens",
+                f'set strata = "{study.regimen_column}"')
+    if a.baseline not in baselines:
+        bad(f"{w}.baseline", f"unknown PEM baseline {a.baseline!r}", f"use one of {', '.join(baselines)}")
+    if not a.horizon > 0:
+        bad(f"{w}.horizon", "must be > 0 months", "set horizon = 24.0")

@@ -1,0 +1,242 @@
+"""Fitting survival models: compile once, sample many times, return one DataTree.
+
+``fit(data, priors, spec, settings, seed)`` builds the PyMC model for ``spec.model``, compiles it with
+nutpie **once per model structure** (model family, number of terms, intervals, regimen structure)
+and reuses the compiled model for every new data set or prior set through ``with_data`` — all data
+and prior hyperparameters are ``pm.Data``. A prior grid therefore costs one compile.
+
+The returned :class:`xarray.DataTree` has groups ``posterior``, ``sample_stats``, ``log_likelihood``
+(per patient, for LOO — recomputed in numpy, which equals PyMC's own log-likelihood to rounding,
+see tests), ``log_prior`` (top-level priors only, for power-scaling sensitivity), ``observed_data``
+and ``constant_data``; its attrs hold the spec, the prior set (JSON, with its definition in words),
+sampler settings, seed, a data hash, package versions and the diagnostics record.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, replace
+from importlib.metadata import version
+from typing import Any, Callable
+
+import numpy as np
+import xarray as xr
+
+from hccbayes.inference.fitting.diagnostics import Diagnostics, diagnose
+from hccbayes.models.priors.survival import PriorSet
+from hccbayes.models.survival import piecewise, weibull
+from hccbayes.models.survival.design import SurvivalData, SurvivalSpec, degeneracy_notes
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    target_accept: float = 0.9
+    maxdepth: int = 10
+    cores: int | None = None  # None: nutpie's default (all cores)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Family:
+    build: Callable
+    model_data: Callable
+    loglik: Callable  # (posterior, data, spec) -> (samples, patients)
+    top_level: tuple[str, ...]  # variables whose priors psense power-scales
+
+
+FAMILIES = {
+    "weibull": Family(weibull.build_weibull, weibull.model_data,
+                      lambda post, data, spec: weibull.pointwise_loglik(post, data),
+                      ("log_hr", "intercept", "weibull_shape", "regimen_tau")),
+    "pem": Family(piecewise.build_pem, piecewise.model_data,
+                  lambda post, data, spec: piecewise.pointwise_loglik(post, data, piecewise.resolve_cuts(data, spec)),
+                  ("log_hr", "log_hazard", "log_hazard_first", "rw_sigma", "regimen_tau")),
+}
+
+
+def structure_key(data: SurvivalData, spec: SurvivalSpec) -> tuple:
+    """What a compiled model is specific to; everything else is data."""
+    J = piecewise.resolve_cuts(data, spec).size + 1 if spec.model == "pem" else 0
+    return (spec.model, len(data.terms), spec.baseline if spec.model == "pem" else None, J,
+            data.regimen is not None, len(data.regimen_names), tuple(data.regimen_arm.tolist())
+            if data.regimen_arm is not None else ())
+
+
+def compile_model(model):
+    """The nutpie-compiled ``model``, its numba code compiled without fast-math.
+
+    PyTensor compiles for numba with fast-math by default, which lets LLVM reorder floating-point sums
+    differently when a function is compiled afresh (inlined into its caller) and when it is loaded from
+    PyTensor's on-disk cache (linked separately), and differently on another CPU: one process then drew
+    other samples than another for the same seed (measured: a fresh compile and a cached one gave other
+    draws after about 1e-13 of difference grew along the chains). Without fast-math the order is the
+    source's, and fresh, cached, AVX2 and AVX-512 code give the same draws (tests/test_machines.py);
+    sampling speed was the same within noise (0.17 s per Weibull fit either way)."""
+    import nutpie
+    import pytensor
+
+    with pytensor.config.change_flags(numba__fastmath=False):
+        return nutpie.compile_pymc_model(model)
+
+
+class ModelCache:
+    """Compiled nutpie models by structure key; ``compiles`` counts the (expensive) compilations."""
+
+    def __init__(self):
+        self._compiled: dict[tuple, Any] = {}
+        self._models: dict[tuple, Any] = {}
+        self.compiles = 0
+
+    def compiled(self, data: SurvivalData, priors: PriorSet, spec: SurvivalSpec):
+        key = structure_key(data, spec)
+        if key not in self._compiled:
+            t0 = time.perf_counter()
+            model = FAMILIES[spec.model].build(data, priors, spec)
+            self._compiled[key] = compile_model(model)
+            self._models[key] = model
+            self.compiles += 1
+            log.info("compiled %s model %s in %.1f s", spec.model, key, time.perf_counter() - t0)
+        return self._compiled[key]
+
+    def set_data(self, data: SurvivalData, spec: SurvivalSpec, values: dict) -> None:
+        """Point the compiled PyMC model's shared data at ``values``. ``with_data`` updates only the logp
+        function's copy; nutpie's initial-point function runs on the PyMC graph and would otherwise start
+        every chain from the support point of the data the model was *compiled* with, so draws depended
+        on which analysis happened to compile the structure first (same seed, different draws)."""
+        model = self._models[structure_key(data, spec)]
+        for name, value in values.items():
+            var = model[name]
+            var.set_value(np.asarray(value, dtype=var.get_value().dtype))
+
+
+DEFAULT_CACHE = ModelCache()
+
+
+def data_hash(data: SurvivalData) -> str:
+    h = hashlib.sha256()
+    for arr in data.hash_arrays():
+        h.update(np.ascontiguousarray(arr, dtype=float).tobytes())
+    h.update(json.dumps(list(data.terms)).encode())
+    return h.hexdigest()[:16]
+
+
+def versions() -> dict[str, str]:
+    return {p: version(p) for p in ("hccbayes", "pymc", "nutpie", "arviz", "numpy", "xarray")}
+
+
+def _log_prior(post: xr.Dataset, priors: PriorSet, data: SurvivalData, values: dict, top: tuple) -> xr.Dataset:
+    """Log prior densities of the top-level parameters (constrained scale), per draw."""
+    out = {}
+    for name in top:
+        if name not in post:
+            continue
+        x = post[name]
+        if name == "log_hr":
+            mu = xr.DataArray(values["log_hr_mu"], dims=x.dims[-1:])
+            sd = xr.DataArray(values["log_hr_sigma"], dims=x.dims[-1:])
+            out[name] = -0.5 * ((x - mu) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
+        elif name == "intercept":
+            out[name] = _normal(x, values["intercept_mu"], values["intercept_sigma"])
+        elif name == "weibull_shape":
+            out[name] = _normal(np.log(x), values["shape_mu"], values["shape_sigma"]) - np.log(x)
+        elif name in ("log_hazard_first",) or (name == "log_hazard" and "log_hazard_first" not in post):
+            out[name] = _normal(x, values["baseline_mu"], values["baseline_sigma"])
+        elif name == "rw_sigma":
+            out[name] = _normal(x, 0.0, values["rw_sigma_scale"]) + np.log(2.0)
+        elif name == "regimen_tau":
+            out[name] = _normal(x, 0.0, values["regimen_tau_sigma"]) + np.log(2.0)
+    return xr.Dataset(out)
+
+
+def _relabel(post: xr.Dataset, data: SurvivalData) -> xr.Dataset:
+    labels = {"term": list(data.terms)}
+    if data.regimen is not None:
+        labels.update(regimen=list(data.regimen_names), arm=list(data.arm_names))
+    return post.assign_coords({k: v for k, v in labels.items() if k in post.dims})
+
+
+def _normal(x, mu, sd):
+    return -0.5 * ((x - mu) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
+
+
+POINTWISE_LIMIT = 50_000_000  # values; above it the per-patient log-likelihood is not stored by default
+
+
+def fit(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, settings: SamplerSettings = SamplerSettings(),
+        seed: int = 0, cache: ModelCache | None = None, pointwise: bool | None = None):
+    """Sample the posterior of ``spec`` on ``data`` under ``priors``; returns a DataTree (see module doc).
+
+    ``pointwise``: store the per-patient groups — log-likelihood (LOO), observed and constant data
+    (predictive checks). By default they are stored unless samples × patients exceeds
+    ``POINTWISE_LIMIT`` (e.g. a million patients), which is logged.
+    """
+    import nutpie
+
+    cache = cache or DEFAULT_CACHE
+    family = FAMILIES[spec.model]
+    if spec.model == "pem" and spec.cuts is None:  # resolve the default cut points once, and record them
+        spec = replace(spec, cuts=tuple(float(c) for c in piecewise.resolve_cuts(data, spec)))
+    notes = degeneracy_notes(data)
+    for note in notes:
+        log.warning("%s, %s: %s", spec.model, ", ".join(data.terms) or "no terms", note)
+    values = family.model_data(data, priors, spec)
+    compiled = cache.compiled(data, priors, spec).with_data(**values)
+    cache.set_data(data, spec, values)
+    t0 = time.perf_counter()
+    kwargs = {"cores": settings.cores} if settings.cores else {}
+    dt = nutpie.sample(compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains, seed=seed,
+                       progress_bar=False, save_warmup=False, target_accept=settings.target_accept,
+                       maxdepth=settings.maxdepth, **kwargs)
+    seconds = time.perf_counter() - t0
+    # the compiled model keeps the coordinate labels of the data it was compiled with: relabel
+    post = _relabel(dt["posterior"].to_dataset(), data)
+    dt["posterior"] = xr.DataTree(post)
+    n_values = post.sizes["chain"] * post.sizes["draw"] * data.n
+    if pointwise is None:
+        pointwise = n_values <= POINTWISE_LIMIT
+        if not pointwise:
+            log.warning("not storing the per-patient log-likelihood and data groups (%d values; LOO and "
+                        "predictive checks unavailable): pass pointwise=True to force them", n_values)
+    if pointwise:
+        patient = xr.Coordinates({"patient": data.ids})  # built once (costly for a million ids), shared
+        ll = family.loglik(post, data, spec).reshape(post.sizes["chain"], post.sizes["draw"], data.n)
+        dt["log_likelihood"] = xr.DataTree(xr.Dataset({"y": (("chain", "draw", "patient"), ll)},
+                                                      coords={"chain": post.chain, "draw": post.draw,
+                                                              **patient}))
+        dt["observed_data"] = xr.DataTree(xr.Dataset({"time": ("patient", data.time),
+                                                      "event": ("patient", data.event)}, coords=patient))
+        dt["constant_data"] = xr.DataTree(xr.Dataset({"X": (("patient", "term"), data.X)},
+                                                     coords={**patient, "term": list(data.terms)}))
+    dt["log_prior"] = xr.DataTree(_log_prior(post, priors, data, values, family.top_level))
+    diag = diagnose(dt, var_names=[v for v in post.data_vars if v not in ("rw_z", "regimen_z")] or None)
+    dt.attrs.update({
+        "spec": spec.to_json(), "priors": priors.to_json(), "prior_set": priors.name,
+        "prior_description": priors.description, "sampler": json.dumps(settings.to_dict()), "seed": seed,
+        "data_hash": data_hash(data), "versions": json.dumps(versions()), "diagnostics": json.dumps(diag.to_dict()),
+        "sampling_seconds": seconds, "n_patients": data.n, "n_events": data.events,
+        "data_notes": json.dumps(notes),
+        # the PEM's resolved cut points (the stored spec is the requested one, whose cuts may be None)
+        "pem_cuts": json.dumps(list(spec.cuts) if spec.model == "pem" else []),
+    })
+    log.info("%s fit (%s prior set): %.2f s sampling, diagnostics %s", spec.model, priors.name, seconds,
+             "ok" if diag.ok else "; ".join(diag.problems()))
+    return dt
+
+
+def diagnostics_of(dt) -> Diagnostics:
+    return Diagnostics(**{k: v for k, v in json.loads(dt.attrs["diagnostics"]).items() if k != "ok"})
+
+
+def with_more_care(settings: SamplerSettings) -> SamplerSettings:
+    """Settings for the one automatic refit after divergences: higher target_accept, more tuning."""
+    return replace(settings, target_accept=max(0.95, min(0.99, settings.target_accept + 0.05)),
+                   tune=settings.tune * 2)

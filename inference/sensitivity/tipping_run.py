@@ -1,0 +1,80 @@
+"""Tipping points inside a run: for every survival analysis with ``tipping_points = true`` in its plan,
+the prior at which P(HR < 1) of its contrast crosses 0.95 and 0.5 (:func:`.tipping.survival_tipping_points`
+on the analysis' first model, starting from its primary prior set), as ``tipping_point`` rows of the
+comparison table and as a curve file the report draws.
+
+The search refits the compiled model (one compile per structure, shared with the run's other fits) about
+a dozen times per analysis; its result is cached in ``<run>/tipping/<analysis>.json`` under a hash of
+everything it depends on (the fit inputs of the base prior set, the MCID, the targets and the search
+settings), so a re-run or a resumed run reads it instead of searching again. The file also holds every
+evaluated point (prior parameter, P(HR < 1)) — the tipping-point curve.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict
+from pathlib import Path
+
+from hccbayes.atomic import write_text
+from hccbayes.inference.fitting.cache import fit_inputs
+from hccbayes.inference.sensitivity.tipping import TippingPoint, survival_tipping_points, tipping_rows
+
+log = logging.getLogger(__name__)
+
+TARGETS = (0.95, 0.5)
+MAX_EVALS = 12
+FORMAT = 1  # bump when the search or the file changes meaning
+
+
+def search_key(data, priors, spec, settings, seed: int, mcid: float) -> str:
+    inputs = fit_inputs(data, priors, spec, settings, seed)
+    canon = {**inputs, "mcid": float(mcid), "targets": list(TARGETS), "max_evals": MAX_EVALS, "format": FORMAT}
+    return hashlib.sha256(json.dumps(canon, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _load(path: Path, key: str) -> list[TippingPoint] | None:
+    """The stored searches when the file exists, is readable and was made from these inputs; else None
+    (then the search runs again and rewrites the file)."""
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        if stored.get("key") != key:
+            return None
+        return [TippingPoint(**{**p, "bracket": tuple(p["bracket"]) if p["bracket"] else None,
+                                "points": tuple(tuple(xy) for xy in p["points"])}) for p in stored["points"]]
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, UnicodeDecodeError, KeyError, TypeError, AttributeError) as err:
+        log.warning("tipping-point file %s unusable (%s: %s): searching again", path, type(err).__name__, err)
+        return None
+
+
+def save_search(path: Path, key: str, analysis: str, model: str, prior_set: str,
+                points: list[TippingPoint]) -> None:
+    """Write one analysis' searches (and every evaluated point: the curve) atomically as JSON."""
+    write_text(path, json.dumps({"key": key, "analysis": analysis, "model": model, "prior_set": prior_set,
+                                 "points": [asdict(p) for p in points]}, indent=1))
+
+
+def analysis_tipping_rows(rm, data, spec, priors, prior_set: str, settings, seed: int, cache, mcid: float,
+                          out: Path, diagnostics: dict) -> tuple[list[TippingPoint], bool]:
+    """Add the tipping-point rows of one analysis to ``rm`` (``diagnostics``: the diagnostics_ok and
+    diagnostics columns of the fit the search starts from); returns (the searches, whether they were
+    read from ``out/tipping`` rather than searched)."""
+    a = rm.analysis
+    key = search_key(data, priors, spec, settings, seed, mcid)
+    path = out / "tipping" / f"{a.id}.json"
+    points = _load(path, key)
+    cached = points is not None
+    if not cached:
+        log.info("tipping points of %s (%s): searching", a.id, spec.model)
+        points = survival_tipping_points(data, spec, settings, seed, cache, mcid=mcid, base=priors,
+                                         targets=TARGETS, max_evals=MAX_EVALS)
+        save_search(path, key, a.id, spec.model, prior_set, points)
+    base = dict(contrast=rm.contrast(spec.contrast_term), source=f"bayes:{spec.model}:{prior_set}",
+                model=spec.model, prior_set=prior_set, cohort_based=True, unit="HR", **diagnostics)
+    for row in tipping_rows(points, base, mcid):
+        rm.add(**row)
+    return points, cached
+
