@@ -16,6 +16,7 @@ from hccbayes.errors import HccbayesError
 
 # command modules, in the order --help lists them
 COMMANDS = (
+    "init",
     "validate",
     "audit",
     "reconstruct",
