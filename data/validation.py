@@ -77,10 +77,36 @@ def _number(raw: pd.Series, spec: ColumnSpec, rows: list[int], fname: str
             ok.iat[i] = False
             problems.append(Problem(fname, msg, f"write {spec.describe()} (declared by {spec.source} in "
                                     "study.toml)", row=row, column=col))
+    problems += _implausible(num.where(ok), spec, rows, fname)
     out = num.where(ok)
     if spec.zero_one and not out.isna().any():
         out = out.astype("int64")
     return out, problems
+
+
+IMPLAUSIBLE_FACTOR = 1000.0  # a time or measurement this many times its column's usual largest is a slip
+
+
+def _implausible(num: pd.Series, spec: ColumnSpec, rows: list[int], fname: str) -> list[Problem]:
+    """Finite values orders of magnitude beyond the rest of their column (a time of 1e300, a value typed in
+    the wrong unit): more than :data:`IMPLAUSIBLE_FACTOR` times the 95th percentile of the column's absolute
+    values. Only for times and for continuous columns without a declared maximum (a declared ``max`` is the
+    study's own plausibility limit, checked above)."""
+    if spec.kind not in ("time", "continuous") or spec.max is not None or spec.zero_one:
+        return []
+    x = num.dropna().abs()
+    if len(x) < 5:
+        return []
+    typical = float(np.quantile(x, 0.95))
+    if typical <= 0:
+        return []
+    where = "time" if spec.kind == "time" else "value"
+    return [Problem(fname, f"{where} {_fmt(num.iat[i])} is over {IMPLAUSIBLE_FACTOR:g} times the column's 95th "
+                    f"percentile ({_fmt(typical)}): a slip or another unit?",
+                    "correct the value" + ("" if spec.kind == "time" else
+                                           f", or declare max = ... under [columns.{spec.name}] in study.toml "
+                                           "if such values are real"), row=rows[i], column=spec.name)
+            for i in np.flatnonzero((num.abs() > IMPLAUSIBLE_FACTOR * typical).to_numpy())]
 
 
 def check_cells(raw: pd.DataFrame, rows: list[int], fname: str, schema: CohortSchema

@@ -191,6 +191,9 @@ CELL_CASES = [
     ("infinite_time", _set(14, "pfs_months", "inf"), 14, "pfs_months", "value inf is infinite"),
     ("infinite_biomarker", _set(15, "crp", "-Infinity"), 15, "crp", "is infinite"),
     ("above_max", _set(16, "age", "150"), 16, "age", "above the study maximum 100"),
+    # finite but implausible (issue 15): a time of 1e300 used to pass and fail deep inside power-scaling
+    ("implausible_time", _set(14, "os_months", "1e300"), 14, "os_months", "over 1000 times the column's 95th"),
+    ("implausible_biomarker", _set(15, "crp", "4.6e7"), 15, "crp", "a slip or another unit?"),
     ("below_min", _set(17, "anri", "-1"), 17, "anri", "below the study minimum 0"),
     ("unknown_level", _set(18, "albi_grade", "3"), 18, "albi_grade", "unknown categorical value '3'"),
     ("binary_not_0_1", _set(19, "cirrhosis", "2"), 19, "cirrhosis", "not 0 or 1"),
