@@ -84,7 +84,7 @@ class FigureData:
     study: object
     curves: list[pd.DataFrame] = field(default_factory=list)
     km: list[pd.DataFrame] = field(default_factory=list)
-    _km_done: set[str] = field(default_factory=set)
+    _km_done: set[str] = field(default_factory=set, init=False, repr=False)  # analyses whose KM is stored
 
     def add(self, analysis, prior_set: str, dt, data: SurvivalData, spec: SurvivalSpec) -> None:
         """The curves of one fit of ``analysis`` (a plan analysis: only one with strata gets curves)."""
