@@ -4,13 +4,16 @@ first call in a process also pays one-time imports, printed separately); target 
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 from hccbayes.data.published.registry import load_registry
+from hccbayes.inference.engine.rows_counts import rate_rows, summary_rows
+from hccbayes.inference.engine.table import Rows
 from hccbayes.inference.frequentist.proportions import recompute_published_p
 from hccbayes.models.priors.response import response_prior_sets
-from hccbayes.models.response.beta_binomial import DEFAULT_DRAWS, compare_rates, comparison_rows
+from hccbayes.models.response.beta_binomial import DEFAULT_DRAWS, compare_rates
 from hccbayes.models.response.counts import rates_from_registry
-from hccbayes.models.summary_hr import summary_hr_rows, survival_prior_sets
+from hccbayes.models.summary_hr import published_hrs, survival_prior_sets
 
 
 def measure(n_draws: int = DEFAULT_DRAWS) -> dict:
@@ -20,14 +23,17 @@ def measure(n_draws: int = DEFAULT_DRAWS) -> dict:
     t0 = time.perf_counter()
     rates = rates_from_registry(reg)
     sets = response_prior_sets()
-    rows = [row for r in rates for s in sets
-            for row in comparison_rows(compare_rates(r.counts, r.reference, s, n_draws=n_draws, seed=1),
-                                       r.analysis, r.endpoint)]
+    rows = Rows()
+    for r in rates:
+        rows.shared = {"analysis": r.analysis, "endpoint": r.endpoint}
+        for s in sets:
+            rate_rows(rows, compare_rates(r.counts, r.reference, s, n_draws=n_draws, seed=1), r.contrast)
     timings[f"beta-binomial: {len(rates)} comparisons x {len(sets)} prior sets ({n_draws} draws each)"] = (
-        time.perf_counter() - t0, len(rows))
+        time.perf_counter() - t0, len(rows.rows))
 
     t0 = time.perf_counter()
-    hr = summary_hr_rows(reg, survival_prior_sets())
+    summary = SimpleNamespace(id="summary_hr", title="", prior_sets=tuple(survival_prior_sets()))
+    hr = summary_rows(summary, published_hrs(reg), 0.7)
     timings["summary-level HR: Tables 4, 5 and text x 5 prior sets"] = (time.perf_counter() - t0, len(hr))
 
     t0 = time.perf_counter()

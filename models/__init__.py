@@ -10,6 +10,6 @@ from hccbayes.models.priors.response import (
                                              robust,
                                              uniform,
 )
-from hccbayes.models.response.beta_binomial import compare_rates, comparison_rows, posterior, prob_greater, summarise
+from hccbayes.models.response.beta_binomial import compare_rates, posterior, prob_greater, summarise
 from hccbayes.models.response.counts import RateData, rates_from_cohort, rates_from_registry
-from hccbayes.models.summary_hr import normal_update, summary_hr_rows, survival_prior_sets
+from hccbayes.models.summary_hr import normal_update, survival_prior_sets

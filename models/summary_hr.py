@@ -6,10 +6,11 @@ posterior is normal (normal–normal conjugacy):
 
     precision = 1/SE² + 1/s0²,   mean = (y/SE² + m0/s0²) / precision,   sd = precision^(-1/2).
 
-Reported per prior set: posterior median HR exp(mean), 95% equal-tailed CrI exp(mean ± 1.959964·sd),
-P(HR < 1) and P(HR < mcid) = Φ((ln t − mean)/sd), as tidy rows with
-``source = "bayes:summary_normal:<prior set>"`` beside a ``published`` row. Consistency problems of
-the printed figure (estimate outside its CI, a log-CI far from symmetric about ln HR) go into ``note``.
+Per prior set: posterior median HR exp(mean), 95% equal-tailed CrI exp(mean ± 1.959964·sd),
+P(HR < 1) and P(HR < mcid) = Φ((ln t − mean)/sd); the run engine makes them comparison-table rows
+(:func:`hccbayes.inference.engine.rows_counts.summary_rows`) beside the ``published`` row, with the
+consistency problems of the printed figure (:func:`figure_notes`: estimate outside its CI, a log-CI far
+from symmetric about ln HR) in ``note``.
 
 The survival prior sets are defined here as plain data by :func:`survival_prior_sets` only until the
 shared ``hccbayes.models.priors.survival`` provides them; every function takes the mapping as an argument.
@@ -18,13 +19,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 from scipy import special, stats
 
 from hccbayes.data.published.registry import Entry, Registry
 from hccbayes.models.priors.survival import PRIOR_SET_NAMES, prior_set
-from hccbayes.models.response.beta_binomial import ROW_COLUMNS
 
 Z975 = float(stats.norm.ppf(0.975))  # 1.959964...
 Z95 = float(stats.norm.ppf(0.95))  # 1.644854...
@@ -101,37 +101,6 @@ def figure_notes(hr: float, lower: float, upper: float) -> str:
     return "; ".join(notes)
 
 
-def _row(**kw: Any) -> dict[str, Any]:
-    row = dict.fromkeys(ROW_COLUMNS + ("entry",))
-    row.update(kw)
-    return row
-
-
-def hr_rows(entry: Entry, p_entry: Entry | None, prior_sets: Mapping[str, Mapping[str, float]],
-            mcid: float = DEFAULT_MCID, ci_prob: float = CI_PROB) -> list[dict[str, Any]]:
-    """A ``published`` row (and its p) plus, per prior set, HR and P(HR < 1), P(HR < mcid) rows."""
-    base = dict(analysis=f"cox_hr:{entry['model'] or 'reported'}", population=entry["population"],
-                endpoint=entry["endpoint"], contrast=entry["factor"], entry=entry.id)
-    note = figure_notes(entry.estimate, entry.lower, entry.upper) or None
-    rows = [_row(**base, quantity="hr", source="published", estimate=entry.estimate, lower=entry.lower,
-                 upper=entry.upper, interval="95% CI", note=note)]
-    if p_entry is not None:
-        rows.append(_row(**base, quantity="p_value", source="published", estimate=p_entry.p,
-                         note=p_entry.raw))
-    y, se = log_hr_likelihood(entry.estimate, entry.lower, entry.upper)
-    rows.append(_row(**base, quantity="p_value", source="frequentist", estimate=wald_p(y, se),
-                     note="two-sided Wald p of ln HR / SE, SE from the printed 95% CI"))
-    for name, pr in prior_sets.items():
-        post = normal_update(y, se, pr["mean"], pr["sd"])
-        med, lo, hi = post.hr_summary(ci_prob)
-        src = dict(source=f"bayes:summary_normal:{name}", diagnostics_ok=True)
-        rows.append(_row(**base, **src, quantity="hr", estimate=med, lower=lo, upper=hi,
-                         interval=f"{ci_prob:.0%} ETI", note=f"log HR ~ N({post.mean:.4f}, {post.sd:.4f}^2)"))
-        for t in dict.fromkeys((1.0, mcid)):
-            rows.append(_row(**base, **src, quantity="prob_hr_lt", threshold=t, probability=post.prob_hr_below(t)))
-    return rows
-
-
 def published_hrs(reg: Registry, tables: Iterable[str] = ("t4", "t5", "text")) -> list[tuple[Entry, Entry | None]]:
     """Every published Cox HR (95% CI) with its p-value entry (same attributes), if printed."""
     out = []
@@ -142,10 +111,3 @@ def published_hrs(reg: Registry, tables: Iterable[str] = ("t4", "t5", "text")) -
         ps = reg.find(kind="p", table=e.table, **keys)
         out.append((e, ps[0] if ps else None))
     return out
-
-
-def summary_hr_rows(reg: Registry, prior_sets: Mapping[str, Mapping[str, float]] | None = None,
-                    mcid: float = DEFAULT_MCID, tables: Iterable[str] = ("t4", "t5", "text")) -> list[dict[str, Any]]:
-    """Tidy rows for every published HR of ``tables`` under every prior set."""
-    sets = prior_sets if prior_sets is not None else survival_prior_sets(mcid)
-    return [row for e, p in published_hrs(reg, tables) for row in hr_rows(e, p, sets, mcid)]

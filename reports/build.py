@@ -2,7 +2,8 @@
 refitting — the entry point the run engine calls at the end of ``reproduce``/``run`` and the
 ``hccbayes report RUN_DIR`` command.
 
-Reads ``comparisons.csv``, ``run.json`` and ``fits/*.nc`` (:mod:`hccbayes.reports.rundir`); writes
+Reads the run folder alone (:mod:`hccbayes.reports.rundir`: the table, run.json, the fits' attrs, the
+stored curves and study record, checks and tipping points); writes
 ``report.md``, ``report.html`` (one self-contained file), ``tables/*.csv`` + ``tables/*.tex`` (booktabs)
 and ``figures/*.png`` + ``figures/*.svg`` under ``out`` (default: ``<run_dir>/report``). Every file is
 written atomically (temporary file + rename). Figures are drawn on explicit ``matplotlib.figure.Figure``

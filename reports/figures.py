@@ -1,10 +1,10 @@
 """Survival and forest figures as matplotlib ``Figure`` objects (no pyplot, no global state).
 
-* :func:`survival_figure`: Kaplan–Meier step curves per arm (statsmodels ``SurvfuncRight`` on the
-  fitted patients' own times — the fit's ``observed_data``/``constant_data`` groups, so the curves are of
-  exactly the data that were modelled) with the posterior median and 95% band of the standardised
-  survival curve of each model (:func:`hccbayes.models.survival.quantities.standardised_curves`) and the numbers
-  at risk per arm below the axis. One figure per survival analysis; bands of the plan's primary prior set.
+* :func:`survival_figure`: Kaplan–Meier step curves per arm of the fitted patients with the posterior
+  median and 95% band of the standardised survival curve of each model and the numbers at risk per arm
+  below the axis, all as the run stored them (``km.csv`` and ``curves.csv``,
+  :mod:`hccbayes.inference.engine.curves`). One figure per survival analysis; bands of the plan's primary
+  prior set.
 * :func:`forest_figure`: the hazard ratios of one published table and endpoint, one row per published
   HR: published 95% CI, Cox 95% CI on the cohort (when the table has it) and the posterior 95% CrI of
   the primary prior set; log axis.
@@ -13,15 +13,12 @@ Colours: the Okabe–Ito palette (colour-blind safe); artists carry ``gid`` labe
 """
 from __future__ import annotations
 
-import json
 import logging
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
-from hccbayes.models.survival.quantities import standardised_curves
 from hccbayes.reports.numbers import base_quantity, model_label
 
 log = logging.getLogger(__name__)
@@ -34,66 +31,39 @@ BAND_ALPHA = 0.18
 CI_PROB = 0.95
 
 
-def data_from_fit(dt) -> tuple[SurvivalData, SurvivalSpec] | None:
-    """Rebuild the modelled arrays from a fit's own groups (None for regimen-effect fits, whose regimen
-    indices are not stored)."""
-    spec = SurvivalSpec(**json.loads(dt.attrs["spec"]))
-    if spec.regimen_effects:
-        return None
-    obs = dt["observed_data"].to_dataset()
-    const = dt["constant_data"].to_dataset()
-    X = np.asarray(const["X"].values, float)
-    data = SurvivalData(time=np.asarray(obs["time"].values, float), event=np.asarray(obs["event"].values, float),
-                        X=X, terms=tuple(str(t) for t in const["term"].values),
-                        ids=tuple(str(i) for i in obs["patient"].values), center=X.mean(axis=0))
-    return data, spec
+def at_risk(km: pd.DataFrame, ticks: np.ndarray) -> list[int]:
+    """Numbers at risk (time >= t) at ``ticks`` from a Kaplan–Meier table (time, events, censored)."""
+    time = km["time"].to_numpy(float)
+    left = (km["events"] + km["censored"]).to_numpy(int)
+    return [int(left[time >= t].sum()) for t in ticks]
 
 
-def km_step(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Kaplan–Meier step coordinates starting at (0, 1) (statsmodels SurvfuncRight)."""
-    from statsmodels.duration.survfunc import SurvfuncRight
-
-    sf = SurvfuncRight(time, event)
-    return np.r_[0.0, sf.surv_times], np.r_[1.0, sf.surv_prob]
-
-
-def at_risk(time: np.ndarray, ticks: np.ndarray) -> list[int]:
-    return [int((time >= t).sum()) for t in ticks]
-
-
-def survival_figure(fits: dict[str, object], arm_names: tuple[str, str], endpoint_label: str,
-                    term: str | None = None) -> Figure:
-    """``fits``: model name -> posterior DataTree (same data, e.g. Weibull and PEM under one prior set).
-    ``arm_names``: labels of term = 0 and term = 1."""
-    first = next(iter(fits.values()))
-    built = data_from_fit(first)
-    if built is None:
-        raise ValueError("survival figures need fits without regimen effects")
-    data, spec = built
-    term = term or spec.contrast_term
-    arm = data.X[:, data.terms.index(term)]
-    t_max = float(np.ceil(data.time.max()))
-    grid = np.round(np.arange(0.0, t_max + 1e-9, 0.25), 10)
+def survival_figure(curves: dict[str, pd.DataFrame], km: pd.DataFrame, arm_names: tuple[str, str],
+                    endpoint_label: str) -> Figure:
+    """``curves``: model name -> its posterior bands (rows of ``curves.csv``: level, time, lower, median,
+    upper; e.g. Weibull and PEM under one prior set); ``km``: the Kaplan–Meier tables of the same patients
+    (rows of ``km.csv``: level, time, n_risk, events, censored, survival); ``arm_names``: labels of levels
+    0 and 1."""
+    t_max = float(np.ceil(km["time"].max()))
     fig = Figure(figsize=(7.2, 5.4), layout="constrained")
     gs = fig.add_gridspec(2, 1, height_ratios=(4, 1))
     ax = fig.add_subplot(gs[0])
     ax_risk = fig.add_subplot(gs[1], sharex=ax)
-    for level, (name, colour) in enumerate(zip(arm_names, ARM_COLOURS)):
-        m = arm == level
-        x, y = km_step(data.time[m], data.event[m])
+    tables = [km[km["level"] == level] for level in (0, 1)]
+    for k, name, colour in zip(tables, arm_names, ARM_COLOURS):
+        steps = k[k["events"] > 0]
+        x, y = np.r_[0.0, steps["time"].to_numpy(float)], np.r_[1.0, steps["survival"].to_numpy(float)]
         ax.step(x, y, where="post", color=colour, lw=1.8, label=f"Kaplan–Meier, {name}", gid=f"km:{name}")
-        cens = m & (data.event == 0)
-        ax.plot(data.time[cens], np.interp(data.time[cens], x, y, right=y[-1]) if cens.any() else [], "|",
-                color=colour, ms=7, gid=f"censor:{name}")
-    tail = (1 - CI_PROB) / 2
-    for model, dt in fits.items():
-        d, s = data_from_fit(dt)
-        curves = standardised_curves(dt, d, s, term, grid=grid)
+        cens = np.repeat(k["time"].to_numpy(float), k["censored"].to_numpy(int))
+        ax.plot(cens, np.interp(cens, x, y, right=y[-1]) if len(cens) else [], "|", color=colour, ms=7,
+                gid=f"censor:{name}")
+    for model, bands in curves.items():
         for level, (name, colour) in enumerate(zip(arm_names, ARM_COLOURS)):
-            c = curves.sel(level=level).stack(sample=("chain", "draw")).values  # (time, samples)
-            lo, mid, hi = np.quantile(c, [tail, 0.5, 1 - tail], axis=1)
-            ax.fill_between(grid, lo, hi, color=colour, alpha=BAND_ALPHA, lw=0, gid=f"band:{model}:{name}")
-            ax.plot(grid, mid, MODEL_STYLES.get(model, "-."), color=colour, lw=1.2,
+            b = bands[bands["level"] == level]
+            grid = b["time"].to_numpy(float)
+            ax.fill_between(grid, b["lower"].to_numpy(float), b["upper"].to_numpy(float), color=colour,
+                            alpha=BAND_ALPHA, lw=0, gid=f"band:{model}:{name}")
+            ax.plot(grid, b["median"].to_numpy(float), MODEL_STYLES.get(model, "-."), color=colour, lw=1.2,
                     label=f"{model_label(model)} posterior median, {name}", gid=f"median:{model}:{name}")
     ax.set_ylim(0, 1.02)
     ax.set_xlim(0, t_max)
@@ -104,8 +74,8 @@ def survival_figure(fits: dict[str, object], arm_names: tuple[str, str], endpoin
                  fontsize=10)
     ticks = ax.get_xticks()
     ticks = ticks[(ticks >= 0) & (ticks <= t_max)]
-    for level, (name, colour) in enumerate(zip(arm_names, ARM_COLOURS)):
-        for t, n in zip(ticks, at_risk(data.time[arm == level], ticks)):
+    for level, (k, name, colour) in enumerate(zip(tables, arm_names, ARM_COLOURS)):
+        for t, n in zip(ticks, at_risk(k, ticks)):
             ax_risk.text(t, 1 - level, str(n), ha="center", va="center", color=colour, fontsize=8,
                          gid=f"risk:{name}")
     ax_risk.set_yticks([1, 0], labels=list(arm_names), fontsize=8)
@@ -154,11 +124,10 @@ def forest_rows(table: pd.DataFrame, prefix: str, endpoint: str, prior_set: str)
             for col in ("estimate", "lower", "upper"):
                 row[f"{key}_{col}"] = float(r[col]) if r is not None else np.nan
         row["bayes_source"] = bayes["source"] if bayes is not None else ""
-        if bayes is not None:
-            model = bayes["source"].split(":")[1]
-            for src in by_source:
-                if src.startswith(f"bayes:{model}:") and (rid, src) in probs:
-                    row["p_" + src.split(":")[2]] = probs[(rid, src)]
+        if bayes is not None:  # P(HR < 1) of the same model under each prior set
+            for src, r in by_source.items():
+                if src.startswith("bayes:") and r["model"] == bayes["model"] and (rid, src) in probs:
+                    row["p_" + r["prior_set"]] = probs[(rid, src)]
         out.append(row)
     return pd.DataFrame(out)
 

@@ -1,5 +1,5 @@
 """The "Model checks" section: the run's ``checks/`` files (written by
-:func:`hccbayes.inference.checks.model_checks.add_model_checks`) as tables — PSIS-LOO Weibull vs PEM (elpd
+:func:`hccbayes.inference.checks.run_checks.run_checks`) as tables — PSIS-LOO Weibull vs PEM (elpd
 difference, its SE, Pareto k), posterior predictive KM coverage, power-scaling diagnoses and prior
 predictive intervals. A run without ``checks/`` gets one sentence saying so.
 """

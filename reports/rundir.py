@@ -1,9 +1,13 @@
-"""Reading a finished run directory (the run engine's output) for the report writers — no refitting.
+"""Reading a finished run directory (the run engine's output) for the report writers: nothing is refitted,
+re-audited or recomputed, and the study folder is not needed.
 
-Layout (issue 6): ``comparisons.csv`` (the comparison table, :mod:`hccbayes.inference.engine.table`),
-``run.json`` (versions, seeds, hashes, timings, plan, per-analysis status; optional here),
-``fits/<key>.nc`` (posterior DataTrees whose attrs carry spec, priors, prior_set, prior_description,
-sampler, seed and diagnostics JSON) and optionally ``fidelity.csv``.
+Layout: ``comparisons.csv`` (the comparison table, :mod:`hccbayes.inference.engine.table`), ``run.json``
+(versions, seeds, hashes, timings, plan, per-analysis status; optional here), ``fits/<key>.nc`` (posterior
+DataTrees whose attrs carry spec, priors, prior_set, prior_description, sampler, seed and diagnostics
+JSON), ``curves.csv`` and ``km.csv`` (what the survival figures plot:
+:mod:`hccbayes.inference.engine.curves`), ``study/`` (the study's description, audit findings, the
+fidelity table of its cohort and, for a cohort rebuilt from Kaplan–Meier curves, the data of the
+reconstruction figure: :mod:`hccbayes.inference.engine.study_record`), ``checks/`` and ``tipping/``.
 
 A fit is matched to table rows by its model and prior set (from its attrs) and its analysis: the
 ``analysis`` attr when the engine writes one, else the part of the file key before the first ``__``
@@ -20,20 +24,12 @@ from typing import Any
 
 import pandas as pd
 
-from hccbayes.atomic import write_text
-from hccbayes.data import load_study
-from hccbayes.data.cohort import load_cohort
-from hccbayes.data.published.audit import audit, findings_frame
-from hccbayes.data.published.registry import load_registry
-from hccbayes.data.reconstruction.kmipd.study_source import cohort_as_ipd, curve_source, reconstruct_study
 from hccbayes.errors import InputError, Problem
 from hccbayes.inference.engine.table import read_table, validate_table
-from hccbayes.inference.frequentist.fidelity import fidelity
-from hccbayes.inference.frequentist.kmipd_fidelity import study_fidelity
 
 log = logging.getLogger(__name__)
 
-DEFAULT_STUDY = "yin2025"
+STUDY_JSON = "study/study.json"
 
 
 @dataclass
@@ -59,10 +55,6 @@ class FitInfo:
         return str(self.attrs.get("analysis") or self.key.split("__")[0])
 
     @property
-    def source(self) -> str:
-        return f"bayes:{self.model}:{self.prior_set}"
-
-    @property
     def diagnostics(self) -> dict[str, Any]:
         return json.loads(self.attrs.get("diagnostics", "{}"))
 
@@ -74,10 +66,9 @@ class FitInfo:
     def versions(self) -> dict[str, str]:
         return json.loads(self.attrs.get("versions", "{}"))
 
-    def load(self, groups: tuple[str, ...] | None = None, max_draws: int | None = None):
+    def load(self, groups: tuple[str, ...] | None = None):
         """The posterior DataTree, read into memory (the file is closed afterwards). ``groups``: read only
-        these groups (a report never needs log_likelihood, the largest one); ``max_draws``: keep about
-        this many posterior draws in all, evenly thinned per chain (see :func:`thin`)."""
+        these groups (a report never needs log_likelihood, the largest one)."""
         import xarray as xr
 
         if groups is None:
@@ -90,16 +81,7 @@ class FitInfo:
                     parts[g] = ds.load()
             dt = xr.DataTree.from_dict(parts)
             dt.attrs = dict(self.attrs)
-        if max_draws is not None and "posterior" in dt.children:
-            dt["posterior"] = xr.DataTree(thin(dt["posterior"].to_dataset(), max_draws))
         return dt
-
-
-def thin(posterior, max_draws: int):
-    """Every k-th draw of each chain so that at most about ``max_draws`` draws remain in all."""
-    total = posterior.sizes["chain"] * posterior.sizes["draw"]
-    step = max(1, -(-total // max_draws))
-    return posterior.isel(draw=slice(None, None, step))
 
 
 def _attrs(path: Path) -> dict[str, Any]:
@@ -112,69 +94,84 @@ def _attrs(path: Path) -> dict[str, Any]:
                 for k, v in f.attrs.items() if not k.startswith("_NC")}
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    label: str
+    event_label: str
+
+
+@dataclass(frozen=True)
+class StudyInfo:
+    """The study as the run recorded it (``study/study.json``)."""
+
+    name: str
+    citation: str
+    time_unit: str
+    endpoints: tuple[Endpoint, ...]
+    populations: dict[str, str]  # registry population name -> its label
+    provenance: str  # the text of the study's PROVENANCE.md ("" when it has none)
+
+    @classmethod
+    def from_json(cls, d: dict) -> "StudyInfo":
+        return cls(d["name"], d["citation"], d["time_unit"], tuple(Endpoint(**e) for e in d["endpoints"]),
+                   dict(d["populations"]), d["provenance"])
+
+
+def _read_csv(path: Path, strings: tuple[str, ...] = ()) -> pd.DataFrame | None:
+    """A stored frame (``strings``: columns kept as text, "" for empty), or None when the file is absent."""
+    if not path.is_file():
+        return None
+    frame = pd.read_csv(path, dtype={c: str for c in strings})
+    for c in strings:
+        if c in frame:
+            frame[c] = frame[c].fillna("")
+    return frame
+
+
 @dataclass
 class RunData:
     """Everything a report needs from one run directory."""
 
     path: Path
     table: pd.DataFrame
+    study: StudyInfo
     run: dict[str, Any] = field(default_factory=dict)
     fits: dict[str, FitInfo] = field(default_factory=dict)
 
     @property
-    def study_name(self) -> str:
-        return str(self.run.get("study") or DEFAULT_STUDY)
-
-    @cached_property
-    def study(self):
-        return load_study(self.study_name)
-
-    @cached_property
-    def fidelity(self) -> pd.DataFrame:
-        """``fidelity.csv`` of the run when present, else recomputed from the study's cohort (about a
-        second and a half) and stored there atomically, so the next rebuild reads it. A run directory
-        that cannot be written to is logged and the table is recomputed each time."""
-        path = self.path / "fidelity.csv"
-        if path.is_file():
-            return pd.read_csv(path)
-
-        cohort = self.run.get("cohort")
-        check = study_fidelity if curve_source(self.study) is not None else fidelity  # cohort from KM curves?
-        frame = check(self.study, cohort if cohort and Path(cohort).is_file() else None)
-        try:
-            write_text(path, frame.to_csv(index=False))
-        except OSError as err:
-            log.warning("could not store the recomputed fidelity table in %s (%s)", path, err)
-        return frame
-
-    @cached_property
-    def curve_reconstruction(self):
-        """(reconstruction, the run's cohort as group/time/event) when the study's cohort comes from digitised
-        Kaplan–Meier curves (:mod:`hccbayes.data.reconstruction.kmipd.study_source`), for the report's figure; else None."""
-
-        if curve_source(self.study) is None:
-            return None
-        cohort = self.run.get("cohort")
-        path = Path(cohort) if cohort and Path(cohort).is_file() else self.study.cohort_path
-        return reconstruct_study(self.study)[0], cohort_as_ipd(load_cohort(path, self.study), self.study)
-
-    @cached_property
-    def registry(self):
-        return load_registry(self.study_name)
-
-    @cached_property
-    def findings(self) -> pd.DataFrame:
-        return findings_frame(audit(self.registry))
-
-    @property
     def population_labels(self) -> dict[str, str]:
         """Registry population name -> its label ("afp_change:elevated" -> "AFP elevated after 8 weeks")."""
-        return {name: pop.label for name, pop in self.registry.populations.items()}
+        return self.study.populations
+
+    @property
+    def provenance(self) -> str:
+        return self.study.provenance
 
     @cached_property
-    def provenance(self) -> str:
-        path = self.study.folder / "PROVENANCE.md"
-        return path.read_text(encoding="utf-8") if path.is_file() else ""
+    def fidelity(self) -> pd.DataFrame | None:
+        """The fidelity table of the run's cohort (``study/fidelity.csv``)."""
+        return _read_csv(self.path / "study" / "fidelity.csv", ("target", "kind", "source"))
+
+    @cached_property
+    def findings(self) -> pd.DataFrame | None:
+        """The audit findings about the published figures (``study/audit.csv``)."""
+        return _read_csv(self.path / "study" / "audit.csv", ("rule", "severity", "entries", "message", "arithmetic"))
+
+    @cached_property
+    def km_reconstruction(self) -> pd.DataFrame | None:
+        """The reconstruction figure's data when the cohort was rebuilt from digitised Kaplan–Meier curves."""
+        return _read_csv(self.path / "study" / "km_reconstruction.csv", ("part", "group"))
+
+    @cached_property
+    def curves(self) -> pd.DataFrame | None:
+        """Posterior median and band of the standardised S(t) per analysis, model, prior set and level."""
+        return _read_csv(self.path / "curves.csv", ("analysis", "model", "prior_set", "group"))
+
+    @cached_property
+    def km(self) -> pd.DataFrame | None:
+        """Kaplan–Meier tables of the fitted patients per analysis and level."""
+        return _read_csv(self.path / "km.csv", ("analysis", "group"))
 
     @cached_property
     def tipping(self) -> dict[str, dict]:
@@ -192,12 +189,6 @@ class RunData:
                 log.warning("tipping-point file %s skipped, no curve drawn (%s: %s)", path, type(err).__name__, err)
         return out
 
-    def fit_for(self, analysis: str, source: str) -> FitInfo | None:
-        for info in self.fits.values():
-            if info.analysis == analysis and info.source == source:
-                return info
-        return None
-
     @property
     def versions(self) -> dict[str, str]:
         v = self.run.get("versions")
@@ -207,6 +198,13 @@ class RunData:
             if info.versions:
                 return info.versions
         return {}
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(Problem(str(path), f"not valid JSON ({err})", "rerun the analysis to rewrite it")) from err
 
 
 def load_run(run_dir: str | Path) -> RunData:
@@ -222,16 +220,20 @@ def load_run(run_dir: str | Path) -> RunData:
     if problems:
         raise InputError([Problem(str(csv), p, "rewrite the table with hccbayes.inference.engine.table.write_table")
                           for p in problems], "the comparison table breaks its contract")
-    run: dict[str, Any] = {}
     run_json = run_dir / "run.json"
-    if run_json.is_file():
-        try:
-            run = json.loads(run_json.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise InputError(Problem(str(run_json), f"not valid JSON ({err})",
-                                     "rerun the analysis to rewrite it")) from err
+    run = _json(run_json) if run_json.is_file() else {}
+    study_json = run_dir / STUDY_JSON
+    if not study_json.is_file():
+        raise InputError(Problem(str(study_json), "the run folder does not record its study (written by runs of "
+                                 "this version)", "run the plan again into the same folder: every valid fit is "
+                                 "reused"))
+    try:
+        study = StudyInfo.from_json(_json(study_json))
+    except (KeyError, TypeError) as err:
+        raise InputError(Problem(str(study_json), f"not a study record ({type(err).__name__}: {err})",
+                                 "run the plan again into the same folder")) from err
     fits = {}
     for path in sorted((run_dir / "fits").glob("*.nc")):
         fits[path.stem] = FitInfo(path.stem, path, _attrs(path))
     log.info("run %s: %d table rows, %d fits", run_dir, len(table), len(fits))
-    return RunData(run_dir, table, run, fits)
+    return RunData(run_dir, table, study, run, fits)

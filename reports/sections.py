@@ -43,7 +43,6 @@ FOREST_TABLES = (("t4", "Table 4"), ("t5", "Table 5"))
 LEVEL = fmt(100 * CI_PROB, "count")  # the credible/confidence level of figures, e.g. "95"
 ONE = fmt(NULL["ratio"], "real")
 MAX_TRACE_FITS = 2  # trace/rank plots for the two worst failing fits only (each costs about a second)
-SURVIVAL_DRAWS = 400  # posterior draws behind a survival band: plenty for a 95% band (see figures.py)
 DIAG_VARS = ("log_hr", "weibull_shape", "intercept", "log_hazard", "rw_sigma")
 
 
@@ -69,28 +68,29 @@ def provenance_blocks(run) -> list:
             blocks.append(Para("Known limitations of the reconstruction (from PROVENANCE.md): "
                                + " ".join(f"({k}) {i}" for k, i in zip("abcdefghij", items))))
     fid = run.fidelity
-    rows = []
-    for kind in ("hard", "soft"):
-        sub = fid[fid["kind"] == kind]
-        passed = sub["passed"].astype(str).str.lower().eq("true")
-        rows.append({"Targets": kind, "Met": fmt(int(passed.sum()), "count"), "Of": fmt(len(sub), "count"),
-                     "Missed": ", ".join(sub.loc[~passed, "target"]) or "none"})
-    blocks.append(Table("fidelity", "Fidelity of the pseudo-patient cohort to the published targets "
-                        "(recomputed with the reference estimators)", pd.DataFrame(rows)))
-    if (rebuilt := run.curve_reconstruction) is not None:  # a cohort from digitised KM curves
-
+    if fid is not None:
+        rows = []
+        for kind in ("hard", "soft"):
+            sub = fid[fid["kind"] == kind]
+            passed = sub["passed"].astype(str).str.lower().eq("true")
+            rows.append({"Targets": kind, "Met": fmt(int(passed.sum()), "count"), "Of": fmt(len(sub), "count"),
+                         "Missed": ", ".join(sub.loc[~passed, "target"]) or "none"})
+        blocks.append(Table("fidelity", "Fidelity of the pseudo-patient cohort to the published targets "
+                            "(recomputed with the reference estimators)", pd.DataFrame(rows)))
+    if (rebuilt := run.km_reconstruction) is not None:  # a cohort from digitised KM curves
         blocks.append(Figure("km_reconstruction", "Patients reconstructed from the digitised Kaplan–Meier curves "
                              "(Guyot et al. 2012): digitised points, the cleaned curves and the Kaplan–Meier "
                              "curves of the cohort; numbers at risk of the published table / the cohort",
-                             reconstruction_figure(*rebuilt, f"Time ({run.study.time_unit})")))
+                             reconstruction_figure(rebuilt, f"Time ({run.study.time_unit})")))
     f = run.findings
-    counts = f["severity"].value_counts()
-    blocks.append(Para("Consistency audit of the paper's printed figures: "
-                       + ", ".join(f"{fmt(int(counts.get(s, 0)), 'count')} {s}" for s in ("error", "warning", "info"))
-                       + " findings (each below with the printed numbers involved)."))
-    blocks.append(Table("audit", "Audit findings about the published figures",
-                        f[["severity", "rule", "message", "arithmetic"]].rename(columns=str.capitalize),
-                        collapsed=True))
+    if f is not None:
+        counts = f["severity"].value_counts()
+        blocks.append(Para("Consistency audit of the paper's printed figures: "
+                           + ", ".join(f"{fmt(int(counts.get(s, 0)), 'count')} {s}" for s in ("error", "warning", "info"))
+                           + " findings (each below with the printed numbers involved)."))
+        blocks.append(Table("audit", "Audit findings about the published figures",
+                            f[["severity", "rule", "message", "arithmetic"]].rename(columns=str.capitalize),
+                            collapsed=True))
     return blocks
 
 
@@ -193,9 +193,24 @@ def _two_group_contrasts(table: pd.DataFrame) -> dict[str, tuple[str, str]]:
     return out
 
 
+def _stored_curves(run, analysis: str, prior: str, models) -> tuple[dict, pd.DataFrame] | None:
+    """The stored posterior bands (per model) and Kaplan–Meier tables of one analysis, or None when the run
+    has none for it."""
+    curves, km = run.curves, run.km
+    if curves is None or km is None:
+        return None
+    mine = curves[(curves["analysis"] == analysis) & (curves["prior_set"] == prior)]
+    bands = {m: mine[mine["model"] == m] for m in models}
+    steps = km[km["analysis"] == analysis]
+    if steps.empty or any(b.empty for b in bands.values()):
+        return None
+    return bands, steps
+
+
 def _survival_figures(run, prior: str, study) -> list:
     """One figure per analysis whose HR contrasts two named groups (arm, AFP stratum ...), fits of the
-    primary prior set; multivariable and regimen-effect fits are left to the tables."""
+    primary prior set; multivariable and regimen-effect fits are left to the tables. The curves are the
+    run's own (``curves.csv``, ``km.csv``)."""
     out = []
     contrasts = _two_group_contrasts(run.table)
     by_analysis: dict[str, dict] = {}
@@ -207,10 +222,13 @@ def _survival_figures(run, prior: str, study) -> list:
     for analysis, infos in by_analysis.items():
         endpoint = next(iter(infos.values())).spec.get("endpoint", "")
         label = next((ep.label for ep in study.endpoints if ep.name == endpoint), endpoint)
-        fits = {m: i.load(("posterior", "observed_data", "constant_data"), SURVIVAL_DRAWS)
-                for m, i in infos.items()}
+        stored = _stored_curves(run, analysis, prior, infos)
+        if stored is None:
+            log.warning("no stored survival curves for %s (%s prior) in %s: figure left out", analysis, prior,
+                        run.path)
+            continue
         failed = [m for m, i in infos.items() if not i.diagnostics.get("ok", True)]
-        fig = survival_figure(fits, contrasts[analysis], label)
+        fig = survival_figure(*stored, contrasts[analysis], label)
         note = (" Diagnostics FAILED for: " + ", ".join(failed) + "." if failed else "")
         out.append(Figure(f"km_{anchor(analysis)}", f"{label}: Kaplan–Meier curves per arm (steps) with the posterior "
                           f"median and {LEVEL}% band of the standardised survival curve per model ({prior.replace('_', ' ')}"

@@ -1,30 +1,37 @@
-"""A small but real run directory for the report tests, built the way the run engine (issue 6) will:
-comparisons.csv (the table contract of hccbayes.inference.engine.table), run.json and fits/<key>.nc.
+"""A small but real run directory for the report tests, built the way the run engine does:
+comparisons.csv (the table contract of hccbayes.inference.engine.table), run.json, fits/<key>.nc, the
+survival curves of the fits (curves.csv, km.csv: the engine's FigureData) and the study record (study/: the
+engine's write_study_record).
 
 Rows come from the project's own estimators, not typed numbers:
 * Tables 4 and 5: every published Cox HR with its summary-level normal-normal posteriors
-  (models.summary_hr, five prior sets) and, for the univariable rows of the whole cohort, the Cox HR on
-  the pseudo-patient cohort (inference.cox_freq);
+  (the engine's rows_counts.summary_rows, five prior sets) and, for the univariable rows of the whole
+  cohort, the Cox HR on the pseudo-patient cohort (inference.cox_freq);
 * the arm comparisons of PFS and OS: small Weibull and PEM fits (inference.fit.fit) on the bundled
   cohort, the Cox HR and the KM medians per arm; one PEM fit is sampled far too briefly on purpose so
   that it fails the diagnostics gate (R-hat/ESS), to exercise the failure paths;
-* Table 3 ORR and DCR: exact beta-binomial posteriors (models.response) from the published counts.
+* Table 3 ORR and DCR: exact beta-binomial posteriors (models.response; rows by the engine's
+  rows_counts.rate_rows) from the published counts.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 from hccbayes.data import load_cohort, load_registry, load_study
 from hccbayes.inference import cox_fit, study_km
-from hccbayes.inference.engine.table import COLUMNS, bayes_source, make_table, write_table
+from hccbayes.inference.engine.curves import FigureData
+from hccbayes.inference.engine.rows_counts import rate_rows, summary_rows
+from hccbayes.inference.engine.study_record import write_study_record
+from hccbayes.inference.engine.table import Rows, bayes_source, make_table, write_table
 from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings, diagnostics_of, fit, versions
 from hccbayes.inference.sensitivity.tipping import survival_tipping_points, tipping_rows
 from hccbayes.inference.sensitivity.tipping_run import save_search
-from hccbayes.models.priors.survival import prior_set
-from hccbayes.models.response.beta_binomial import compare_rates, comparison_rows
+from hccbayes.models.priors.survival import PRIOR_SET_NAMES, prior_set
+from hccbayes.models.response.beta_binomial import compare_rates
 from hccbayes.models.response.counts import table3_rates
-from hccbayes.models.summary_hr import summary_hr_rows
+from hccbayes.models.summary_hr import published_hrs
 from hccbayes.models.survival.design import SurvivalSpec, survival_data
 from hccbayes.models.survival.quantities import hazard_ratios, median_survival, standardised_curves, summarise
 
@@ -40,20 +47,14 @@ RESPONSE_PRIORS = ("weakly_informative", "skeptical")
 TITLES = {"pfs": "Progression-free survival by arm", "os": "Overall survival by arm"}
 
 
-def _clean(row: dict) -> dict:
-    return {k: v for k, v in row.items() if k in COLUMNS and v is not None}
-
-
 def _published_hr_rows(reg, cohort, study) -> list[dict]:
     rows = []
-    for r in summary_hr_rows(reg, tables=("t4", "t5")):
-        extra = dict(registry_id=r["entry"], title=f"Cox HR ({r['analysis'].split(':')[1]}), {r['contrast']}",
-                     unit="HR", cohort_based=False, model="" if r["source"] == "published" else "summary_normal")
-        if r["quantity"] == "prob_hr_lt":
-            extra["direction"] = "<"
-        if r["source"].startswith("bayes:"):
-            extra["prior_set"] = r["source"].split(":")[2]
-        rows.append({**_clean(r), **extra})
+    by_model: dict[str, list] = {}
+    for entry, p_entry in published_hrs(reg, ("t4", "t5")):
+        by_model.setdefault(entry["model"] or "reported", []).append((entry, p_entry))
+    for model, pairs in by_model.items():
+        analysis = SimpleNamespace(id=f"cox_hr:{model}", title="", prior_sets=PRIOR_SET_NAMES)
+        rows += [{**r, "title": f"Cox HR ({model}), {r['contrast']}"} for r in summary_rows(analysis, pairs, 0.7)]
     # Cox on the pseudo-patient cohort for the whole-cohort univariable rows
     for r in [r for r in rows if r["source"] == "published" and r["quantity"] == "hr"
               and r["population"] == "all" and r["analysis"] == "cox_hr:univariable"]:
@@ -115,16 +116,11 @@ def _response_rows(reg) -> list[dict]:
             continue
         name = rd.endpoint.split(":")[1].lower()
         title = {"orr": "Objective response rate", "dcr": "Disease control rate"}[name]
+        bayes = Rows(dict(analysis=f"t3_{name}", title=title, population="all", endpoint=name, cohort_based=False))
         for prior in RESPONSE_PRIORS:
             comp = compare_rates(rd.counts, rd.reference, prior, seed=SEED, n_draws=4000)
-            for r in comparison_rows(comp, f"t3_{name}", name, population="all"):
-                r = _clean(r)
-                if r["quantity"] == "prob_risk_difference_gt":
-                    r.update(direction=">", quantity="risk_difference")
-                group = r.pop("population") if r["quantity"] == "rate" else ""
-                rows.append({**r, "title": title, "population": "all", "group": group.split(":")[-1],
-                             "contrast": "TKI+ICI vs TKI", "model": "beta_binomial", "prior_set": prior,
-                             "unit": "proportion", "cohort_based": False})
+            rate_rows(bayes, comp, "TKI+ICI vs TKI")
+        rows += bayes.rows
         for g, pct in zip(rd.groups, rd.published_percent):
             if pct is not None:
                 rows.append(dict(analysis=f"t3_{name}", title=title, population="all", endpoint=name,
@@ -154,6 +150,8 @@ def make_run_dir(path: Path, with_fits: bool = True) -> Path:
     reg = load_registry("yin2025")
     cohort = load_cohort(study.cohort_path, study)
     rows = _published_hr_rows(reg, cohort, study) + _response_rows(reg)
+    write_study_record(path, study, reg, cohort, study.cohort_path)
+    figures = FigureData(study)
     status = {}
     for endpoint in ("pfs", "os"):
         rows += _frequentist_arm_rows(endpoint, cohort, study, reg)
@@ -167,8 +165,10 @@ def make_run_dir(path: Path, with_fits: bool = True) -> Path:
             dt.attrs.update({"fit_key": key, "analysis": f"arm_{endpoint}", "refit": ""})  # as the engine stores
             dt.to_netcdf(path / "fits" / f"{key}.nc")
             rows += _survival_rows(endpoint, dt, data, spec, prior)
+            figures.add(SimpleNamespace(id=f"arm_{endpoint}", strata="arm"), prior, dt, data, spec)
             status[key] = "ok" if diagnostics_of(dt).ok else "diagnostics failed"
         rows += _tipping_rows(path, cohort, study, cache)
+    figures.write(path)
     write_table(make_table(rows), path / "comparisons.csv")
     run = {"study": "yin2025", "versions": versions(), "seeds": {"base": SEED},
            "plan": {"seed": SEED, "primary_prior_set": "weakly_informative", "thresholds": {"hr": [1.0, 0.7],
@@ -183,7 +183,7 @@ _SHARED: dict[str, Path] = {}
 
 def shared_run_dir(tmp_path_factory) -> Path:
     """One factory run directory per test process, shared by every report test module (building it
-    takes about 20 s; the report tests only read it, apart from a cached fidelity.csv)."""
+    takes about 20 s; the report tests only read it)."""
     if "run" not in _SHARED:
         _SHARED["run"] = make_run_dir(tmp_path_factory.mktemp("run"))
     return _SHARED["run"]

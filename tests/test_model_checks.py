@@ -1,5 +1,5 @@
 """Model comparison and checks (issue 7, part 4): PSIS-LOO Weibull vs PEM, prior and posterior predictive
-checks, and the run-directory hook.
+checks, and the checks of a run's fits as frames (and checks/*.csv).
 
 References: the package's Kaplan-Meier estimator (hccbayes.inference.frequentist.survival, agreeing with R
 survival, see test_survival_freq.py); exponential closed forms (median = ln 2 / rate); the PSIS-LOO identity
@@ -7,15 +7,16 @@ p_loo = lpd - elpd_loo (Vehtari, Gelman & Gabry 2017, eq. 15); normal quantiles 
 """
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
-from hccbayes.inference.checks.model_checks import add_model_checks, compare_models, loo_summary, prior_predictive
+from hccbayes.inference.checks.model_checks import compare_models, loo_summary, prior_predictive
 from hccbayes.inference.checks.ppc import censoring_times, km_on_grid, posterior_predictive_km, simulate_times
+from hccbayes.inference.checks.run_checks import CheckedFit, run_checks
 from hccbayes.inference.fitting.cache import write_atomic
 from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings, fit
 from hccbayes.inference.frequentist.survival import km_at_times
@@ -114,16 +115,26 @@ def test_prior_predictive_hr_interval(pfs_fits):
     assert 0 < med["lower"] < med["estimate"] < med["upper"]
 
 
-def test_add_model_checks_to_a_run_dir(tmp_path, pfs_fits, study):
-    (tmp_path / "fits").mkdir()
-    for model, (dt, _, _) in pfs_fits.items():
-        write_atomic(dt, tmp_path / "fits" / f"arm_pfs__{model}__weakly_informative.nc")
-    (tmp_path / "run.json").write_text(json.dumps({"study_folder": str(study.folder),
-                                                   "cohort": str(study.cohort_path)}))
-    paths = add_model_checks(tmp_path, prior_sets=("weakly_informative",), n_rep=50, prior_draws_n=200)
-    assert set(paths) == {"loo", "psense", "ppc", "ppc_bands", "prior_predictive"}
-    import pandas as pd
-
-    loo = pd.read_csv(paths["loo"])
+def test_run_checks_return_the_frames_they_write(tmp_path, pfs_fits, study):
+    """The checks of a run's fits come back as frames — the run engine makes the power-scaling rows from
+    them — and the same frames are written to checks/*.csv (8 significant digits)."""
+    fits = []
+    for model, (dt, spec, data) in pfs_fits.items():
+        key = f"arm_pfs__{model}__weakly_informative"
+        write_atomic(dt, tmp_path / "fits" / f"{key}.nc")
+        fits.append(CheckedFit(key, "arm_pfs", "weakly_informative", data, spec, prior_set("weakly_informative"),
+                               tmp_path / "fits" / f"{key}.nc"))
+    frames = run_checks(fits, study, tmp_path / "checks", prior_sets=("weakly_informative",), n_rep=50,
+                        prior_draws_n=200)
+    assert set(frames) == {"loo", "psense", "ppc", "ppc_bands", "prior_predictive"}
+    loo = frames["loo"]
     assert set(loo["model"]) == {"weibull", "pem"} and loo["dse"].notna().all()
-    assert set(pd.read_csv(paths["ppc"])["group"]) == {"TKI", "TKI+ICI"}
+    assert set(frames["ppc"]["group"]) == {"TKI", "TKI+ICI"}
+    # fits in file-name order: the PEM's parameters first
+    assert list(dict.fromkeys(frames["psense"]["model"])) == ["pem", "weibull"]
+    for name, frame in frames.items():
+        stored = pd.read_csv(tmp_path / "checks" / f"{name}.csv")
+        assert list(stored.columns) == list(frame.columns) and len(stored) == len(frame), name
+    ps = pd.read_csv(tmp_path / "checks" / "psense.csv")
+    # written with 8 significant digits: the stored values are the frame's to a relative 1e-7
+    assert ps["prior"].to_numpy() == pytest.approx(frames["psense"]["prior"].to_numpy(), rel=1e-7)

@@ -85,8 +85,13 @@ def test_run_rows_are_marked_and_report_shows_the_check(ran):
     cohort = table[table["cohort_based"].astype(str) == "True"]
     assert len(cohort) and cohort["note"].str.contains("reconstructed from digitised Kaplan–Meier curves").all()
     assert {"bayes:weibull:weakly_informative", "bayes:pem:weakly_informative"} <= set(table["source"])
-    fidelity = pd.read_csv(run / "fidelity.csv")
+    fidelity = pd.read_csv(run / "study" / "fidelity.csv")  # the run records it; the report reads it
     assert fidelity["target"].str.startswith("km.").sum() == 2 and fidelity["passed"].all()
+    # the figure's data, stored by the run: its rebuilt numbers at risk are the fidelity table's (both count
+    # the patients with time >= t, at the times of the published table)
+    figure = pd.read_csv(run / "study" / "km_reconstruction.csv", dtype={"group": str})
+    at_risk = fidelity[fidelity["target"].str.startswith("at_risk.")]
+    assert figure.loc[figure["part"] == "at_risk", "value"].astype(int).tolist() == at_risk["reconstructed"].astype(int).tolist()
     html = (run / "report" / "report.html").read_text(encoding="utf-8")
     assert "Patients reconstructed from the digitised Kaplan–Meier curves" in html
     assert (run / "report" / "figures" / "km_reconstruction.png").is_file()

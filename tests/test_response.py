@@ -12,6 +12,8 @@ from scipy import special, stats
 
 from hccbayes.data.published.registry import load_registry
 from hccbayes.data.study import load_study
+from hccbayes.inference.engine.rows_counts import rate_rows
+from hccbayes.inference.engine.table import Rows
 from hccbayes.inference.fitting.diagnostics import diagnose
 from hccbayes.models.priors.response import (
     BetaPrior,
@@ -25,7 +27,7 @@ from hccbayes.models.priors.response import (
     robust,
     uniform,
 )
-from hccbayes.models.response.beta_binomial import compare_rates, comparison_rows, posterior, prob_greater, summarise
+from hccbayes.models.response.beta_binomial import compare_rates, posterior, prob_greater, summarise
 from hccbayes.models.response.counts import (
     afp_change_rates,
     consistent_group_sizes,
@@ -128,17 +130,17 @@ def test_registry_run_covers_every_table3_and_table6_comparison(registry):
     assert len(t3) == 6
     assert len(t6) == 2 * len(study.adverse_events) == 42
     sets = response_prior_sets()
-    rows = []
+    table = Rows()
     for r in rates:
         for name in sets:
-            rows += comparison_rows(compare_rates(r.counts, r.reference, name, n_draws=2000, seed=1),
-                                    r.analysis, r.endpoint)
+            rate_rows(table, compare_rates(r.counts, r.reference, name, n_draws=2000, seed=1), r.contrast)
+    rows = table.rows
     n_cmp = len(rates)  # 6 + 42 + 2 AFP-change comparisons
     assert n_cmp == 50
     # per comparison and set: 2 rates + RD/RR/OR + P(diff > δ) for δ in (0, 0.05, 0.10) = 8 rows
     assert len(rows) == n_cmp * len(sets) * 8
-    diffs = [r for r in rows if r["quantity"] == "risk_difference"]
-    probs = [r for r in rows if r["quantity"] == "prob_risk_difference_gt" and r["threshold"] == 0]
+    diffs = [r for r in rows if r["quantity"] == "rate_diff" and "probability" not in r]
+    probs = [r for r in rows if r["quantity"] == "rate_diff" and r.get("threshold") == 0]
     assert len(diffs) == len(probs) == n_cmp * len(sets)
     assert {r["source"] for r in rows} == {f"bayes:beta_binomial:{s}" for s in sets}
     assert all(0 <= r["probability"] <= 1 for r in probs)

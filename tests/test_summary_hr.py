@@ -2,18 +2,19 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 from scipy import stats
 
 from hccbayes.data.published.registry import load_registry
+from hccbayes.inference.engine.rows_counts import summary_rows
 from hccbayes.models.summary_hr import (
     figure_notes,
     log_hr_likelihood,
     normal_update,
     published_hrs,
-    summary_hr_rows,
     survival_prior_sets,
 )
 
@@ -23,6 +24,12 @@ Z = 1.959963984540054  # Φ^-1(0.975)
 @pytest.fixture(scope="module")
 def registry():
     return load_registry("yin2025")
+
+
+def table_rows(registry, tables=("t4", "t5", "text")) -> pd.DataFrame:
+    """The run engine's rows of every published HR of ``tables`` under every named prior set (MCID 0.7)."""
+    analysis = SimpleNamespace(id="summary", title="", prior_sets=tuple(survival_prior_sets()))
+    return pd.DataFrame(summary_rows(analysis, published_hrs(registry, tables), 0.7))
 
 
 def test_prior_sets_have_the_stated_tail_probabilities():
@@ -51,8 +58,9 @@ def test_posterior_is_the_normal_normal_closed_form():
 
 
 def test_vague_prior_reproduces_published_hr_and_ci_to_rounding(registry):
-    df = pd.DataFrame(summary_hr_rows(registry))
-    vague = df[(df.source == "bayes:summary_normal:vague") & (df.quantity == "hr")].set_index("entry")
+    df = table_rows(registry)
+    vague = df[(df.source == "bayes:summary_normal:vague") & (df.quantity == "hr")
+               & df.probability.isna()].set_index("registry_id")
     checked = 0
     for e, _p in published_hrs(registry):
         if figure_notes(e.estimate, e.lower, e.upper):
@@ -77,18 +85,18 @@ def test_vague_prior_reproduces_published_hr_and_ci_to_rounding(registry):
 
 def test_every_hr_of_tables_4_and_5_under_every_prior_set(registry):
     sets = survival_prior_sets()
-    df = pd.DataFrame(summary_hr_rows(registry, sets))
+    df = table_rows(registry)
     hr_ids = {e.id for e in registry.find(kind="hr_ci") if e.table in ("t4", "t5")}
     # Table 4: 25 rows × 2 univariable + 8 PFS and 7 OS multivariable HRs = 65 printed HRs
     assert len({i for i in hr_ids if i.startswith("t4.")}) == 65
     for name in sets:
-        sub = df[df.source == f"bayes:summary_normal:{name}"]
-        assert hr_ids <= set(sub[sub.quantity == "hr"].entry)
-        probs = sub[sub.quantity == "prob_hr_lt"]
-        # two thresholds (1 and the MCID 0.7) per HR
-        assert len(probs) == 2 * len(sub[sub.quantity == "hr"])
+        sub = df[(df.source == f"bayes:summary_normal:{name}") & (df.quantity == "hr")]
+        summaries, probs = sub[sub.probability.isna()], sub[sub.probability.notna()]
+        assert hr_ids <= set(summaries.registry_id)
+        # two thresholds (1 and the MCID 0.7) per HR, both "<"
+        assert len(probs) == 2 * len(summaries) and set(probs.direction) == {"<"}
     published = df[(df.source == "published") & (df.quantity == "hr")]
-    assert hr_ids <= set(published.entry)
+    assert hr_ids <= set(published.registry_id)
 
 
 def test_figure_notes_flag_the_text_anri_interval():

@@ -1,9 +1,19 @@
-"""The comparison-table contract: typed columns, CSV round trip, validation."""
+"""The comparison-table contract: typed columns, CSV round trip, validation, the one row constructor."""
 import pandas as pd
 import pandas.testing as pdt
 import pytest
 
-from hccbayes.inference.engine.table import COLUMNS, make_table, read_table, validate_table, write_table
+from hccbayes.inference.engine.table import (
+    COLUMNS,
+    Rows,
+    bayes_columns,
+    bayes_source,
+    make_table,
+    read_table,
+    row,
+    validate_table,
+    write_table,
+)
 
 
 def _rows():
@@ -33,3 +43,23 @@ def test_validation_finds_contract_breaks():
     assert any("unknown sources" in p for p in problems)
     with pytest.raises(ValueError, match="unknown comparison-table columns"):
         make_table(pd.DataFrame([{"analysis": "x", "colour": "red"}]))
+
+
+def test_rows_are_made_with_checked_columns():
+    """Every producer makes its rows with row()/Rows: a misspelt column fails where the row is made, None
+    means not applicable (left out, filled by make_table), shared columns give way to a row's own."""
+    assert row(analysis="a", note=None, estimate=0.5) == {"analysis": "a", "estimate": 0.5}
+    with pytest.raises(ValueError, match="unknown comparison-table columns \\['estimat'\\]"):
+        row(analysis="a", estimat=0.5)
+    rows = Rows({"analysis": "arm_os", "population": "all"})
+    rows.add(population="arm:TKI", quantity="rate")
+    rows.extend([{"quantity": "hr", "group": None}])
+    assert rows.rows == [{"analysis": "arm_os", "population": "arm:TKI", "quantity": "rate"},
+                         {"analysis": "arm_os", "population": "all", "quantity": "hr"}]
+
+
+def test_the_bayes_source_is_made_in_one_place():
+    assert bayes_source("pem", "vague") == "bayes:pem:vague"
+    assert bayes_columns("beta_binomial", "jeffreys") == {"source": "bayes:beta_binomial:jeffreys",
+                                                          "model": "beta_binomial", "prior_set": "jeffreys"}
+    assert validate_table(make_table([row(quantity="hr", estimate=1.0, **bayes_columns("pem", "vague"))])) == []

@@ -69,7 +69,7 @@ def _print(rec, table: pd.DataFrame) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hccbayes.data.reconstruction.kmipd import ipd_from_km, write_ipd
-    from hccbayes.inference.frequentist.kmipd_fidelity import fidelity_table
+    from hccbayes.inference.frequentist.kmipd_fidelity import fidelity_table, figure_data
 
     problem = _usage_problem(args)
     if problem is not None:
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
 
         buf = io.BytesIO()
         fmt = Path(args.figure).suffix.lower().lstrip(".")
-        reconstruction_figure(rec, ipd, time_label).savefig(buf, format=fmt, dpi=110)
+        reconstruction_figure(figure_data(rec, ipd), time_label).savefig(buf, format=fmt, dpi=110)
         print(f"figure: {write_bytes(args.figure, buf.getvalue())}")
     counts = ", ".join(f"{g} {len(s)} ({int(s['event'].sum())} events)" for g, s in ipd.groupby("group", sort=False))
     print(f"wrote {len(ipd)} patients to {out}: {counts}")

@@ -1,6 +1,7 @@
 """``hccbayes report RUN_DIR [--out DIR]``: rebuild the report of a finished run without refitting.
 
-Reads RUN_DIR/comparisons.csv, run.json and fits/*.nc; writes report.md, report.html (self-contained),
+Reads the run folder alone (comparisons.csv, run.json, fits/*.nc attrs, curves.csv, km.csv, study/,
+checks/, tipping/: :mod:`hccbayes.reports.rundir`), not the study folder; writes report.md, report.html (self-contained),
 tables/*.csv|tex and figures/*.png|svg under RUN_DIR/report (or --out). Exit code 0 when written; 2
 (via :func:`hccbayes.cli.main`) when the run directory cannot be read.
 """
@@ -17,7 +18,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "report",
         help="rebuild the report (Markdown, HTML, tables, figures) of a finished run",
         description="Rebuild report.md, report.html, tables/ and figures/ from a finished run directory "
-        "(comparisons.csv, run.json, fits/*.nc) without refitting anything.",
+        "(comparisons.csv, run.json, fits/*.nc, curves.csv, km.csv, study/, checks/, tipping/) without "
+        "refitting or recomputing anything.",
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="run directory written by 'hccbayes reproduce/run'")
     parser.add_argument("--out", default=None, help="output folder (default: RUN_DIR/report)")

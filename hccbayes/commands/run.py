@@ -1,8 +1,8 @@
 """``hccbayes run PLAN --out DIR [--quick] [--strict] [--force] [--jobs N | --scheduler ADDRESS]
 [--no-report]``: run an analysis plan.
 
-Writes ``comparisons.csv``, ``fits/*.nc``, ``checks/`` and ``run.json`` into DIR (see
-:mod:`hccbayes.inference.engine.run`), then the report (``DIR/report/report.html``, unless ``--no-report``),
+Writes ``comparisons.csv``, ``fits/*.nc``, ``checks/``, ``tipping/``, ``curves.csv``, ``km.csv``, ``study/``
+and ``run.json`` into DIR (see :mod:`hccbayes.inference.engine.run`), then the report (``DIR/report/report.html``, unless ``--no-report``),
 and prints where they are (the last line). Exit codes: 0 done; 1 ``--strict`` and a
 fit failed the diagnostics gate (outputs are still written); 2 a bad plan, study, cohort or output
 directory (one message, no traceback).

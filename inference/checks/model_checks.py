@@ -1,6 +1,6 @@
-"""Model comparison and checks of survival fits: PSIS-LOO (Weibull vs PEM), prior predictive checks of
-the prior sets, and the hook that adds these (with power-scaling and posterior predictive checks) to a
-finished run directory.
+"""Model comparison and checks of survival fits: PSIS-LOO (Weibull vs PEM) and prior predictive checks of
+the prior sets (a run's checks, with power-scaling and posterior predictive checks, are made by
+:mod:`hccbayes.inference.checks.run_checks`).
 
 * **LOO** — :func:`loo_summary` runs ArviZ's PSIS-LOO (Vehtari, Gelman & Gabry 2017) on the per-patient
   log-likelihood ``y`` that :func:`~hccbayes.inference.fitting.fit.fit` stores; it reports elpd, its SE, p_loo,
@@ -15,27 +15,17 @@ finished run directory.
 """
 from __future__ import annotations
 
-import json
 import logging
-from pathlib import Path
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from hccbayes.atomic import write_csv, write_text
-from hccbayes.data.cohort import load_cohort
-from hccbayes.data.study import load_study
-from hccbayes.inference.checks.ppc import posterior_predictive_km
-from hccbayes.inference.engine.rows_survival import level_labels
-from hccbayes.inference.fitting.cache import read_attrs, read_groups
 from hccbayes.inference.fitting.fit import FAMILIES
-from hccbayes.inference.sensitivity.power_scaling import power_scaling
-from hccbayes.models.priors.sets import resolve_prior_set
 from hccbayes.models.priors.survival import PriorSet
 from hccbayes.models.survival import quantities as q
-from hccbayes.models.survival.design import SurvivalData, SurvivalSpec, survival_data
+from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
 
 log = logging.getLogger(__name__)
 
@@ -124,104 +114,3 @@ def prior_predictive(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, d
     out.insert(0, "prior_set", priors.name)
     out["interval"] = f"{ci_prob:.0%} prior interval"
     return out
-
-
-# ---- the run-directory hook --------------------------------------------------------------------------
-def _fit_groups(key: str) -> tuple[str, str, str]:
-    analysis, model, prior = key.split("__")
-    return analysis, model, prior
-
-
-def _family(spec: SurvivalSpec) -> str:
-    """The model family whose priors a prior predictive check describes (builder and baseline)."""
-    return f"{spec.model}{'+regimen' if spec.regimen_effects else ''}"
-
-
-def add_model_checks(run_dir: str | Path, prior_sets: tuple[str, ...] | None = None, n_rep: int = 200,
-                     prior_draws_n: int = 2000, seed: int = 0, fit_prior_sets: tuple[str, ...] | None = None,
-                     custom: Mapping[str, PriorSet] | None = None) -> dict[str, Path]:
-    """Add model checks to a finished run directory (``comparisons.csv``, ``run.json``, ``fits/``) without
-    refitting; writes ``checks/loo.csv`` (per analysis and prior set: Weibull vs PEM), ``checks/psense.csv``,
-    ``checks/ppc.csv`` and ``checks/ppc_bands.csv`` (for plotting), ``checks/prior_predictive.csv`` and
-    ``checks/checks.json`` (what was done). The cohort is re-read from run.json to rebuild each fit's data.
-
-    LOO, posterior predictive and power-scaling are per fit — of every fit, or of the fits whose prior set
-    is in ``fit_prior_sets`` (the run engine: the default set); only the posterior, log_likelihood and
-    log_prior groups are read. The prior predictive check describes priors, not analyses: it runs once per
-    model family (model, with or without regimen effects) and prior set (``prior_sets``, default: those of
-    the fits), on the design of the family's first analysis, with the prior set stored in a fit of it when
-    there is one (else the named or ``custom`` set)."""
-
-    run_dir = Path(run_dir)
-    run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-    study = load_study(run["study_folder"])
-    cohort = load_cohort(run["cohort"], study)
-    out = run_dir / "checks"
-    out.mkdir(exist_ok=True)
-    attrs = {_fit_groups(p.stem): (p, read_attrs(p)) for p in sorted((run_dir / "fits").glob("*.nc"))}
-    fits: dict[tuple, tuple] = {}
-    for (analysis, model, prior), (path, a) in attrs.items():
-        if fit_prior_sets is None or prior in fit_prior_sets:
-            spec = SurvivalSpec(**json.loads(a["spec"]))
-            dt = read_groups(path, ("posterior", "log_likelihood", "log_prior"), a)
-            fits[(analysis, model, prior)] = (dt, spec, survival_data(cohort, study, spec))
-    loo_rows, ps_rows, ppc_rows, bands, prior_rows = [], [], [], [], []
-    by_ap: dict[tuple, dict] = {}
-    for (analysis, model, prior), (dt, spec, data) in fits.items():
-        by_ap.setdefault((analysis, prior), {})[model] = dt
-        tag = dict(analysis=analysis, model=model, prior_set=prior)
-        ps_rows.append(power_scaling(dt).assign(**tag))
-        labels = _labels(study, spec, level_labels)
-        groups = None if labels is None else np.where(data.X[:, data.terms.index(spec.contrast_term)] > 0,
-                                                      labels[1], labels[0])
-        ppc = posterior_predictive_km(dt, data, spec, groups=groups, n_rep=n_rep, seed=seed)
-        ppc_rows.append(ppc.summary.assign(**tag))
-        bands.append(ppc.band.assign(**tag))
-    for (analysis, prior), models in by_ap.items():
-        if len(models) > 1:
-            loo_rows.append(compare_models(models).assign(analysis=analysis, prior_set=prior))
-        else:
-            ((model, dt),) = models.items()
-            loo_rows.append(pd.DataFrame([{"model": model, **loo_summary(dt)}]).assign(analysis=analysis,
-                                                                                     prior_set=prior))
-    names = prior_sets or tuple(dict.fromkeys(p for (_, _, p) in attrs))
-    families: dict[str, tuple] = {}
-    for (analysis, model, prior), (path, a) in attrs.items():
-        spec = SurvivalSpec(**json.loads(a["spec"]))
-        families.setdefault(_family(spec), (analysis, model, spec))
-    for family, (analysis, model, spec) in families.items():
-        data = survival_data(cohort, study, spec)
-        labels = _labels(study, spec, level_labels) or ("0", "1")
-        for name in names:
-            stored = attrs.get((analysis, model, name))
-            priors = (PriorSet.from_json(stored[1]["priors"]) if stored is not None
-                      else resolve_prior_set(name, custom=custom))
-            pp = prior_predictive(data, priors, spec, prior_draws_n, seed, level_labels=labels)
-            prior_rows.append(pp.assign(prior_set=name, family=family, analysis=analysis, model=model))
-    paths = {}
-    for name, frames in (("loo", loo_rows), ("psense", ps_rows), ("ppc", ppc_rows), ("ppc_bands", bands),
-                         ("prior_predictive", prior_rows)):
-        if frames:
-            paths[name] = out / f"{name}.csv"
-            _write_csv(pd.concat(frames, ignore_index=True), paths[name])
-    summary = {"fits": len(fits), "n_rep": n_rep, "prior_draws": prior_draws_n, "seed": seed,
-               "fit_prior_sets": fit_prior_sets,
-               "prior_predictive": {"families": sorted(families), "prior_sets": list(names)},
-               "files": sorted(p.name for p in paths.values())}
-    write_text(out / "checks.json", json.dumps(summary, indent=1))
-    log.info("model checks of %d fits written to %s", len(fits), out)
-    return paths
-
-
-def _labels(study, spec: SurvivalSpec, level_labels) -> tuple[str, str] | None:
-    term = spec.contrast_term
-    factor = getattr(study, "factors", {}).get(term)
-    if spec.regimen_effects or factor is None:
-        return None
-    if not factor.levels:  # a threshold factor (column > cut-off)
-        return f"{factor.column} ≤ {factor.above:g}", f"{factor.column} > {factor.above:g}"
-    return level_labels(study, term)
-
-
-def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    write_csv(df, path, float_format="%.8g")

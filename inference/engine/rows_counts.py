@@ -3,26 +3,41 @@
 Response analyses, per registry comparison (Table 3 levels, Table 6 events and grades, AFP-change
 ORR/DCR): ``published`` rates and p; ``frequentist`` χ²/Fisher p (the paper's rule, all three p-values
 in the note) on the published counts (``cohort_based`` False) and on the cohort's counts (True);
-``bayes:beta_binomial:<prior set>`` rates, rate difference, risk and odds ratio and P(Δ > t), on the
-published counts and on the cohort. Summary analyses: the rows of
-:func:`hccbayes.models.summary_hr.summary_hr_rows`, renamed to the table's columns.
+``bayes:beta_binomial:<prior set>`` rates (posterior median and 95% ETI, closed form), rate difference,
+risk and odds ratio (exact posterior draws) and P(Δ > t) with its Monte Carlo SE, on the published counts
+and on the cohort (:func:`hccbayes.models.response.beta_binomial.compare_rates`).
+
+Summary analyses, per published Cox HR with its 95% CI: the ``published`` HR (and p), the
+``frequentist`` Wald p of ln HR / SE, and per prior set the ``bayes:summary_normal:<prior set>`` HR with
+its 95% ETI and P(HR < 1), P(HR < mcid) of the normal–normal posterior (:mod:`hccbayes.models.summary_hr`).
 """
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from hccbayes.inference.engine.table import Rows, bayes_columns, row
 from hccbayes.inference.frequentist.proportions import contingency_test
-from hccbayes.models.response.beta_binomial import compare_rates, comparison_rows
+from hccbayes.models.response.beta_binomial import RateComparison, compare_rates, draw_intervals
 from hccbayes.models.response.counts import RateData, response_indicators
-from hccbayes.models.summary_hr import hr_rows, survival_prior_sets
+from hccbayes.models.summary_hr import (
+    figure_notes,
+    log_hr_likelihood,
+    normal_update,
+    survival_prior_sets,
+    wald_p,
+)
 
 log = logging.getLogger(__name__)
 
-QUANTITY = {"risk_difference": ("rate_diff", ""), "prob_risk_difference_gt": ("rate_diff", ">"),
-            "prob_hr_lt": ("hr", "<")}
+CI_PROB = 0.95
+ETI = f"{CI_PROB:.0%} ETI"
+CLOSED_FORM = "closed form (no MCMC)"
+DERIVED = {"risk_difference": ("rate_diff", "proportion"), "risk_ratio": ("risk_ratio", "ratio"),
+           "odds_ratio": ("odds_ratio", "ratio")}
 
 
 def _short(pop: str) -> str:
@@ -39,27 +54,29 @@ def outcome_label(endpoint: str) -> str:
     return ", ".join(GRADES.get(p, p.replace("_", " ")) for p in parts)
 
 
-def adapt(row: dict[str, Any], analysis, cohort_based: bool) -> dict[str, Any]:
-    """A row of the response/summary modules as a comparison-table row."""
-    out = {k: v for k, v in row.items() if k not in ("mcse", "entry") and v is not None}
-    quantity, direction = QUANTITY.get(row["quantity"], (row["quantity"], ""))
-    out.update(analysis=analysis.id, title=analysis.title, quantity=quantity, cohort_based=cohort_based)
-    if direction:
-        out["direction"] = direction
-    if row.get("entry"):
-        out["registry_id"] = row["entry"]
-    if row.get("mcse") is not None:
-        out["note"] = "; ".join(filter(None, [out.get("note"), f"MC SE {row['mcse']:.4f}"]))
-    src = str(row["source"])
-    if src.startswith("bayes:"):
-        _, model, prior = src.split(":", 2)
-        out.update(model=model, prior_set=prior, diagnostics="closed form (no MCMC)")
-        out.pop("diagnostics_ok", None)  # NA: the diagnostics gate is for MCMC fits
-    if quantity == "rate" and str(out.get("population", "")).count(":"):
-        out["group"], out["population"] = _short(out["population"]), "all"
-    if quantity in ("rate", "rate_diff", "risk_ratio", "odds_ratio"):
-        out.setdefault("unit", "proportion" if quantity in ("rate", "rate_diff") else "ratio")
-    return out
+def _join(*notes: str | None) -> str:
+    return "; ".join(filter(None, notes))
+
+
+def rate_rows(rows: Rows, comp: RateComparison, contrast: str, extra_note: str = "") -> None:
+    """The Bayesian rows of one comparison of rates: per group the rate (``group`` its level), then the
+    rate difference, risk ratio and odds ratio, then P(difference > t) per threshold."""
+    bayes = dict(**bayes_columns("beta_binomial", comp.prior_set), diagnostics=CLOSED_FORM)
+    for g, s in comp.summaries.items():
+        group, population = (_short(g), "all") if ":" in g else (None, g)
+        rows.add(**bayes, population=population, group=group, quantity="rate", estimate=s.median, interval=ETI,
+                 lower=s.lower, upper=s.upper, unit="proportion",
+                 note=_join(f"posterior mean {s.mean:.4f}; closed form", extra_note))
+    derived = comp.derived()
+    summary = draw_intervals(np.stack(list(derived.values())), CI_PROB)
+    for name, (lo, med, hi) in zip(derived, summary.T):
+        quantity, unit = DERIVED[name]
+        rows.add(**bayes, contrast=contrast, quantity=quantity, estimate=med, interval=ETI, lower=lo, upper=hi,
+                 unit=unit, note=_join(f"{comp.n_draws} exact posterior draws, seed {comp.seed}", extra_note))
+    for t, p in comp.prob_gt.items():
+        exact = f"exact by quadrature: {comp.prob_gt0_exact:.4f}" if t == 0 else None
+        rows.add(**bayes, contrast=contrast, quantity="rate_diff", direction=">", probability=p, threshold=t,
+                 unit="proportion", note=_join(exact, f"MC SE {comp.mcse(p):.4f}", extra_note))
 
 
 def cohort_rate_data(rd: RateData, df: pd.DataFrame, study) -> RateData | None:
@@ -86,7 +103,7 @@ def cohort_rate_data(rd: RateData, df: pd.DataFrame, study) -> RateData | None:
 def _test_row(rd: RateData, cohort_based: bool, registry_id: str) -> dict[str, Any]:
     t = contingency_test(rd.table())
     yates = f", Yates {t.yates_p:.4g}" if t.yates_p is not None else ""
-    return dict(endpoint=rd.endpoint, contrast=rd.contrast, quantity="p_value", source="frequentist",
+    return row(endpoint=rd.endpoint, contrast=rd.contrast, quantity="p_value", source="frequentist",
                 model=t.test, estimate=t.p, cohort_based=cohort_based, registry_id=registry_id,
                 note=f"{'cohort' if cohort_based else 'published'} counts {rd.table()}; Pearson {t.pearson_p:.4g}"
                      f"{yates}, Fisher {t.fisher_p:.4g} ({t.fisher_method}); min expected {t.min_expected:.2f}")
@@ -96,56 +113,65 @@ def response_rows(analysis, comparisons: list[RateData], df: pd.DataFrame, study
     """Rows of every comparison of a response analysis; each row's ``endpoint`` is the comparison's outcome
     (``best_response:ORR``) and its ``title`` names it. The cohort's counts are analysed only where they
     differ from the published ones (identical counts would give the same p and posterior twice)."""
-    rows: list[dict] = []
+    rows = Rows()
     thresholds = tuple(dict.fromkeys(float(t) for t in analysis.thresholds.get("rate_diff", (0.0,))))
     for rd in comparisons:
         title = f"{analysis.title}: {outcome_label(rd.endpoint)}"
-        base = dict(analysis=analysis.id, title=title, population="all", endpoint=rd.endpoint)
+        rows.shared = dict(analysis=analysis.id, title=title, population="all", endpoint=rd.endpoint)
         p_id = rd.sources[-1] if rd.published_p is not None else ""
         for i, g in enumerate(rd.groups):
             pct = rd.published_percent[i] if i < len(rd.published_percent) else None
             rate = pct / 100 if pct is not None else rd.events[i] / rd.totals[i]
-            rows.append({**base, "quantity": "rate", "group": _short(g), "source": "published", "estimate": rate,
-                         "unit": "proportion", "cohort_based": False, "registry_id": rd.sources[i],
-                         "note": f"{rd.events[i]}/{rd.totals[i]}" + (f"; {rd.note}" if rd.note else "")})
+            rows.add(quantity="rate", group=_short(g), source="published", estimate=rate, unit="proportion",
+                     cohort_based=False, registry_id=rd.sources[i],
+                     note=f"{rd.events[i]}/{rd.totals[i]}" + (f"; {rd.note}" if rd.note else ""))
         if rd.published_p is not None:
-            rows.append({**base, "contrast": rd.contrast, "quantity": "p_value", "source": "published",
-                         "estimate": rd.published_p, "cohort_based": False, "registry_id": p_id,
-                         "note": f"printed {rd.published_p_raw}"})
+            rows.add(contrast=rd.contrast, quantity="p_value", source="published", estimate=rd.published_p,
+                     cohort_based=False, registry_id=p_id, note=f"printed {rd.published_p_raw}")
         cohort_rd = cohort_rate_data(rd, df, study)
         same = cohort_rd is not None and (cohort_rd.events, cohort_rd.totals) == (rd.events, rd.totals)
-        ids = ";".join(rd.sources)
         for data, on_cohort in ((rd, False), (None if same else cohort_rd, True)):
             if data is None:
                 if not same:
                     log.warning("%s: the cohort has no column for %s; cohort rows left out", analysis.id,
                                 rd.endpoint)
                 continue
-            rows.append({**base, **_test_row(data, on_cohort, p_id)})
+            rows.add(**_test_row(data, on_cohort, p_id))
+            bayes = Rows({**rows.shared, "cohort_based": on_cohort, "registry_id": ";".join(rd.sources)})
             for ps in analysis.prior_sets:
                 comp = compare_rates(data.counts, data.reference, prior_set=ps, thresholds=thresholds,
                                      seed=seeds(rd.endpoint, ps, on_cohort))
-                for r in comparison_rows(comp, analysis.id, rd.endpoint):
-                    r["contrast"] = rd.contrast if r.get("contrast") else None
-                    row = {**adapt(r, analysis, on_cohort), "title": title, "registry_id": ids}
-                    if same:
-                        row["note"] = "; ".join(filter(None, [row.get("note"), "the cohort's counts are the "
-                                                              "published counts"]))
-                    rows.append(row)
-    return rows
+                rate_rows(bayes, comp, rd.contrast, "the cohort's counts are the published counts" if same else "")
+            rows.rows.extend(bayes.rows)
+    return rows.rows
 
 
 def summary_rows(analysis, pairs, mcid: float) -> list[dict]:
+    """Per published HR (and its p entry, if printed): the published rows, the Wald p and, per prior set of
+    the analysis, the normal–normal posterior HR and P(HR < 1), P(HR < mcid)."""
     sets = {k: v for k, v in survival_prior_sets(mcid).items() if k in analysis.prior_sets}
-    rows = []
+    rows = Rows()
     for entry, p_entry in pairs:
-        for r in hr_rows(entry, p_entry, sets, mcid):
-            out = adapt(r, analysis, False)
-            if r["quantity"] == "p_value" and r["source"] == "published" and p_entry is not None:
-                out["registry_id"] = p_entry.id
-            out["unit"] = "HR" if out["quantity"] == "hr" else ""
-            out["model"] = out.get("model") or ("wald" if r["source"] == "frequentist" else "")
-            out["population"] = entry["population"]
-            out["note"] = "; ".join(filter(None, [out.get("note"), f"{entry['model']} Cox HR, {entry.source}"]))
-            rows.append(out)
-    return rows
+        rows.shared = dict(analysis=analysis.id, title=analysis.title, population=entry["population"],
+                           endpoint=entry["endpoint"], contrast=entry["factor"], cohort_based=False,
+                           registry_id=entry.id)
+        origin = f"{entry['model']} Cox HR, {entry.source}"
+        rows.add(quantity="hr", source="published", estimate=entry.estimate, lower=entry.lower, upper=entry.upper,
+                 interval="95% CI", unit="HR", note=_join(figure_notes(entry.estimate, entry.lower, entry.upper),
+                                                          origin))
+        if p_entry is not None:
+            rows.add(quantity="p_value", source="published", estimate=p_entry.p, registry_id=p_entry.id,
+                     note=_join(p_entry.raw, origin))
+        y, se = log_hr_likelihood(entry.estimate, entry.lower, entry.upper)
+        rows.add(quantity="p_value", source="frequentist", model="wald", estimate=wald_p(y, se),
+                 note=_join("two-sided Wald p of ln HR / SE, SE from the printed 95% CI", origin))
+        for name, prior in sets.items():
+            post = normal_update(y, se, prior["mean"], prior["sd"])
+            med, lo, hi = post.hr_summary(CI_PROB)
+            bayes = dict(**bayes_columns("summary_normal", name), diagnostics=CLOSED_FORM, unit="HR")
+            rows.add(**bayes, quantity="hr", estimate=med, lower=lo, upper=hi, interval=ETI,
+                     note=_join(f"log HR ~ N({post.mean:.4f}, {post.sd:.4f}^2)", origin))
+            for t in dict.fromkeys((1.0, mcid)):
+                rows.add(**bayes, quantity="hr", direction="<", threshold=t, probability=post.prob_hr_below(t),
+                         note=origin)
+    return rows.rows

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from hccbayes.inference.engine.links import SurvivalLinks
+from hccbayes.inference.engine.table import Rows, bayes_columns
 from hccbayes.inference.fitting.cache import FitOutcome
 from hccbayes.inference.frequentist.cox import cox_fit
 from hccbayes.inference.frequentist.survival import km_medians, logrank
@@ -71,67 +70,59 @@ def contrast_label(study, term: str) -> str:
     return f"{one} vs {zero}"
 
 
-@dataclass
-class RowMaker:
-    """Fills the columns every row of one analysis shares."""
-
-    analysis: Any
-    study: Any = None  # names the groups of each term's hazard ratio (contrast_label)
-    rows: list[dict] = field(default_factory=list)
-
-    def contrast(self, term: str) -> str:
-        return contrast_label(self.study, term)
-
-    def add(self, **kw) -> None:
-        a = self.analysis
-        base = dict(analysis=a.id, title=a.title, population=a.population_label,
-                    endpoint=getattr(a, "endpoint", ""))
-        self.rows.append({**base, **kw})
+def analysis_rows(analysis) -> Rows:
+    """The rows of one analysis: each carries its id, title, population and endpoint."""
+    return Rows(dict(analysis=analysis.id, title=analysis.title, population=analysis.population_label,
+                     endpoint=getattr(analysis, "endpoint", "")))
 
 
 def _ids(entries) -> str:
     return ";".join(e.id for e in entries)
 
 
-def published_rows(rm: RowMaker, links: SurvivalLinks) -> None:
+def published_rows(rows: Rows, study, links: SurvivalLinks) -> None:
     for term, entries in links.hr.items():
+        contrast = contrast_label(study, term)
         for e in entries:
-            rm.add(contrast=rm.contrast(term), quantity="hr", source="published", estimate=e.estimate, lower=e.lower,
-                   upper=e.upper, interval="95% CI", unit="HR", cohort_based=False, registry_id=e.id,
-                   note=e.source)
+            rows.add(contrast=contrast, quantity="hr", source="published", estimate=e.estimate, lower=e.lower,
+                     upper=e.upper, interval="95% CI", unit="HR", cohort_based=False, registry_id=e.id,
+                     note=e.source)
         for e in links.p.get(term, []):
-            rm.add(contrast=rm.contrast(term), quantity="p_value", source="published", estimate=e.p, cohort_based=False,
-                   registry_id=e.id, note=f"printed {e.raw}")
+            rows.add(contrast=contrast, quantity="p_value", source="published", estimate=e.p, cohort_based=False,
+                     registry_id=e.id, note=f"printed {e.raw}")
     for group, entries in links.km.items():
         for e in entries:
-            rm.add(quantity="median", group=group, source="published", estimate=e.estimate, lower=e.lower,
+            rows.add(quantity="median", group=group, source="published", estimate=e.estimate, lower=e.lower,
                    upper=e.upper, unit="months", cohort_based=False, registry_id=e.id,
                    interval="95% CI" if e.kind == "median_ci" else "interval as printed", note=e.source)
 
 
-def frequentist_rows(rm: RowMaker, sub, study, links: SurvivalLinks) -> None:
-    a = rm.analysis
+def frequentist_rows(rows: Rows, a, sub, study, links: SurvivalLinks) -> None:
+    """Cox HR and p of every term of analysis ``a`` on ``sub`` (its population of the cohort); with strata,
+    KM medians per level (both CI methods) and the log-rank p."""
     ep = study.endpoint(a.endpoint)
     freq = dict(source="frequentist", cohort_based=True)
     cox = cox_fit(sub, ep.time, ep.event, list(a.terms),
                   model="univariable" if len(a.terms) == 1 else "multivariable")
     for r in cox.itertuples():
         rid = _ids(links.hr.get(r.term, []))
-        rm.add(**freq, contrast=rm.contrast(r.term), quantity="hr", model="cox", estimate=r.hr, lower=r.lower, upper=r.upper,
-               interval="95% CI (Wald)", unit="HR", registry_id=rid, note=f"Efron ties; n={r.n}, events={r.events}")
-        rm.add(**freq, contrast=rm.contrast(r.term), quantity="p_value", model="cox", estimate=r.p, registry_id=rid,
-               note="two-sided Wald")
+        contrast = contrast_label(study, r.term)
+        rows.add(**freq, contrast=contrast, quantity="hr", model="cox", estimate=r.hr, lower=r.lower,
+                 upper=r.upper, interval="95% CI (Wald)", unit="HR", registry_id=rid,
+                 note=f"Efron ties; n={r.n}, events={r.events}")
+        rows.add(**freq, contrast=contrast, quantity="p_value", model="cox", estimate=r.p, registry_id=rid,
+                 note="two-sided Wald")
     if not a.strata:
         return
     for method in ("log", "spss"):
         km = km_medians(sub, ep.time, ep.event, group=a.strata, ci_method=method)
         for r in km.itertuples():
-            rm.add(**freq, quantity="median", group=str(r.group), model="km", estimate=r.median, lower=r.lower,
-                   upper=r.upper, interval=CI_LABEL[method], unit="months",
-                   registry_id=_ids(links.km.get(str(r.group), [])), note=f"n={r.n}, events={r.events}")
+            rows.add(**freq, quantity="median", group=str(r.group), model="km", estimate=r.median, lower=r.lower,
+                     upper=r.upper, interval=CI_LABEL[method], unit="months",
+                     registry_id=_ids(links.km.get(str(r.group), [])), note=f"n={r.n}, events={r.events}")
     lr = logrank(sub, ep.time, ep.event, a.strata).iloc[0]
-    rm.add(**freq, contrast=str(lr["groups"]), quantity="p_value", model="logrank", estimate=float(lr["p"]),
-           note=f"chi2={lr['chisq']:.3f}, df={int(lr['df'])}")
+    rows.add(**freq, contrast=str(lr["groups"]), quantity="p_value", model="logrank", estimate=float(lr["p"]),
+             note=f"chi2={lr['chisq']:.3f}, df={int(lr['df'])}")
 
 
 def diagnostics_text(outcome: FitOutcome) -> str:
@@ -141,34 +132,40 @@ def diagnostics_text(outcome: FitOutcome) -> str:
     return text if d.ok else text + " — FAILED: " + "; ".join(d.problems())
 
 
-def _summary(rm: RowMaker, common: dict, x, quantity: str, unit: str, **kw) -> None:
+def _summary(rows: Rows, common: dict, x, quantity: str, unit: str, **kw) -> None:
     s = q.summarise(x)
     v = np.asarray(x.values, float)
     missing = float(np.mean(~np.isfinite(v)))
     note = common.get("note", "")
     if missing > 0:
         note = "; ".join(filter(None, [note, f"not reached within the grid in {missing:.1%} of draws"]))
-    rm.add(**{**common, "note": note}, quantity=quantity, estimate=s["estimate"], lower=s["lower"],
+    rows.add(**{**common, "note": note}, quantity=quantity, estimate=s["estimate"], lower=s["lower"],
            upper=s["upper"], interval=ETI, unit=unit, **kw)
 
 
-def bayes_rows(rm: RowMaker, study, data, spec: SurvivalSpec, outcome: FitOutcome, prior_set: str,
+def fit_columns(outcome: FitOutcome, model: str, prior_set: str) -> dict:
+    """The columns every row drawn from one MCMC fit shares: its source, model, prior set and diagnostics."""
+    return dict(**bayes_columns(model, prior_set), diagnostics_ok=outcome.diagnostics.ok,
+                diagnostics=diagnostics_text(outcome))
+
+
+def bayes_rows(rows: Rows, a, study, data, spec: SurvivalSpec, outcome: FitOutcome, prior_set: str,
                links: SurvivalLinks) -> None:
-    a = rm.analysis
+    """HR and P(HR < t) of every term; with strata, standardised medians and RMST per level (or regimen),
+    their differences and P(Δ > t)."""
     dt = outcome.dt
-    d = outcome.diagnostics
     data_notes = json.loads(dt.attrs.get("data_notes", "[]"))  # e.g. no events in a level (see design.py)
-    common = dict(source=f"bayes:{spec.model}:{prior_set}", model=spec.model, prior_set=prior_set,
-                  diagnostics_ok=d.ok, diagnostics=diagnostics_text(outcome), cohort_based=True,
+    common = dict(**fit_columns(outcome, spec.model, prior_set), cohort_based=True,
                   note="; ".join(filter(None, [outcome.note, *data_notes])))
     hr = q.hazard_ratios(dt)
     for term in a.terms:
         x = hr.sel(term=term)
         rid = _ids(links.hr.get(term, []))
-        _summary(rm, common, x, "hr", "HR", contrast=rm.contrast(term), registry_id=rid)
+        contrast = contrast_label(study, term)
+        _summary(rows, common, x, "hr", "HR", contrast=contrast, registry_id=rid)
         for t in a.thresholds.get("hr", ()):
-            rm.add(**common, contrast=rm.contrast(term), quantity="hr", probability=q.prob_below(x, t), threshold=t,
-                   direction="<", unit="HR", registry_id=rid)
+            rows.add(**common, contrast=contrast, quantity="hr", probability=q.prob_below(x, t), threshold=t,
+                     direction="<", unit="HR", registry_id=rid)
     if not a.strata:
         return
     term = a.contrast_term
@@ -183,14 +180,14 @@ def bayes_rows(rm: RowMaker, study, data, spec: SurvivalSpec, outcome: FitOutcom
     med, rm_ = q.median_survival(curves), q.rmst(curves, a.horizon)
     for i, g in enumerate(groups):
         sel = {dim: curves[dim].values[i]}
-        _summary(rm, common, med.sel(sel), "median", "months", group=g, registry_id=_ids(links.km.get(g, [])))
-        _summary(rm, common, rm_.sel(sel), "rmst", "months", group=g, horizon=a.horizon)
+        _summary(rows, common, med.sel(sel), "median", "months", group=g, registry_id=_ids(links.km.get(g, [])))
+        _summary(rows, common, rm_.sel(sel), "rmst", "months", group=g, horizon=a.horizon)
     if a.regimen_effects:
         return
-    contrast = rm.contrast(term)  # the HR's own label: median and RMST differences are the same comparison
+    contrast = contrast_label(study, term)  # the HR's own label: median and RMST differences are the same comparison
     for name, x, horizon in (("median_diff", med.sel(level=1) - med.sel(level=0), np.nan),
                              ("rmst_diff", rm_.sel(level=1) - rm_.sel(level=0), a.horizon)):
-        _summary(rm, common, x, name, "months", contrast=contrast, horizon=horizon)
+        _summary(rows, common, x, name, "months", contrast=contrast, horizon=horizon)
         for t in a.thresholds.get(name, ()):
-            rm.add(**common, contrast=contrast, quantity=name, probability=q.prob_above(x, t), threshold=t,
-                   direction=">", unit="months", horizon=horizon)
+            rows.add(**common, contrast=contrast, quantity=name, probability=q.prob_above(x, t), threshold=t,
+                     direction=">", unit="months", horizon=horizon)

@@ -33,10 +33,17 @@ cohort_based      boolean   computed on the (pseudo-patient) cohort rather than 
 registry_id       str       id of the published entry a row reproduces or is compared with
 note              str       anything a reader must know (refits, not reached, audit findings)
 ================  ========  ===================================================================
+
+Every producer of rows (survival, response and summary-level analyses, power-scaling, tipping points,
+prior-sensitivity grids) makes them with :func:`row` or :class:`Rows` — the column names are checked
+here, once — and names a Bayesian source with :func:`bayes_source` (:func:`bayes_columns` adds the
+model and prior set columns that go with it).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,7 +62,38 @@ SOURCES = ("published", "frequentist")  # plus "bayes:<model>:<prior set>"
 
 
 def bayes_source(model: str, prior_set: str) -> str:
+    """The source of a Bayesian row: ``bayes:<model>:<prior set>``."""
     return f"bayes:{model}:{prior_set}"
+
+
+def bayes_columns(model: str, prior_set: str) -> dict[str, str]:
+    """The source, model and prior_set columns of a Bayesian row."""
+    return {"source": bayes_source(model, prior_set), "model": model, "prior_set": prior_set}
+
+
+def row(**columns: Any) -> dict[str, Any]:
+    """One comparison-table row: ``columns`` (names of :data:`COLUMNS`, checked) without those given as
+    None (not applicable: :func:`make_table` fills them)."""
+    unknown = sorted(set(columns) - set(COLUMNS))
+    if unknown:
+        raise ValueError(f"unknown comparison-table columns {unknown}; allowed: {list(COLUMNS)}")
+    return {k: v for k, v in columns.items() if v is not None}
+
+
+@dataclass
+class Rows:
+    """Rows that share some columns (those of one analysis, say): ``add`` makes each with :func:`row`."""
+
+    shared: dict[str, Any] = field(default_factory=dict)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, **columns: Any) -> None:
+        self.rows.append(row(**{**self.shared, **columns}))
+
+    def extend(self, rows: list[dict[str, Any]]) -> None:
+        """Add rows made elsewhere (their own columns over the shared ones)."""
+        for r in rows:
+            self.add(**r)
 
 
 def make_table(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:

@@ -16,6 +16,9 @@ tolerance, passed, source), one block per group:
   table's numbers allow, which the algorithm cannot mend (its notes say where);
 * ``events.<group>`` (soft, when the total events were given): within max(1, 1%) of the total, for
   the same reason (events before the last table time come from the curve's drops alone).
+
+:func:`figure_data` is what the check figure (:func:`hccbayes.reports.kmipd_figure.reconstruction_figure`)
+draws, as one long frame.
 """
 from __future__ import annotations
 
@@ -29,9 +32,10 @@ from hccbayes.data.reconstruction.kmipd.reconstruct import Reconstruction
 from hccbayes.data.reconstruction.kmipd.study_source import cohort_as_ipd, reconstruct_study
 from hccbayes.inference.frequentist import fidelity as summaries
 from hccbayes.inference.frequentist.fidelity import COLUMNS, row
-from hccbayes.inference.frequentist.survival import km_at_times
+from hccbayes.inference.frequentist.survival import km_at_times, km_table
 
-__all__ = ["KM_TOLERANCE", "curve_differences", "fidelity_table", "study_fidelity", "summary_line"]
+__all__ = ["KM_TOLERANCE", "curve_differences", "fidelity_table", "figure_data", "study_fidelity",
+           "summary_line"]
 
 KM_TOLERANCE = 0.02
 
@@ -54,6 +58,32 @@ def curve_differences(rec: Reconstruction, ipd: pd.DataFrame | None = None) -> p
         parts.append(pd.DataFrame({"group": g, "time": p.time, "digitised": p.survival, "reconstructed": surv,
                                    "n_risk": n_risk, "diff": surv - p.survival,
                                    "tolerance": np.maximum(KM_TOLERANCE, half_step)}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def figure_data(rec: Reconstruction, ipd: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The reconstruction check figure's data, per group (in the reconstruction's order), in rows of columns
+    part, group, time, value, table: ``digitised`` points and the ``cleaned`` curve (value = S), the
+    Kaplan–Meier steps of ``ipd`` (default the reconstruction's own patients) from (0, 1) to its last time
+    (``km``, value = S), the numbers at risk at the table's times (``at_risk``: value = ``ipd``'s, table = the
+    table's) and the largest |ΔS| of :func:`curve_differences` (``max_abs_diff``, value)."""
+    ipd = rec.ipd if ipd is None else ipd
+    diffs = curve_differences(rec, ipd)
+    parts = []
+    for g, p in rec.prepared.items():
+        mine = ipd[ipd["group"] == g]
+        times = mine["time"].to_numpy(float)
+        km = km_table(times, mine["event"].to_numpy(float))
+        steps = km[km["events"] > 0]
+        x, y = np.r_[0.0, steps["time"]], np.r_[1.0, steps["survival"]]
+        n_rebuilt = [int((times >= t).sum()) for t in p.risk_time]
+        for part, time, value, table in (
+                ("digitised", rec.inputs[g].time, rec.inputs[g].survival, np.nan),
+                ("cleaned", p.time, p.survival, np.nan),
+                ("km", np.r_[x, times.max()], np.r_[y, y[-1]], np.nan),
+                ("at_risk", p.risk_time, n_rebuilt, p.n_risk),
+                ("max_abs_diff", [np.nan], diffs.loc[diffs["group"] == g, "diff"].abs().max(), np.nan)):
+            parts.append(pd.DataFrame({"part": part, "group": g, "time": time, "value": value, "table": table}))
     return pd.concat(parts, ignore_index=True)
 
 

@@ -27,6 +27,7 @@ Output columns
     ci_method.
 :func:`km_at_times`: group, time, n_risk, surv, lower, upper (log CI of S(t), as ``summary(fit, times)``).
 :func:`logrank`: groups, n_groups, df, chisq, p.
+:func:`km_table`: time, n_risk, events, censored, survival (one group, every distinct time; for figures).
 The group is ``"overall"`` for the whole frame (always the first row block).
 """
 from __future__ import annotations
@@ -219,6 +220,23 @@ def km_at_times(df: pd.DataFrame, time: str, event: str, times: Sequence[float],
         out.append(pd.DataFrame(dict(group=name, time=times, n_risk=curve.n_risk(times), surv=surv,
                                      lower=lower, upper=upper)))
     return pd.concat(out, ignore_index=True)
+
+
+def km_table(time: Sequence[float], event: Sequence[float]) -> pd.DataFrame:
+    """The Kaplan–Meier curve of one group at every distinct time, events and censorings alike: numbers at
+    risk (time >= t), events, censored and S just after t (statsmodels ``SurvfuncRight``; 1 before the
+    first event) — what a figure needs to draw the steps, the censoring marks and numbers at risk."""
+    time, event = np.asarray(time, float), np.asarray(event, float)
+    times, inverse = np.unique(time, return_inverse=True)
+    events = np.bincount(inverse, weights=event, minlength=len(times)).round().astype(int)
+    total = np.bincount(inverse, minlength=len(times))
+    surv = np.ones(len(times))
+    if events.any():
+        sf = SurvfuncRight(time, event)
+        idx = np.searchsorted(sf.surv_times, times, side="right") - 1
+        surv = np.where(idx >= 0, sf.surv_prob[np.clip(idx, 0, None)], 1.0)
+    return pd.DataFrame(dict(time=times, n_risk=total[::-1].cumsum()[::-1], events=events,
+                             censored=total - events, survival=surv))
 
 
 def logrank(df: pd.DataFrame, time: str, event: str, group: str) -> pd.DataFrame:

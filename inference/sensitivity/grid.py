@@ -24,7 +24,7 @@ import pandas as pd
 from hccbayes.inference.engine import rows_survival as rs
 from hccbayes.inference.engine.links import SurvivalLinks
 from hccbayes.inference.engine.seeds import derived_seed
-from hccbayes.inference.engine.table import make_table
+from hccbayes.inference.engine.table import bayes_columns, make_table
 from hccbayes.inference.engine.tasks import FitJob, prefit
 from hccbayes.inference.fitting.cache import FitOutcome, fit_cached, fit_hash, fit_inputs, load_fit, sample_with_gate
 from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings
@@ -103,24 +103,22 @@ def sensitivity(analyses: Sequence, prior_sets: Iterable[str] = PRIOR_SET_NAMES,
             raise ValueError("an executor stores its fits in the cache: give fits_dir")
         prefit([job for a in survival for _, _, job in _grid_jobs(a, grid, **job_kw)], fits_dir, executor)
     for a in survival:
-        rm = rs.RowMaker(a, study)
+        rows_a = rs.analysis_rows(a)
         sub = cohort
         for col, val in a.population.items():
             sub = sub[sub[col].astype(str) == str(val)]
-        rs.frequentist_rows(rm, sub, study, SurvivalLinks())
+        rs.frequentist_rows(rows_a, a, sub, study, SurvivalLinks())
         for model, label, job in _grid_jobs(a, grid, **job_kw):
             outcome = _fit(job.key, job.data, job.priors, job.spec, job.settings, job.seed, cache, fits_dir, a.id)
             result.fits[job.key] = outcome.dt
             result.fit_seconds[job.key] = outcome.seconds
-            rs.bayes_rows(rm, study, job.data, job.spec, outcome, label, SurvivalLinks())
+            rs.bayes_rows(rows_a, a, study, job.data, job.spec, outcome, label, SurvivalLinks())
             if power_scale:
                 ps = psn.power_scaling(outcome.dt)
-                base = dict(source=f"bayes:{model}:{label}", model=model, prior_set=label,
-                            cohort_based=True, diagnostics_ok=outcome.diagnostics.ok)
-                for row in psn.psense_rows(ps, base):
-                    rm.add(**row)
+                base = dict(**bayes_columns(model, label), cohort_based=True, diagnostics_ok=outcome.diagnostics.ok)
+                rows_a.extend(psn.psense_rows(ps, base))
                 ps_frames.append(ps.assign(analysis=a.id, model=model, prior_set=label))
-        rows.extend(rm.rows)
+        rows.extend(rows_a.rows)
     result.table = make_table(rows)
     cols = ["analysis", "model", "prior_set", *psn.PSENSE_COLUMNS]
     result.psense = pd.concat(ps_frames, ignore_index=True)[cols] if ps_frames else pd.DataFrame(columns=cols)

@@ -22,6 +22,8 @@ from typing import Any
 
 import pandas as pd
 
+from hccbayes.inference.engine.table import row
+
 log = logging.getLogger(__name__)
 
 THRESHOLD = 0.05  # Kallioinen et al. (2024) and ArviZ's default
@@ -66,9 +68,9 @@ def psense_rows(ps: pd.DataFrame, base: dict[str, Any], threshold: float = THRES
     rows = []
     for r in ps.itertuples(index=False):
         for component in ("prior", "likelihood"):
-            rows.append({**base, "contrast": r.parameter, "quantity": f"psense_{component}",
-                         "estimate": float(getattr(r, component)), "threshold": threshold,
-                         "note": f"power-scaling {component} sensitivity (CJS); diagnosis: {r.diagnosis}"})
+            rows.append(row(**{**base, "contrast": r.parameter, "quantity": f"psense_{component}",
+                               "estimate": float(getattr(r, component)), "threshold": threshold,
+                               "note": f"power-scaling {component} sensitivity (CJS); diagnosis: {r.diagnosis}"}))
     return rows
 
 

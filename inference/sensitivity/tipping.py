@@ -33,6 +33,7 @@ from typing import Callable
 import numpy as np
 from scipy import special
 
+from hccbayes.inference.engine.table import row
 from hccbayes.inference.fitting.fit import fit
 from hccbayes.models.priors.survival import Z95, Normal, PriorSet, prior_set
 from hccbayes.models.summary_hr import normal_update
@@ -301,11 +302,11 @@ def tipping_rows(points: list[TippingPoint], base: dict, mcid: float, threshold:
         what = (f"prior centre (HR) of a Normal(m, {skeptical_sigma(mcid):.4f}) log-HR prior"
                 if tp.parameter == "prior_mean" else "MCID encoded by a skeptical Normal(0, -ln(mcid)/1.645) prior")
         se = tp.se if math.isfinite(tp.se) else 0.0
-        rows.append({**base, "quantity": "tipping_point", "threshold": tp.target,
-                     "estimate": to_scale(tp.value) if tp.crossed else float("nan"),
-                     "lower": to_scale(tp.value - 1.96 * se) if tp.crossed else float("nan"),
-                     "upper": to_scale(tp.value + 1.96 * se) if tp.crossed else float("nan"),
-                     "interval": "±1.96 MC SE" if tp.crossed else "",
-                     "note": f"{what} at which P(HR < {threshold:g}) = {tp.target:g}; {tp.evaluations} refits"
-                             + (f"; {tp.note}" if tp.note else "")})
+        rows.append(row(**{**base, "quantity": "tipping_point", "threshold": tp.target,
+                           "estimate": to_scale(tp.value) if tp.crossed else float("nan"),
+                           "lower": to_scale(tp.value - 1.96 * se) if tp.crossed else float("nan"),
+                           "upper": to_scale(tp.value + 1.96 * se) if tp.crossed else float("nan"),
+                           "interval": "±1.96 MC SE" if tp.crossed else "",
+                           "note": f"{what} at which P(HR < {threshold:g}) = {tp.target:g}; {tp.evaluations} refits"
+                                   + (f"; {tp.note}" if tp.note else "")}))
     return rows

@@ -1,7 +1,8 @@
 """Tipping points inside a run: for every survival analysis with ``tipping_points = true`` in its plan,
 the prior at which P(HR < 1) of its contrast crosses 0.95 and 0.5 (:func:`.tipping.survival_tipping_points`
-on the analysis' first model, starting from its primary prior set), as ``tipping_point`` rows of the
-comparison table and as a curve file the report draws.
+on the analysis' first model, starting from its primary prior set) — the run engine makes them
+``tipping_point`` rows of the comparison table (:func:`.tipping.tipping_rows`); the file is also the curve
+the report draws.
 
 The search refits the compiled model (one compile per structure, shared with the run's other fits) about
 a dozen times per analysis; its result is cached in ``<run>/tipping/<analysis>.json`` under a hash of
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from hccbayes.atomic import write_text
 from hccbayes.inference.fitting.cache import fit_inputs
-from hccbayes.inference.sensitivity.tipping import TippingPoint, survival_tipping_points, tipping_rows
+from hccbayes.inference.sensitivity.tipping import TippingPoint, survival_tipping_points
 
 log = logging.getLogger(__name__)
 
@@ -57,24 +58,18 @@ def save_search(path: Path, key: str, analysis: str, model: str, prior_set: str,
                                  "points": [asdict(p) for p in points]}, indent=1))
 
 
-def analysis_tipping_rows(rm, data, spec, priors, prior_set: str, settings, seed: int, cache, mcid: float,
-                          out: Path, diagnostics: dict) -> tuple[list[TippingPoint], bool]:
-    """Add the tipping-point rows of one analysis to ``rm`` (``diagnostics``: the diagnostics_ok and
-    diagnostics columns of the fit the search starts from); returns (the searches, whether they were
-    read from ``out/tipping`` rather than searched)."""
-    a = rm.analysis
+def tipping_search(analysis: str, data, spec, priors, prior_set: str, settings, seed: int, cache, mcid: float,
+                   out: Path) -> tuple[list[TippingPoint], bool]:
+    """The tipping-point searches of one analysis from the fit inputs of ``prior_set``: read from
+    ``out/tipping/<analysis>.json`` when that was made from these inputs, else searched and stored there;
+    returns (the searches, whether they were read rather than searched)."""
     key = search_key(data, priors, spec, settings, seed, mcid)
-    path = out / "tipping" / f"{a.id}.json"
+    path = out / "tipping" / f"{analysis}.json"
     points = _load(path, key)
     cached = points is not None
     if not cached:
-        log.info("tipping points of %s (%s): searching", a.id, spec.model)
+        log.info("tipping points of %s (%s): searching", analysis, spec.model)
         points = survival_tipping_points(data, spec, settings, seed, cache, mcid=mcid, base=priors,
                                          targets=TARGETS, max_evals=MAX_EVALS)
-        save_search(path, key, a.id, spec.model, prior_set, points)
-    base = dict(contrast=rm.contrast(spec.contrast_term), source=f"bayes:{spec.model}:{prior_set}",
-                model=spec.model, prior_set=prior_set, cohort_based=True, unit="HR", **diagnostics)
-    for row in tipping_rows(points, base, mcid):
-        rm.add(**row)
+        save_search(path, key, analysis, spec.model, prior_set, points)
     return points, cached
-

@@ -16,10 +16,9 @@ independent exact posterior draws (seeded ``numpy.random.Generator``), stored as
 quadrature, P = ∫ f_r(q) (1 − F_c(q)) dq, as a check on the draws; P(p_c − p_r > δ) for other thresholds
 comes from the draws with Monte Carlo SE sqrt(P(1 − P)/N).
 
-Tidy rows (see :func:`comparison_rows`): per group ``quantity = "rate"`` (population = the group),
-between groups ``risk_difference``, ``risk_ratio``, ``odds_ratio`` (estimate = posterior median,
-lower/upper = 95% ETI) and ``prob_risk_difference_gt`` (probability at ``threshold``), with
-``source = "bayes:beta_binomial:<prior set>"``; ``published`` rows carry the printed rates and p-value.
+The comparison-table rows of a :class:`RateComparison` (rates, their difference, risk and odds ratio
+with 95% ETIs from :func:`draw_intervals`, P(difference > t)) are made by the run engine
+(:func:`hccbayes.inference.engine.rows_counts.rate_rows`).
 """
 from __future__ import annotations
 
@@ -27,7 +26,7 @@ import json
 import logging
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import xarray as xr
@@ -40,8 +39,6 @@ log = logging.getLogger(__name__)
 CI_PROB = 0.95
 DEFAULT_THRESHOLDS = (0.0, 0.05, 0.10)
 DEFAULT_DRAWS = 10_000  # MC SE of a probability <= 0.005; of an RD median ~0.001
-ROW_COLUMNS = ("analysis", "population", "endpoint", "contrast", "quantity", "source", "estimate", "lower",
-               "upper", "interval", "probability", "threshold", "diagnostics_ok", "mcse", "note")
 
 
 # ---- one group ---------------------------------------------------------------------------------------
@@ -150,44 +147,3 @@ def draw_intervals(values: np.ndarray, ci_prob: float = CI_PROB) -> np.ndarray:
     """(lower, median, upper) equal-tailed summaries of posterior draws along the last axis."""
     tail = round((1.0 - ci_prob) / 2.0, 12)
     return np.quantile(values, [tail, 0.5, 1.0 - tail], axis=-1)
-
-
-def _row(**kw: Any) -> dict[str, Any]:
-    row = dict.fromkeys(ROW_COLUMNS)
-    row.update(kw)
-    return row
-
-
-def comparison_rows(comp: RateComparison, analysis: str, endpoint: str, population: str = "all",
-                    ci_prob: float = CI_PROB) -> list[dict[str, Any]]:
-    """Tidy rows of one comparison (see the module docstring for the quantities)."""
-    source = f"bayes:beta_binomial:{comp.prior_set}"
-    contrast = f"{comp.comparison} vs {comp.reference}"
-    base = dict(analysis=analysis, endpoint=endpoint, source=source, diagnostics_ok=True)
-    eti = f"{ci_prob:.0%} ETI"
-    rows = []
-    for g, s in comp.summaries.items():
-        rows.append(_row(**base, population=g, contrast=None, quantity="rate", estimate=s.median,
-                         interval=eti, lower=s.lower, upper=s.upper, note=f"posterior mean {s.mean:.4f}; closed form"))
-    derived = comp.derived()
-    summary = draw_intervals(np.stack(list(derived.values())), ci_prob)
-    for (q, _), (lo, med, hi) in zip(derived.items(), summary.T):
-        rows.append(_row(**base, population=population, contrast=contrast, quantity=q, estimate=med,
-                         interval=eti, lower=lo, upper=hi, note=f"{comp.n_draws} exact posterior draws, seed {comp.seed}"))
-    for t, p in comp.prob_gt.items():
-        rows.append(_row(**base, population=population, contrast=contrast, quantity="prob_risk_difference_gt",
-                         probability=p, threshold=t, mcse=comp.mcse(p),
-                         note=f"exact by quadrature: {comp.prob_gt0_exact:.4f}" if t == 0 else None))
-    return rows
-
-
-def published_rows(analysis: str, endpoint: str, population: str, contrast: str,
-                   rates: Mapping[str, float | None], p_value: float | None, p_raw: str | None = None,
-                   note: str | None = None) -> list[dict[str, Any]]:
-    """Rows with source "published": the printed rate per group (as a proportion) and the p-value."""
-    rows = [_row(analysis=analysis, population=g, endpoint=endpoint, quantity="rate", source="published",
-                 estimate=r, note=note) for g, r in rates.items() if r is not None]
-    if p_value is not None:
-        rows.append(_row(analysis=analysis, population=population, endpoint=endpoint, contrast=contrast,
-                         quantity="p_value", source="published", estimate=p_value, note=p_raw))
-    return rows

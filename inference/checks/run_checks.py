@@ -1,0 +1,143 @@
+"""The model checks of a run's survival fits, as frames for the run engine and as ``checks/*.csv``.
+
+:func:`run_checks` takes the fits as the engine made them (:class:`CheckedFit`: key, data, spec, priors and
+the stored file) and returns one frame per check; it writes each frame to ``checks/<name>.csv`` and a
+summary to ``checks/checks.json``. Nothing is read back: the engine turns the ``psense`` frame into table
+rows itself.
+
+* ``loo`` — PSIS-LOO per analysis and prior set (:func:`.model_checks.compare_models` when the analysis has
+  more than one model, else :func:`.model_checks.loo_summary`);
+* ``psense`` — power-scaling prior and likelihood sensitivity per parameter
+  (:func:`hccbayes.inference.sensitivity.power_scaling.power_scaling`);
+* ``ppc`` and ``ppc_bands`` — posterior predictive Kaplan–Meier coverage and the bands to plot
+  (:func:`.ppc.posterior_predictive_km`);
+* ``prior_predictive`` — once per model family (model, with or without regimen effects) and prior set, on
+  the design of the family's first analysis, with the priors of a fit of it when there is one (else the
+  named or custom set).
+
+LOO, posterior predictive and power-scaling are per fit — of every fit, or of those whose prior set is in
+``fit_prior_sets`` (the run engine: its default set); only the posterior, log_likelihood and log_prior
+groups of the stored fit are read. Fits are taken in the order of their file names.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from hccbayes.atomic import write_csv, write_text
+from hccbayes.inference.checks.model_checks import compare_models, loo_summary, prior_predictive
+from hccbayes.inference.checks.ppc import posterior_predictive_km
+from hccbayes.inference.engine.rows_survival import level_labels
+from hccbayes.inference.fitting.cache import read_groups
+from hccbayes.inference.sensitivity.power_scaling import power_scaling
+from hccbayes.models.priors.sets import resolve_prior_set
+from hccbayes.models.priors.survival import PriorSet
+from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
+
+log = logging.getLogger(__name__)
+
+CHECKS = ("loo", "psense", "ppc", "ppc_bands", "prior_predictive")
+GROUPS = ("posterior", "log_likelihood", "log_prior")
+
+
+@dataclass(frozen=True)
+class CheckedFit:
+    """One stored survival fit of a run, with the inputs it was made from."""
+
+    key: str  # <analysis>__<model>__<prior set>
+    analysis: str
+    prior_set: str
+    data: SurvivalData
+    spec: SurvivalSpec
+    priors: PriorSet
+    path: Path  # the fit file
+
+    @property
+    def model(self) -> str:
+        return self.spec.model
+
+
+def _family(spec: SurvivalSpec) -> str:
+    """The model family whose priors a prior predictive check describes (builder and baseline)."""
+    return f"{spec.model}{'+regimen' if spec.regimen_effects else ''}"
+
+
+def _labels(study, spec: SurvivalSpec) -> tuple[str, str] | None:
+    term = spec.contrast_term
+    factor = getattr(study, "factors", {}).get(term)
+    if spec.regimen_effects or factor is None:
+        return None
+    if not factor.levels:  # a threshold factor (column > cut-off)
+        return f"{factor.column} ≤ {factor.above:g}", f"{factor.column} > {factor.above:g}"
+    return level_labels(study, term)
+
+
+def _per_fit(fits: Sequence[CheckedFit], study, n_rep: int, seed: int) -> dict[str, list[pd.DataFrame]]:
+    frames: dict[str, list[pd.DataFrame]] = {"loo": [], "psense": [], "ppc": [], "ppc_bands": []}
+    by_ap: dict[tuple, dict] = {}
+    for f in fits:
+        dt = read_groups(f.path, GROUPS)
+        by_ap.setdefault((f.analysis, f.prior_set), {})[f.model] = dt
+        tag = dict(analysis=f.analysis, model=f.model, prior_set=f.prior_set)
+        frames["psense"].append(power_scaling(dt).assign(**tag))
+        labels = _labels(study, f.spec)
+        groups = None if labels is None else np.where(f.data.X[:, f.data.terms.index(f.spec.contrast_term)] > 0,
+                                                      labels[1], labels[0])
+        ppc = posterior_predictive_km(dt, f.data, f.spec, groups=groups, n_rep=n_rep, seed=seed)
+        frames["ppc"].append(ppc.summary.assign(**tag))
+        frames["ppc_bands"].append(ppc.band.assign(**tag))
+    for (analysis, prior), models in by_ap.items():
+        if len(models) > 1:
+            frames["loo"].append(compare_models(models).assign(analysis=analysis, prior_set=prior))
+        else:
+            ((model, dt),) = models.items()
+            frames["loo"].append(pd.DataFrame([{"model": model, **loo_summary(dt)}]).assign(analysis=analysis,
+                                                                                          prior_set=prior))
+    return frames
+
+
+def _prior_predictive(fits: Sequence[CheckedFit], study, names: tuple[str, ...], draws: int, seed: int,
+                      custom: Mapping[str, PriorSet] | None) -> tuple[list[pd.DataFrame], list[str]]:
+    by_key = {(f.analysis, f.model, f.prior_set): f for f in fits}
+    families: dict[str, CheckedFit] = {}
+    for f in fits:
+        families.setdefault(_family(f.spec), f)
+    frames = []
+    for family, first in families.items():
+        labels = _labels(study, first.spec) or ("0", "1")
+        for name in names:
+            stored = by_key.get((first.analysis, first.model, name))
+            priors = stored.priors if stored is not None else resolve_prior_set(name, custom=custom)
+            pp = prior_predictive(first.data, priors, first.spec, draws, seed, level_labels=labels)
+            frames.append(pp.assign(prior_set=name, family=family, analysis=first.analysis, model=first.model))
+    return frames, sorted(families)
+
+
+def run_checks(fits: Sequence[CheckedFit], study, out: str | Path, prior_sets: tuple[str, ...] | None = None,
+               fit_prior_sets: tuple[str, ...] | None = None, custom: Mapping[str, PriorSet] | None = None,
+               n_rep: int = 200, prior_draws_n: int = 2000, seed: int = 0) -> dict[str, pd.DataFrame]:
+    """The checks of ``fits`` (see the module docstring) as {name: frame} for the checks that have rows;
+    each is also written to ``out/<name>.csv``, with ``out/checks.json`` saying what was done.
+    ``prior_sets``: those of the prior predictive check (default: the fits')."""
+    out = Path(out)
+    fits = sorted(fits, key=lambda f: f"{f.key}.nc")
+    checked = [f for f in fits if fit_prior_sets is None or f.prior_set in fit_prior_sets]
+    frames = _per_fit(checked, study, n_rep, seed)
+    names = prior_sets or tuple(dict.fromkeys(f.prior_set for f in fits))
+    frames["prior_predictive"], families = _prior_predictive(fits, study, names, prior_draws_n, seed, custom)
+    result = {name: pd.concat(frames[name], ignore_index=True) for name in CHECKS if frames[name]}
+    for name, frame in result.items():
+        write_csv(frame, out / f"{name}.csv", float_format="%.8g")
+    summary = {"fits": len(checked), "n_rep": n_rep, "prior_draws": prior_draws_n, "seed": seed,
+               "fit_prior_sets": fit_prior_sets,
+               "prior_predictive": {"families": families, "prior_sets": list(names)},
+               "files": sorted(f"{name}.csv" for name in result)}
+    write_text(out / "checks.json", json.dumps(summary, indent=1))
+    log.info("model checks of %d fits written to %s", len(checked), out)
+    return result
