@@ -32,7 +32,7 @@ def identity(plan, study, cohort_path: Path) -> dict[str, str]:
     """The plan hash (of the plan as data) and the study hash (study.toml, published.toml, the cohort)."""
     raw = json.dumps(plan.raw, sort_keys=True, default=str).encode()
     files = [study.folder / "study.toml", study.published_path, cohort_path]
-    return {"plan_hash": _sha(raw), "study_hash": _sha(*(p.read_bytes() for p in files))}
+    return {"plan_hash": _sha(raw), "study_hash": _sha(*(p.read_bytes() if p.is_file() else b"" for p in files))}
 
 
 def study_ref(study) -> str:

@@ -44,7 +44,7 @@ from typing import Any
 import pandas as pd
 
 from hccbayes.data.cohort import load_cohort
-from hccbayes.data.published.registry import load_registry
+from hccbayes.data.published.registry import study_registry
 from hccbayes.data.reconstruction.kmipd.study_source import basis_note
 from hccbayes.data.study import load_study
 from hccbayes.errors import HccbayesError, PlanError, Problem
@@ -153,7 +153,7 @@ def run_plan(plan_or_path: Plan | str | Path, out: str | Path, quick: bool = Fal
     cohort_path = plan.cohort or study.cohort_path
     df = load_cohort(cohort_path, study)
     basis = basis_note(study)
-    registry = load_registry(study.folder)
+    registry = study_registry(study)
     preflight(plan, study, df)
     out = Path(out).resolve()
     ident = identity(plan, study, cohort_path)

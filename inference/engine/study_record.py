@@ -5,7 +5,7 @@ the audit or of the reconstruction check. Written by the run engine into ``<run>
   population labels and the text of the study's PROVENANCE.md ("" when it has none);
 * ``audit.csv`` — the consistency audit of the published figures
   (:func:`hccbayes.data.published.audit.audit`: rule, severity, entries, message, arithmetic);
-* ``fidelity.csv`` — the fidelity table of the run's cohort: against the published targets
+* ``fidelity.csv`` — for a reconstructed cohort only: its fidelity table, against the published targets
   (:func:`hccbayes.inference.frequentist.fidelity.fidelity`), or, for a cohort rebuilt from digitised
   Kaplan–Meier curves, against the curves and the numbers at risk
   (:func:`hccbayes.inference.frequentist.kmipd_fidelity.fidelity_table`);
@@ -56,7 +56,10 @@ def write_study_record(out: Path, study, registry, cohort: pd.DataFrame, cohort_
         write_csv(figure_data(rec, ipd), folder / "km_reconstruction.csv", float_format="%.10g")
     else:
         (folder / "km_reconstruction.csv").unlink(missing_ok=True)  # another study's, in a reused folder
-        table = fidelity(study, cohort_path)
-    write_csv(table, folder / "fidelity.csv")
+        table = fidelity(study, cohort_path) if (study.folder / "reconstruction.toml").is_file() else None
+    if table is None:  # patient data, not a reconstruction: there is no fidelity to report
+        (folder / "fidelity.csv").unlink(missing_ok=True)
+    else:
+        write_csv(table, folder / "fidelity.csv")
     log.info("study record written to %s", folder)
     return folder
