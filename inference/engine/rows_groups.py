@@ -57,7 +57,7 @@ def contrast_rows(rows: Rows, common: dict, a, dt, curves, med, rm_, groups: Gro
     """Differences between the groups of every contrast, and P(Δ > t) at the plan's thresholds."""
     for one, zero in groups.pairs:
         contrast = labels.get((one, zero), f"{one} vs {zero}")
-        pick = lambda x, g: x.sel(group=g)  # noqa: E731
+        pick = lambda x, g: x.sel(group=g)
         if zero != groups.reference and one != groups.reference and groups.single is None:
             beta = dt["posterior"]["log_hr"]
             on = [t for t, v in groups.settings[one].items() if v]

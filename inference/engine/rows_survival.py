@@ -15,8 +15,6 @@ from __future__ import annotations
 import json
 import logging
 
-import numpy as np
-
 from hccbayes.inference.engine.groups import Groups, horizon_for, strata_groups
 from hccbayes.inference.engine.links import SurvivalLinks
 from hccbayes.inference.engine.rows_groups import contrast_rows, group_rows, summary_row
@@ -198,7 +196,7 @@ def bayes_rows(rows: Rows, a, study, data, spec: SurvivalSpec, outcome: FitOutco
     grid = q.time_grid(data, (horizon, *a.landmarks), end=max(follow_up, horizon))
     draws, thin_note = q.curve_draws(dt, data, grid)
     curve_common = {**common, "note": "; ".join(filter(None, [common["note"], horizon_note, thin_note]))}
-    km_ids = lambda g: _ids(links.km.get(g, []))  # noqa: E731
+    km_ids = lambda g: _ids(links.km.get(g, []))
     if a.regimen_effects:
         curves = q.regimen_curves(draws, data, spec, a.contrast_term, grid)
         group_rows(rows, curve_common, a, curves, list(data.regimen_names), "regimen", horizon, follow_up, unit,
@@ -213,6 +211,6 @@ def bayes_rows(rows: Rows, a, study, data, spec: SurvivalSpec, outcome: FitOutco
 
 def strata_for(a, study, data) -> Groups | None:
     """The groups of analysis ``a`` (:func:`hccbayes.inference.engine.groups.strata_groups`)."""
-    if a.regimen_effects:
+    if getattr(a, "regimen_effects", False):
         return None
-    return strata_groups(study, a.strata, tuple(data.terms), level_labels, a.contrasts)
+    return strata_groups(study, a.strata, tuple(data.terms), level_labels, getattr(a, "contrasts", ()))

@@ -62,8 +62,9 @@ def curve_draws(dt, data: SurvivalData, grid: np.ndarray, budget: float = CURVE_
         return dt, ""
     out = thin(dt, int(budget // cells))
     used = out["posterior"].sizes["chain"] * out["posterior"].sizes["draw"]
-    return out, f"medians, RMST and S(t) from {used} of {total} draws (evenly thinned: {data.patterns.counts.size} " \
-                "covariate patterns)"
+    note = (f"medians, RMST and S(t) from {used} of {total} draws (evenly thinned: {data.patterns.counts.size} "
+            "covariate patterns)")
+    return out, note
 
 
 def hazard_ratios(dt) -> xr.DataArray:
