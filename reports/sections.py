@@ -313,8 +313,17 @@ def sensitivity_blocks(run) -> list:
     return blocks + tipping_blocks(run)
 
 
+def _failures(run) -> list:
+    """One line per analysis (or the model checks) that failed inside a fit or a check (run.json)."""
+    failed = [f"{k}: {s.get('error', '')}" for k, s in run.run.get("analyses", {}).items()
+              if s.get("status") == "failed"]
+    if run.run.get("checks_error"):
+        failed.append(f"model checks: {run.run['checks_error']}")
+    return [Para("FAILED, no rows in this report — " + "; ".join(failed), "failed")] if failed else []
+
+
 def diagnostics_blocks(run) -> list:
-    blocks = [Heading("Diagnostics", "diagnostics")]
+    blocks = [Heading("Diagnostics", "diagnostics"), *_failures(run)]
     if not run.fits:
         return blocks + [Para("No MCMC fits in this run: every Bayesian row is closed form or summary level.")]
     d = diagnostics_frame(run.fits)

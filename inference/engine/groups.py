@@ -56,7 +56,8 @@ def strata_groups(study, strata: str, terms: tuple[str, ...], level_labels, cont
     """The groups of an analysis with ``strata`` (None when no term codes that column); ``level_labels``
     is the labeller of a single factor's two levels (rows_survival.level_labels)."""
     coding = [t for t in terms if t in study.factors and study.factors[t].column == strata
-              and study.factors[t].levels]
+              and (study.factors[t].levels or len([u for u in terms if u in study.factors
+                                                   and study.factors[u].column == strata]) == 1)]
     if not coding:
         return None
     if len(coding) == 1:

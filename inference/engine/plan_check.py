@@ -92,7 +92,7 @@ def _check_survival(a, w, study, endpoints, columns, models, baselines, links, b
             bad(f"{w}.strata", f"unknown column {a.strata!r}", "name a categorical study column, e.g. strata = \"arm\"")
         elif not a.regimen_effects:
             factor = study.factors.get(a.contrast_term or "")
-            if factor is None or factor.column != a.strata or not factor.levels:
+            if factor is None or factor.column != a.strata:
                 bad(f"{w}.strata", f"the primary term {a.contrast_term!r} is not a factor of column {a.strata!r}",
                     "make the primary term the level indicator of the strata column (e.g. tki_ici for arm)")
     if a.regimen_effects and study.regimen_column is None:
