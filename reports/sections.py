@@ -240,7 +240,9 @@ def _survival_figures(run, prior: str, study) -> list:
                         run.path)
             continue
         failed = [m for m, i in infos.items() if not i.diagnostics.get("ok", True)]
-        fig = survival_figure(*stored, contrasts[analysis], label)
+        km = stored[1]
+        names = tuple(km.drop_duplicates("level").sort_values("level")["group"]) if "group" in km else contrasts[analysis]
+        fig = survival_figure(*stored, names, label, run.study.time_unit)
         note = (" Diagnostics FAILED for: " + ", ".join(failed) + "." if failed else "")
         out.append(Figure(f"km_{anchor(analysis)}", f"{label}: Kaplan–Meier curves per arm (steps) with the posterior "
                           f"median and {LEVEL}% band of the standardised survival curve per model ({prior.replace('_', ' ')}"
