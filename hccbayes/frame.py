@@ -29,6 +29,7 @@ from hccbayes.inference.engine.rows_counts import rate_rows
 from hccbayes.inference.engine.run import RunResult, run_plan
 from hccbayes.inference.engine.table import Rows, make_table, read_table
 from hccbayes.models.response.beta_binomial import compare_rates
+from hccbayes.reports.figures import survival_figure
 
 __all__ = ["SurvivalResult", "rates", "survival"]
 
@@ -127,8 +128,6 @@ class SurvivalResult:
 
     def plot(self, model: str | None = None):
         """Kaplan–Meier steps per group with the posterior standardised curves (a matplotlib Figure)."""
-        from hccbayes.reports.figures import survival_figure
-
         curves, km = self.curves, pd.read_csv(self.run.run_dir / "km.csv")
         models = [model] if model else list(dict.fromkeys(curves["model"]))
         groups = tuple(km.drop_duplicates("level").sort_values("level")["group"])
