@@ -49,7 +49,7 @@ def _bayes(table, analysis, model, quantity):
 
 
 def test_colon_builds_a_report_with_patient_data_wording(run):
-    result, table = run
+    result, _ = run
     html = result.report.read_text(encoding="utf-8")
     assert "patient-level data" in html and "pseudo-patient" not in html
     assert "RMST to 1825 days (days)" in html and "median (days)" in html

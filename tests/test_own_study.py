@@ -123,7 +123,7 @@ def test_time_unit_changes_nothing_but_the_units(days, tmp_path):
     plan = make_study(tmp_path / "study", scale=4.0, unit="quarter-days")
     run_plan(plan, tmp_path / "run", quick=True, checks=False)
     scaled = read_table(tmp_path / "run" / "comparisons.csv")
-    bayes = lambda t, q: t[(t.quantity == q) & t.source.str.startswith("bayes") & t.probability.isna()]  # noqa: E731
+    bayes = lambda t, q: t[(t.quantity == q) & t.source.str.startswith("bayes") & t.probability.isna()]
     hr0, hr4 = bayes(table, "hr"), bayes(scaled, "hr")
     np.testing.assert_allclose(hr4.estimate, hr0.estimate, rtol=1e-6)  # MC-identical draws
     for q in ("median", "rmst", "median_diff", "rmst_diff"):

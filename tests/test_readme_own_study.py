@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from hccbayes.cli import main
 from hccbayes.data.study import STUDIES_DIR
@@ -18,7 +17,7 @@ SECTION = "## Your own study"
 
 def _blocks(language: str) -> list[str]:
     section = README.read_text(encoding="utf-8").split(SECTION, 1)[1].split("\n## ", 1)[0]
-    return re.findall(rf"```{language}\n(.*?)```", section, re.S)
+    return re.findall(rf"```{language}\n(.*?)```", section, re.DOTALL)
 
 
 def test_readme_init_and_dataframe_api_run(tmp_path, monkeypatch, capsys):
