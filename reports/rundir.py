@@ -111,11 +111,12 @@ class StudyInfo:
     endpoints: tuple[Endpoint, ...]
     populations: dict[str, str]  # registry population name -> its label
     provenance: str  # the text of the study's PROVENANCE.md ("" when it has none)
+    cohort: str = "reconstructed"  # reconstructed | km_curves | patients (reports/cohort_basis.py)
 
     @classmethod
     def from_json(cls, d: dict) -> "StudyInfo":
         return cls(d["name"], d["citation"], d["time_unit"], tuple(Endpoint(**e) for e in d["endpoints"]),
-                   dict(d["populations"]), d["provenance"])
+                   dict(d["populations"]), d["provenance"], d.get("cohort", "reconstructed"))
 
 
 def _read_csv(path: Path, strings: tuple[str, ...] = ()) -> pd.DataFrame | None:
