@@ -34,7 +34,7 @@ from hccbayes.inference.engine.plan import load_plan
 from hccbayes.inference.engine.rows_survival import spec_for
 from hccbayes.inference.engine.run import run_plan
 from hccbayes.inference.fitting.fit import FAMILIES, ModelCache
-from hccbayes.models.priors.survival import prior_set
+from hccbayes.models.priors.sets import prior_set
 from hccbayes.models.survival.design import survival_data
 
 

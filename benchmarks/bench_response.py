@@ -7,10 +7,10 @@ import time
 
 from hccbayes.data.published.registry import load_registry
 from hccbayes.inference.frequentist.proportions import recompute_published_p
-from hccbayes.models.priors.response import response_prior_sets
+from hccbayes.models.priors.sets import named_prior_sets
 from hccbayes.models.response.beta_binomial import DEFAULT_DRAWS, compare_rates, comparison_rows
 from hccbayes.models.response.counts import rates_from_registry
-from hccbayes.models.summary_hr import summary_hr_rows, survival_prior_sets
+from hccbayes.models.summary_hr import summary_hr_rows
 
 
 def measure(n_draws: int = DEFAULT_DRAWS) -> dict:
@@ -19,7 +19,7 @@ def measure(n_draws: int = DEFAULT_DRAWS) -> dict:
 
     t0 = time.perf_counter()
     rates = rates_from_registry(reg)
-    sets = response_prior_sets()
+    sets = named_prior_sets()
     rows = [row for r in rates for s in sets
             for row in comparison_rows(compare_rates(r.counts, r.reference, s, n_draws=n_draws, seed=1),
                                        r.analysis, r.endpoint)]
@@ -27,7 +27,7 @@ def measure(n_draws: int = DEFAULT_DRAWS) -> dict:
         time.perf_counter() - t0, len(rows))
 
     t0 = time.perf_counter()
-    hr = summary_hr_rows(reg, survival_prior_sets())
+    hr = summary_hr_rows(reg, named_prior_sets())
     timings["summary-level HR: Tables 4, 5 and text x 5 prior sets"] = (time.perf_counter() - t0, len(hr))
 
     t0 = time.perf_counter()

@@ -1,7 +1,8 @@
 """Summary-level Bayesian re-analysis of published hazard ratios (normal approximation, closed form).
 
 A published HR with 95% CI (lo, hi) is read as a normal likelihood for the log HR:
-y = ln HR, SE = (ln hi − ln lo) / (2 · 1.959964). Under a normal prior N(m0, s0²) on the log HR the
+y = ln HR, SE = (ln hi − ln lo) / (2 · 1.959964). Under a normal prior N(m0, s0²) on the log HR — the
+contrast prior of a prior set (:mod:`hccbayes.models.priors.sets`), the same the survival models use — the
 posterior is normal (normal–normal conjugacy):
 
     precision = 1/SE² + 1/s0²,   mean = (y/SE² + m0/s0²) / precision,   sd = precision^(-1/2).
@@ -10,9 +11,6 @@ Reported per prior set: posterior median HR exp(mean), 95% equal-tailed CrI exp(
 P(HR < 1) and P(HR < mcid) = Φ((ln t − mean)/sd), as tidy rows with
 ``source = "bayes:summary_normal:<prior set>"`` beside a ``published`` row. Consistency problems of
 the printed figure (estimate outside its CI, a log-CI far from symmetric about ln HR) go into ``note``.
-
-The survival prior sets are defined here as plain data by :func:`survival_prior_sets` only until the
-shared ``hccbayes.models.priors.survival`` provides them; every function takes the mapping as an argument.
 """
 from __future__ import annotations
 
@@ -20,38 +18,12 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from scipy import special, stats
+from scipy import special
 
 from hccbayes.data.published.registry import Entry, Registry
-from hccbayes.models.priors.survival import PRIOR_SET_NAMES, prior_set
+from hccbayes.models.priors.sets import DEFAULT_MCID, PriorSet, named_prior_sets
+from hccbayes.models.priors.values import CI_PROB, two_sided_z
 from hccbayes.models.response.beta_binomial import ROW_COLUMNS
-
-Z975 = float(stats.norm.ppf(0.975))  # 1.959964...
-Z95 = float(stats.norm.ppf(0.95))  # 1.644854...
-DEFAULT_MCID = 0.7
-CI_PROB = 0.95
-
-
-def survival_prior_sets(mcid: float = DEFAULT_MCID) -> dict[str, dict[str, Any]]:
-    """Normal priors on the log HR, as plain data {name: {"mean", "sd", "description"}}.
-
-    - ``vague``: N(0, 10²) — practically flat over every HR that occurs.
-    - ``weakly_informative``: N(0, 1²) — 95% prior mass on HR in (0.14, 7.1), wider than any credible
-      treatment or prognostic effect, so it only tames absurd values from tiny subgroups.
-    - ``skeptical``: N(0, σ²) with σ = −ln(mcid)/1.644854 so that P(HR < mcid) = 0.05 (Spiegelhalter,
-      Freedman & Parmar 1994); σ = 0.2168 for mcid = 0.7.
-    - ``enthusiastic``: N(ln mcid, σ²), same σ: centred on the clinically important benefit,
-      P(HR > 1) = 0.05.
-    - ``pessimistic``: N(−ln mcid, σ²), same σ: centred on harm of the same size, P(HR < 1) = 0.05.
-    """
-
-    if not 0 < mcid < 1:
-        raise ValueError(f"mcid must be an HR in (0, 1), got {mcid}")
-    out = {}
-    for name in PRIOR_SET_NAMES:
-        ps = prior_set(name, mcid=mcid)
-        out[name] = {"mean": ps.contrast.mu, "sd": ps.contrast.sigma, "description": ps.description}
-    return out
 
 
 @dataclass(frozen=True)
@@ -63,7 +35,7 @@ class NormalPosterior:
 
     def hr_summary(self, ci_prob: float = CI_PROB) -> tuple[float, float, float]:
         """Posterior median HR and equal-tailed ``ci_prob`` CrI."""
-        z = Z975 if ci_prob == CI_PROB else float(stats.norm.ppf(0.5 + ci_prob / 2))
+        z = two_sided_z(ci_prob)
         return math.exp(self.mean), math.exp(self.mean - z * self.sd), math.exp(self.mean + z * self.sd)
 
     def prob_hr_below(self, threshold: float) -> float:
@@ -74,7 +46,7 @@ def log_hr_likelihood(hr: float, lower: float, upper: float, ci_prob: float = CI
     """(y, SE) of the normal approximation: y = ln hr, SE = (ln upper − ln lower) / (2 z)."""
     if not (hr > 0 and 0 < lower < upper):
         raise ValueError(f"need HR > 0 and 0 < lower < upper, got {hr} ({lower}-{upper})")
-    z = Z975 if ci_prob == CI_PROB else float(stats.norm.ppf(0.5 + ci_prob / 2))
+    z = two_sided_z(ci_prob)
     return math.log(hr), (math.log(upper) - math.log(lower)) / (2 * z)
 
 
@@ -107,7 +79,7 @@ def _row(**kw: Any) -> dict[str, Any]:
     return row
 
 
-def hr_rows(entry: Entry, p_entry: Entry | None, prior_sets: Mapping[str, Mapping[str, float]],
+def hr_rows(entry: Entry, p_entry: Entry | None, prior_sets: Mapping[str, PriorSet],
             mcid: float = DEFAULT_MCID, ci_prob: float = CI_PROB) -> list[dict[str, Any]]:
     """A ``published`` row (and its p) plus, per prior set, HR and P(HR < 1), P(HR < mcid) rows."""
     base = dict(analysis=f"cox_hr:{entry['model'] or 'reported'}", population=entry["population"],
@@ -122,7 +94,7 @@ def hr_rows(entry: Entry, p_entry: Entry | None, prior_sets: Mapping[str, Mappin
     rows.append(_row(**base, quantity="p_value", source="frequentist", estimate=wald_p(y, se),
                      note="two-sided Wald p of ln HR / SE, SE from the printed 95% CI"))
     for name, pr in prior_sets.items():
-        post = normal_update(y, se, pr["mean"], pr["sd"])
+        post = normal_update(y, se, pr.contrast.mu, pr.contrast.sigma)
         med, lo, hi = post.hr_summary(ci_prob)
         src = dict(source=f"bayes:summary_normal:{name}", diagnostics_ok=True)
         rows.append(_row(**base, **src, quantity="hr", estimate=med, lower=lo, upper=hi,
@@ -144,8 +116,8 @@ def published_hrs(reg: Registry, tables: Iterable[str] = ("t4", "t5", "text")) -
     return out
 
 
-def summary_hr_rows(reg: Registry, prior_sets: Mapping[str, Mapping[str, float]] | None = None,
+def summary_hr_rows(reg: Registry, prior_sets: Mapping[str, PriorSet] | None = None,
                     mcid: float = DEFAULT_MCID, tables: Iterable[str] = ("t4", "t5", "text")) -> list[dict[str, Any]]:
     """Tidy rows for every published HR of ``tables`` under every prior set."""
-    sets = prior_sets if prior_sets is not None else survival_prior_sets(mcid)
+    sets = prior_sets if prior_sets is not None else named_prior_sets(mcid)
     return [row for e, p in published_hrs(reg, tables) for row in hr_rows(e, p, sets, mcid)]

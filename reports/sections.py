@@ -11,6 +11,7 @@ import re
 
 import pandas as pd
 
+from hccbayes.models.survival.families import FAMILIES
 from hccbayes.reports.document import (
     GUARD,
     Figure,
@@ -44,7 +45,8 @@ LEVEL = fmt(100 * CI_PROB, "count")  # the credible/confidence level of figures,
 ONE = fmt(NULL["ratio"], "real")
 MAX_TRACE_FITS = 2  # trace/rank plots for the two worst failing fits only (each costs about a second)
 SURVIVAL_DRAWS = 400  # posterior draws behind a survival band: plenty for a 95% band (see figures.py)
-DIAG_VARS = ("log_hr", "weibull_shape", "intercept", "log_hazard", "rw_sigma")
+# the variables of trace and rank plots: log-HRs and every family's baseline parameters
+DIAG_VARS = ("log_hr", *dict.fromkeys(v for f in FAMILIES.values() for v in f.diagnostic_vars))
 
 
 def primary_prior_set(run) -> str:

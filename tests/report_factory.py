@@ -21,7 +21,7 @@ from hccbayes.inference.engine.table import COLUMNS, bayes_source, make_table, w
 from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings, diagnostics_of, fit, versions
 from hccbayes.inference.sensitivity.tipping import survival_tipping_points, tipping_rows
 from hccbayes.inference.sensitivity.tipping_run import save_search
-from hccbayes.models.priors.survival import prior_set
+from hccbayes.models.priors.sets import prior_set
 from hccbayes.models.response.beta_binomial import compare_rates, comparison_rows
 from hccbayes.models.response.counts import table3_rates
 from hccbayes.models.summary_hr import summary_hr_rows

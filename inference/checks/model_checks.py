@@ -1,12 +1,12 @@
-"""Model comparison and checks of survival fits: PSIS-LOO (Weibull vs PEM), prior predictive checks of
+"""Model comparison and checks of survival fits: PSIS-LOO (between survival families), prior predictive checks of
 the prior sets, and the hook that adds these (with power-scaling and posterior predictive checks) to a
 finished run directory.
 
 * **LOO** — :func:`loo_summary` runs ArviZ's PSIS-LOO (Vehtari, Gelman & Gabry 2017) on the per-patient
   log-likelihood ``y`` that :func:`~hccbayes.inference.fitting.fit.fit` stores; it reports elpd, its SE, p_loo,
   the maximum Pareto k and the number of k > 0.7 (above 0.7 the importance-sampling estimate of that
-  patient's term is unreliable). Weibull and PEM likelihoods are both densities of the observed
-  (time, event) per patient, so their elpd are comparable; :func:`compare_models` gives the elpd
+  patient's term is unreliable). Every family's likelihood is a density of the observed (time, event) per
+  patient, so their elpd are comparable; :func:`compare_models` gives the elpd
   difference with the SE of the difference (``arviz_stats.compare``).
 * **Prior predictive** — :func:`prior_predictive` draws the top-level parameters from the model's own
   priors (``pm.sample_prior_predictive`` on the builder's model, so nothing is re-implemented) and
@@ -30,12 +30,11 @@ from hccbayes.data.study import load_study
 from hccbayes.inference.checks.ppc import posterior_predictive_km
 from hccbayes.inference.engine.rows_survival import level_labels
 from hccbayes.inference.fitting.cache import read_attrs, read_groups
-from hccbayes.inference.fitting.fit import FAMILIES
 from hccbayes.inference.sensitivity.power_scaling import power_scaling
-from hccbayes.models.priors.sets import resolve_prior_set
-from hccbayes.models.priors.survival import PriorSet
+from hccbayes.models.priors.sets import PriorSet, resolve_prior_set
 from hccbayes.models.survival import quantities as q
 from hccbayes.models.survival.design import SurvivalData, SurvivalSpec, survival_data
+from hccbayes.models.survival.families import family
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +89,7 @@ def prior_draws(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, draws:
     builder of ``spec.model`` so the quantities of :mod:`hccbayes.models.survival.quantities` apply unchanged."""
     import pymc as pm
 
-    model = FAMILIES[spec.model].build(data, priors, spec)
+    model = family(spec.model).build(data, priors, spec)
     names = [v.name for v in model.free_RVs + model.deterministics]
     pr = pm.sample_prior_predictive(draws=draws, model=model, var_names=names, random_seed=seed)
     prior = pr["prior"].to_dataset() if isinstance(pr, xr.DataTree) else pr.prior
@@ -141,7 +140,7 @@ def add_model_checks(run_dir: str | Path, prior_sets: tuple[str, ...] | None = N
                      prior_draws_n: int = 2000, seed: int = 0, fit_prior_sets: tuple[str, ...] | None = None,
                      custom: Mapping[str, PriorSet] | None = None) -> dict[str, Path]:
     """Add model checks to a finished run directory (``comparisons.csv``, ``run.json``, ``fits/``) without
-    refitting; writes ``checks/loo.csv`` (per analysis and prior set: Weibull vs PEM), ``checks/psense.csv``,
+    refitting; writes ``checks/loo.csv`` (per analysis and prior set: its models compared), ``checks/psense.csv``,
     ``checks/ppc.csv`` and ``checks/ppc_bands.csv`` (for plotting), ``checks/prior_predictive.csv`` and
     ``checks/checks.json`` (what was done). The cohort is re-read from run.json to rebuild each fit's data.
 
@@ -189,7 +188,7 @@ def add_model_checks(run_dir: str | Path, prior_sets: tuple[str, ...] | None = N
     for (analysis, model, prior), (path, a) in attrs.items():
         spec = SurvivalSpec(**json.loads(a["spec"]))
         families.setdefault(_family(spec), (analysis, model, spec))
-    for family, (analysis, model, spec) in families.items():
+    for kind, (analysis, model, spec) in families.items():
         data = survival_data(cohort, study, spec)
         labels = _labels(study, spec, level_labels) or ("0", "1")
         for name in names:
@@ -197,7 +196,7 @@ def add_model_checks(run_dir: str | Path, prior_sets: tuple[str, ...] | None = N
             priors = (PriorSet.from_json(stored[1]["priors"]) if stored is not None
                       else resolve_prior_set(name, custom=custom))
             pp = prior_predictive(data, priors, spec, prior_draws_n, seed, level_labels=labels)
-            prior_rows.append(pp.assign(prior_set=name, family=family, analysis=analysis, model=model))
+            prior_rows.append(pp.assign(prior_set=name, family=kind, analysis=analysis, model=model))
     paths = {}
     for name, frames in (("loo", loo_rows), ("psense", ps_rows), ("ppc", ppc_rows), ("ppc_bands", bands),
                          ("prior_predictive", prior_rows)):

@@ -15,9 +15,10 @@ from typing import Any
 import pandas as pd
 
 from hccbayes.inference.frequentist.proportions import contingency_test
+from hccbayes.models.priors.sets import named_prior_sets
 from hccbayes.models.response.beta_binomial import compare_rates, comparison_rows
 from hccbayes.models.response.counts import RateData, response_indicators
-from hccbayes.models.summary_hr import hr_rows, survival_prior_sets
+from hccbayes.models.summary_hr import hr_rows
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ def response_rows(analysis, comparisons: list[RateData], df: pd.DataFrame, study
 
 
 def summary_rows(analysis, pairs, mcid: float) -> list[dict]:
-    sets = {k: v for k, v in survival_prior_sets(mcid).items() if k in analysis.prior_sets}
+    sets = {k: v for k, v in named_prior_sets(mcid).items() if k in analysis.prior_sets}
     rows = []
     for entry, p_entry in pairs:
         for r in hr_rows(entry, p_entry, sets, mcid):

@@ -10,7 +10,7 @@ analysis is a :class:`PlanError` before anything is fitted), then runs the analy
 * ``tipping/<analysis>.json`` — tipping-point searches of the analyses that ask for them
   (:mod:`.tipping_run`), also ``tipping_point`` rows of the table;
 * ``checks/`` — model checks of the default-prior survival fits (:func:`.model_checks.add_model_checks`:
-  PSIS-LOO Weibull vs PEM, posterior predictive KM, power-scaling, prior predictive per model family);
+  PSIS-LOO between models, posterior predictive KM, power-scaling, prior predictive per model family);
   the power-scaling diagnoses also become ``psense_prior`` / ``psense_likelihood`` rows of the table;
 The report (``report/``) is built from the run folder afterwards, by :func:`hccbayes.api.run_plan` (the CLI's
 default) or ``hccbayes report``: the engine knows nothing of reports.

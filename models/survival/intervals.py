@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
+from hccbayes.models.survival.arrays import SurvivalData
 
 EVENTS_PER_INTERVAL = 4
 MIN_INTERVALS, MAX_INTERVALS = 6, 20
@@ -90,6 +90,3 @@ def sufficient_stats(data: SurvivalData, cuts: np.ndarray):
     preg = patterns.rows[:, -1].astype("int64") if data.regimen is not None else None
     return px, preg, D, E, patterns.index
 
-
-def resolve_cuts(data: SurvivalData, spec: SurvivalSpec) -> np.ndarray:
-    return np.asarray(spec.cuts, float) if spec.cuts is not None else default_cuts(data, spec.n_intervals)
