@@ -143,7 +143,7 @@ def _survival_posterior(data: SurvivalData, spec: SurvivalSpec, settings: SBCSet
     """Fit the family's compiled model with the fixed anchors the simulation used (module docstring)."""
     priors = prior_set(SBC_PRIOR_SET)
     values = FAMILIES[spec.model].model_data(data, priors, spec, ANCHORS)
-    compiled = ctx.models().compiled(data, priors, spec).with_data(**values)
+    compiled = ctx.models().compiled(data, priors, spec, ANCHORS).with_data(**values)
     return _sample(compiled, settings, seed)
 
 

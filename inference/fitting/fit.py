@@ -28,6 +28,7 @@ from hccbayes.inference.fitting.diagnostics import Diagnostics, diagnose
 from hccbayes.models.priors.sets import PriorSet
 from hccbayes.models.survival.design import SurvivalData, SurvivalSpec, degeneracy_notes
 from hccbayes.models.survival.families import family
+from hccbayes.models.survival.family import Anchors
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +46,10 @@ class SamplerSettings:
         return asdict(self)
 
 
-def structure_key(data: SurvivalData, spec: SurvivalSpec) -> tuple:
+def structure_key(data: SurvivalData, spec: SurvivalSpec, anchors: Anchors | None = None) -> tuple:
     """What a compiled model is specific to (family, terms, its baseline's shape, regimens); everything else is
-    data."""
-    return family(spec.model).structure_key(data, spec)
+    data. ``anchors``: the numbers the baseline priors are centred on, if not the data's own."""
+    return family(spec.model).structure_key(data, spec, anchors)
 
 
 def priors_json(priors: PriorSet, spec: SurvivalSpec) -> str:
@@ -81,23 +82,23 @@ class ModelCache:
         self._models: dict[tuple, Any] = {}
         self.compiles = 0
 
-    def compiled(self, data: SurvivalData, priors: PriorSet, spec: SurvivalSpec):
-        key = structure_key(data, spec)
+    def compiled(self, data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, anchors: Anchors | None = None):
+        key = structure_key(data, spec, anchors)
         if key not in self._compiled:
             t0 = time.perf_counter()
-            model = family(spec.model).build(data, priors, spec)
+            model = family(spec.model).build(data, priors, spec, anchors)
             self._compiled[key] = compile_model(model)
             self._models[key] = model
             self.compiles += 1
             log.info("compiled %s model %s in %.1f s", spec.model, key, time.perf_counter() - t0)
         return self._compiled[key]
 
-    def set_data(self, data: SurvivalData, spec: SurvivalSpec, values: dict) -> None:
+    def set_data(self, data: SurvivalData, spec: SurvivalSpec, values: dict, anchors: Anchors | None = None) -> None:
         """Point the compiled PyMC model's shared data at ``values``. ``with_data`` updates only the logp
         function's copy; nutpie's initial-point function runs on the PyMC graph and would otherwise start
         every chain from the support point of the data the model was *compiled* with, so draws depended
         on which analysis happened to compile the structure first (same seed, different draws)."""
-        model = self._models[structure_key(data, spec)]
+        model = self._models[structure_key(data, spec, anchors)]
         for name, value in values.items():
             var = model[name]
             var.set_value(np.asarray(value, dtype=var.get_value().dtype))

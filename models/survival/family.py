@@ -201,8 +201,8 @@ class SurvivalFamily:
             values.update(zip(hyper_names(name, prior), prior.hyperparameters().values()))
         return values
 
-    def structure_key(self, data: SurvivalData, spec) -> tuple:
-        setup = self.setup(data, spec, Anchors.of(data))
+    def structure_key(self, data: SurvivalData, spec, anchors: Anchors | None = None) -> tuple:
+        setup = self.setup(data, spec, anchors or Anchors.of(data))
         return (self.name, len(data.terms), *self.structure(setup, spec), data.regimen is not None,
                 len(data.regimen_names), tuple(data.regimen_arm.tolist()) if data.regimen_arm is not None else ())
 
@@ -240,7 +240,10 @@ class SurvivalFamily:
             return censored_loglik(value, self.log_hazard(b, local, th, eta, pt),
                                    pt.exp(self.log_cum_hazard(b, local, th, eta, pt)))
 
-        pm.CustomDist("y", eta, *theta.values(), *consts.values(), *basis.values(), logp=logp,
+        params = (eta, *theta.values(), *consts.values(), *basis.values())
+        batched = (1, *[0] * (len(theta) + len(consts)), *[1] * len(basis))  # per-row parameters: η and the basis
+        cores = [f"({','.join(f'c{i}_{j}' for j in range(p.ndim - b))})" for i, (p, b) in enumerate(zip(params, batched))]
+        pm.CustomDist("y", *params, logp=logp, signature=f"{','.join(cores)}->()",
                       observed=pm.Data("event", values["event"], dims=self.rows), dims=self.rows)
 
     # ---- posterior draws in numpy ------------------------------------------------------------------------
