@@ -80,6 +80,11 @@ def _seeds_text(run) -> str:
     return text
 
 
+def _either(words: list[str]) -> str:
+    """'a', 'a or b', 'a, b or c'."""
+    return " or ".join([", ".join(words[:-1]), words[-1]] if len(words) > 2 else words)
+
+
 def _baseline_text(fits) -> str:
     """Baseline-hazard and regimen priors (fixed across prior sets) of every survival family fitted, in its own
     words (:meth:`~hccbayes.models.survival.family.SurvivalFamily.describe`), with what it chose from the data."""
@@ -107,9 +112,11 @@ def methods_blocks(run) -> list:
     bayes = table[table["source"].str.startswith("bayes:")]
     models = list(dict.fromkeys(bayes["model"].where(bayes["model"] != "", bayes["source"].str.split(":").str[1])))
     priors = list(dict.fromkeys(bayes["prior_set"]))
+    baselines = _either([f.baseline_words for m, f in FAMILIES.items() if m in models]
+                        or [f.baseline_words for f in FAMILIES.values()])
     blocks = [Heading("Methods", "methods"),
               Para("Models: " + ", ".join(model_label(m) for m in models) + ". Survival models are proportional-"
-                   "hazards models with " + " or ".join(f.baseline_words for f in FAMILIES.values()) + " baseline "
+                   f"hazards models with {baselines} baseline "
                    "hazard fitted to the patient-level times of the pseudo-patient cohort; response rates are "
                    "compared with conjugate beta-binomial models in closed form on the published counts; "
                    "published hazard ratios are re-analysed at summary level (normal likelihood for the log "

@@ -68,8 +68,8 @@ def _prior_table(pp: pd.DataFrame) -> Table:
 
 
 def _loo_verdicts(loo: pd.DataFrame) -> list[str]:
-    """How the comparisons between models came out: per analysis with several models, the better elpd and
-    whether the difference exceeds twice its standard error (the usual reading of elpd_diff / dse)."""
+    """How the comparisons between models came out: per analysis with several models, the best elpd and whether
+    each difference to it exceeds twice its standard error (the usual reading of elpd_diff / dse)."""
     if "elpd_diff" not in loo:
         return []
     pairs = loo.dropna(subset=["elpd_diff"]).groupby(["analysis", "prior_set"]).filter(lambda g: len(g) > 1)
@@ -81,8 +81,12 @@ def _loo_verdicts(loo: pd.DataFrame) -> list[str]:
     counts = ", ".join(f"{short(m)} in {fmt(int(n), 'count')}" for m, n in sorted(best.items()))
     order = {m: i for i, m in enumerate(FAMILIES)}
     which = "-vs-".join(short(m) for m in sorted(set(pairs["model"]), key=lambda m: (order.get(m, len(order)), m)))
-    return [f"of the {fmt(len(second), 'count')} {which} comparisons the higher elpd is {counts}; the "
-            f"difference exceeds twice its standard error in {fmt(clear, 'count')}"]
+    if len(second) == len(best_rows := pairs[pairs["rank"] == 0]):  # two models in every comparison
+        return [f"of the {fmt(len(second), 'count')} {which} comparisons the higher elpd is {counts}; the "
+                f"difference exceeds twice its standard error in {fmt(clear, 'count')}"]
+    return [f"of the {fmt(len(best_rows), 'count')} comparisons of {which} the highest elpd is {counts}; "
+            f"{fmt(clear, 'count')} of the {fmt(len(second), 'count')} differences to the best exceed twice their "
+            "standard error"]
 
 
 def checks_blocks(run) -> list:
