@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hccbayes.models.survival import piecewise, weibull
+from hccbayes.models.survival import mspline, piecewise, weibull
 from hccbayes.models.survival.arrays import SpecError
 from hccbayes.models.survival.family import SurvivalFamily
 from hccbayes.models.survival.likelihood import EFFECT_DEFAULTS
@@ -13,6 +13,7 @@ from hccbayes.models.survival.likelihood import EFFECT_DEFAULTS
 FAMILIES: dict[str, SurvivalFamily] = {f.name: f for f in (
     weibull.FAMILY,
     piecewise.FAMILY,
+    mspline.FAMILY,
 )}
 
 MODELS = tuple(FAMILIES)
