@@ -83,11 +83,6 @@ class BetaPrior(Prior):
     def rvs(self, rng: np.random.Generator, size=None) -> np.ndarray:
         return rng.beta(self.a, self.b, size=size)
 
-    @property
-    def ess(self) -> float:
-        """Effective sample size a + b."""
-        return self.a + self.b
-
     def update(self, x: int, n: int) -> BetaPrior:
         """Conjugate posterior after x events in n: Beta(a + x, b + n − x)."""
         _check_counts(x, n)
@@ -160,12 +155,6 @@ class MixturePrior(Prior):
 
         comps = [pm.Beta.dist(alpha=c.a, beta=c.b) for c in self.components]
         return pm.Mixture(name, w=np.asarray(self.weights), comp_dists=comps, **kwargs)
-
-    @property
-    def ess(self) -> float:
-        """Weighted effective sample size sum_k w_k (a_k + b_k) (a simple summary; see Morita et al. for
-        the ESS of mixtures)."""
-        return float(sum(w * c.ess for w, c in zip(self.weights, self.components)))
 
     def to_dict(self) -> dict[str, Any]:
         return {"family": self.family, "weights": list(self.weights),

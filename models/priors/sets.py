@@ -61,7 +61,6 @@ from hccbayes.models.priors.rates import RateRule, jeffreys, uniform
 from hccbayes.models.priors.values import Z_ONE_SIDED_95, Normal, Prior, prior_from_dict
 
 DEFAULT_MCID = 0.7
-DEFAULT_PRIOR_SET = "weakly_informative"
 PRIOR_SET_NAMES = ("vague", "weakly_informative", "skeptical", "enthusiastic", "pessimistic")
 PSEUDO_PATIENTS = 20.0  # n0 of the skeptical, enthusiastic and pessimistic response priors
 WEAK = Normal(0.0, 1.0)

@@ -83,7 +83,7 @@ class PiecewiseExponential(SurvivalFamily):
 
     def row_values(self, data, setup):
         """Covariate patterns × intervals: events D and exposure E (the sufficient statistics)."""
-        px, preg, D, E, _ = sufficient_stats(data, setup["cuts"])
+        px, preg, D, E = sufficient_stats(data, setup["cuts"])
         out = {"X": data.centred(px), "D": D, "E": E}
         if preg is not None:
             out["regimen_idx"] = preg
