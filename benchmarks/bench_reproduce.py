@@ -33,9 +33,10 @@ from hccbayes.data.study import STUDIES_DIR, load_study
 from hccbayes.inference.engine.plan import load_plan
 from hccbayes.inference.engine.rows_survival import spec_for
 from hccbayes.inference.engine.run import run_plan
-from hccbayes.inference.fitting.fit import FAMILIES, ModelCache
-from hccbayes.models.priors.survival import prior_set
+from hccbayes.inference.fitting.fit import ModelCache
+from hccbayes.models.priors.sets import prior_set
 from hccbayes.models.survival.design import survival_data
+from hccbayes.models.survival.families import family
 
 
 def subset_plan(n: int):
@@ -63,7 +64,7 @@ def naive(plan) -> float:
         for model in a.models:
             spec = spec_for(a, model)
             data = survival_data(df, study, spec)
-            with FAMILIES[model].build(data, prior_set("weakly_informative"), spec):
+            with family(model).build(data, prior_set("weakly_informative"), spec):
                 pm.sample(random_seed=i, progressbar=False)
     return time.perf_counter() - t0
 

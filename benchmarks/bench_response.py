@@ -10,10 +10,10 @@ from hccbayes.data.published.registry import load_registry
 from hccbayes.inference.engine.rows_counts import rate_rows, summary_rows
 from hccbayes.inference.engine.table import Rows
 from hccbayes.inference.frequentist.proportions import recompute_published_p
-from hccbayes.models.priors.response import response_prior_sets
+from hccbayes.models.priors.sets import named_prior_sets
 from hccbayes.models.response.beta_binomial import DEFAULT_DRAWS, compare_rates
 from hccbayes.models.response.counts import rates_from_registry
-from hccbayes.models.summary_hr import published_hrs, survival_prior_sets
+from hccbayes.models.summary_hr import published_hrs
 
 
 def measure(n_draws: int = DEFAULT_DRAWS) -> dict:
@@ -22,7 +22,7 @@ def measure(n_draws: int = DEFAULT_DRAWS) -> dict:
 
     t0 = time.perf_counter()
     rates = rates_from_registry(reg)
-    sets = response_prior_sets()
+    sets = list(named_prior_sets().values())
     rows = Rows()
     for r in rates:
         rows.shared = {"analysis": r.analysis, "endpoint": r.endpoint}
@@ -32,7 +32,7 @@ def measure(n_draws: int = DEFAULT_DRAWS) -> dict:
         time.perf_counter() - t0, len(rows.rows))
 
     t0 = time.perf_counter()
-    summary = SimpleNamespace(id="summary_hr", title="", prior_sets=tuple(survival_prior_sets()))
+    summary = SimpleNamespace(id="summary_hr", title="", prior_sets=tuple(named_prior_sets()))
     hr = summary_rows(summary, published_hrs(reg), 0.7)
     timings["summary-level HR: Tables 4, 5 and text x 5 prior sets"] = (time.perf_counter() - t0, len(hr))
 

@@ -14,7 +14,7 @@ from hccbayes.inference.engine.plan import load_plan
 from hccbayes.inference.engine.rows_survival import spec_for
 from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings, fit
 from hccbayes.inference.sensitivity.grid import sensitivity
-from hccbayes.models.priors.survival import PRIOR_SET_NAMES, prior_set
+from hccbayes.models.priors.sets import PRIOR_SET_NAMES, prior_set
 from hccbayes.models.survival.design import survival_data
 
 

@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings, fit  # noqa: E402
-from hccbayes.models.priors.survival import PRIOR_SET_NAMES, prior_set  # noqa: E402
+from hccbayes.models.priors.sets import PRIOR_SET_NAMES, prior_set  # noqa: E402
 from hccbayes.models.survival.design import SurvivalSpec, survival_data  # noqa: E402
 from hccbayes.models.survival.intervals import MAX_INTERVALS  # noqa: E402
 

@@ -1,7 +1,8 @@
 """Summary-level Bayesian re-analysis of published hazard ratios (normal approximation, closed form).
 
 A published HR with 95% CI (lo, hi) is read as a normal likelihood for the log HR:
-y = ln HR, SE = (ln hi − ln lo) / (2 · 1.959964). Under a normal prior N(m0, s0²) on the log HR the
+y = ln HR, SE = (ln hi − ln lo) / (2 · 1.959964). Under a normal prior N(m0, s0²) on the log HR — the
+contrast prior of a prior set (:mod:`hccbayes.models.priors.sets`), the same the survival models use — the
 posterior is normal (normal–normal conjugacy):
 
     precision = 1/SE² + 1/s0²,   mean = (y/SE² + m0/s0²) / precision,   sd = precision^(-1/2).
@@ -11,9 +12,6 @@ P(HR < 1) and P(HR < mcid) = Φ((ln t − mean)/sd); the run engine makes them c
 (:func:`hccbayes.inference.engine.rows_counts.summary_rows`) beside the ``published`` row, with the
 consistency problems of the printed figure (:func:`figure_notes`: estimate outside its CI, a log-CI far
 from symmetric about ln HR) in ``note``.
-
-The survival prior sets are defined here as plain data by :func:`survival_prior_sets` only until the
-shared ``hccbayes.models.priors.survival`` provides them; every function takes the mapping as an argument.
 """
 from __future__ import annotations
 
@@ -21,37 +19,10 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from scipy import special, stats
+from scipy import special
 
 from hccbayes.data.published.registry import Entry, Registry
-from hccbayes.models.priors.survival import PRIOR_SET_NAMES, prior_set
-
-Z975 = float(stats.norm.ppf(0.975))  # 1.959964...
-Z95 = float(stats.norm.ppf(0.95))  # 1.644854...
-DEFAULT_MCID = 0.7
-CI_PROB = 0.95
-
-
-def survival_prior_sets(mcid: float = DEFAULT_MCID) -> dict[str, dict[str, Any]]:
-    """Normal priors on the log HR, as plain data {name: {"mean", "sd", "description"}}.
-
-    - ``vague``: N(0, 10²) — practically flat over every HR that occurs.
-    - ``weakly_informative``: N(0, 1²) — 95% prior mass on HR in (0.14, 7.1), wider than any credible
-      treatment or prognostic effect, so it only tames absurd values from tiny subgroups.
-    - ``skeptical``: N(0, σ²) with σ = −ln(mcid)/1.644854 so that P(HR < mcid) = 0.05 (Spiegelhalter,
-      Freedman & Parmar 1994); σ = 0.2168 for mcid = 0.7.
-    - ``enthusiastic``: N(ln mcid, σ²), same σ: centred on the clinically important benefit,
-      P(HR > 1) = 0.05.
-    - ``pessimistic``: N(−ln mcid, σ²), same σ: centred on harm of the same size, P(HR < 1) = 0.05.
-    """
-
-    if not 0 < mcid < 1:
-        raise ValueError(f"mcid must be an HR in (0, 1), got {mcid}")
-    out = {}
-    for name in PRIOR_SET_NAMES:
-        ps = prior_set(name, mcid=mcid)
-        out[name] = {"mean": ps.contrast.mu, "sd": ps.contrast.sigma, "description": ps.description}
-    return out
+from hccbayes.models.priors.values import CI_PROB, two_sided_z
 
 
 @dataclass(frozen=True)
@@ -63,7 +34,7 @@ class NormalPosterior:
 
     def hr_summary(self, ci_prob: float = CI_PROB) -> tuple[float, float, float]:
         """Posterior median HR and equal-tailed ``ci_prob`` CrI."""
-        z = Z975 if ci_prob == CI_PROB else float(stats.norm.ppf(0.5 + ci_prob / 2))
+        z = two_sided_z(ci_prob)
         return math.exp(self.mean), math.exp(self.mean - z * self.sd), math.exp(self.mean + z * self.sd)
 
     def prob_hr_below(self, threshold: float) -> float:
@@ -74,7 +45,7 @@ def log_hr_likelihood(hr: float, lower: float, upper: float, ci_prob: float = CI
     """(y, SE) of the normal approximation: y = ln hr, SE = (ln upper − ln lower) / (2 z)."""
     if not (hr > 0 and 0 < lower < upper):
         raise ValueError(f"need HR > 0 and 0 < lower < upper, got {hr} ({lower}-{upper})")
-    z = Z975 if ci_prob == CI_PROB else float(stats.norm.ppf(0.5 + ci_prob / 2))
+    z = two_sided_z(ci_prob)
     return math.log(hr), (math.log(upper) - math.log(lower)) / (2 * z)
 
 

@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from hccbayes.models.priors.values import CI_PROB
+from hccbayes.models.survival.families import FAMILIES
 from hccbayes.reports.numbers import base_quantity, model_label
 
 log = logging.getLogger(__name__)
@@ -26,9 +28,8 @@ log = logging.getLogger(__name__)
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
 ARM_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00")  # reference arm first (Okabe–Ito)
 SOURCE_COLOURS = {"published": "#000000", "frequentist": "#E69F00", "bayes": "#0072B2"}
-MODEL_STYLES = {"weibull": "--", "pem": ":"}
+MODEL_STYLES = dict(zip(FAMILIES, ("--", ":", "-.", (0, (5, 1, 1, 1)))))  # line style of each survival family
 BAND_ALPHA = 0.18
-CI_PROB = 0.95
 
 
 def at_risk(km: pd.DataFrame, ticks: np.ndarray) -> list[int]:

@@ -27,6 +27,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import optimize, stats
 
+from hccbayes.models.priors.values import CI_PROB
 from hccbayes.reports.figures import OKABE_ITO, hr_summaries, plain_log_axis
 from hccbayes.reports.numbers import base_quantity
 
@@ -36,7 +37,6 @@ N_BINS = 400  # bins of [0, 1] for the difference density: width 0.25 percentage
 WORST_ELEMENTS = 4
 TITLE_WIDTH = 95  # characters per title line at fontsize 10 on a 7.2-inch figure
 RECOVERY_TOL = 0.002  # on the probability scale: table values are stored to 10 significant digits
-CI_PROB = 0.95
 
 
 def beta_from_quantiles(median: float, lower: float, upper: float, ci_prob: float = CI_PROB):

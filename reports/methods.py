@@ -15,6 +15,8 @@ import json
 import pandas as pd
 
 from hccbayes.inference.fitting.diagnostics import BFMI_MIN, ESS_MIN, RHAT_MAX
+from hccbayes.models.priors.sets import PriorSet
+from hccbayes.models.survival.families import FAMILIES
 from hccbayes.reports.document import Heading, Para, Table
 from hccbayes.reports.numbers import fmt, model_label
 from hccbayes.reports.sentences import PROBABLE, STRONG
@@ -78,48 +80,29 @@ def _seeds_text(run) -> str:
     return text
 
 
-def _dist_text(d: dict) -> str:
-    family = str(d.get("family", "")).lower()
-    if family == "lognormal":
-        return f"LogNormal({fmt(d['mu'], 'real')}, {fmt(d['sigma'], 'real')})"
-    if family == "halfnormal":
-        return f"HalfNormal({fmt(d['sigma'], 'real')})"
-    return f"Normal({fmt(d.get('mu', 0.0), 'real')}, {fmt(d.get('sigma'), 'real')})"
+def _either(words: list[str]) -> str:
+    """'a', 'a or b', 'a, b or c'."""
+    return " or ".join([", ".join(words[:-1]), words[-1]] if len(words) > 2 else words)
 
 
 def _baseline_text(fits) -> str:
-    """Baseline-hazard and regimen priors (fixed across prior sets) and the PEM intervals actually used."""
-    survival = [f for f in fits.values() if f.model in ("weibull", "pem")]
+    """Baseline-hazard and regimen priors (fixed across prior sets) of every survival family fitted, in its own
+    words (:meth:`~hccbayes.models.survival.family.SurvivalFamily.describe`), with what it chose from the data."""
+    survival = [f for f in fits.values() if f.model in FAMILIES]
     if not survival:
         return ""
-    base = json.loads(survival[0].attrs.get("priors", "{}")).get("baseline", {})
-    models = {f.model for f in survival}
     parts = []
-    if "weibull" in models and base:
-        parts.append(f"Weibull: shape ~ {_dist_text(base['weibull_shape'])}; the log cumulative baseline hazard "
-                     "at the median follow-up ~ Normal(log(crude event rate × median follow-up), "
-                     f"{fmt(base['intercept_sigma'], 'real')})")
-    if "pem" in models and base:
-        pem = [f for f in survival if f.model == "pem"]
-        rw = any(f.spec.get("baseline") == "rw" for f in pem)
-        text = (f"piecewise-exponential: log hazards ~ Normal(log crude event rate, "
-                f"{fmt(base['pem_log_hazard_sigma'], 'real')}), independent per interval")
-        if rw:
-            text += (f" (or, where an analysis asks for smoothing, a Gaussian random walk with step sd "
-                     f"~ {_dist_text(base['pem_rw_sigma'])})")
-        counts: dict[int, set] = {}
-        for f in pem:
-            cuts = f.attrs.get("pem_cuts")
-            if cuts is not None:
-                counts.setdefault(len(json.loads(cuts)) + 1, set()).add(str(f.attrs.get("analysis") or f.key))
-        if counts:
-            text += ("; intervals cut at event-time quantiles, about four events each unless the plan fixes "
-                     "them: " + ", ".join(f"{j} intervals in {_count(len(a), 'analysis', 'analyses')}"
-                                          for j, a in sorted(counts.items())))
-        parts.append(text)
-    if any(f.spec.get("regimen_effects") for f in survival) and base:
+    for name, fam in FAMILIES.items():
+        mine = [f for f in survival if f.model == name]
+        if mine:
+            settings = fam.settings(PriorSet.from_json(mine[0].attrs["priors"]))
+            fitted = [(str(f.attrs.get("analysis") or f.key), json.loads(f.attrs.get("fitted_spec", "{}")))
+                      for f in mine]
+            parts.append(fam.describe(settings, fitted, fmt))
+    if any(f.spec.get("regimen_effects") for f in survival):
+        tau = FAMILIES[survival[0].model].settings(PriorSet.from_json(survival[0].attrs["priors"]))["regimen_tau"]
         parts.append(f"regimen effects: non-centred deviations from their arm's log hazard ratio with sd "
-                     f"τ ~ {_dist_text(base['regimen_tau'])}, one τ per arm")
+                     f"τ ~ {tau.text(lambda v: fmt(v, 'real'))}, one τ per arm")
     return ("Baseline hazards, the same under every prior set (covariates centred, so the baseline is that of "
             "an average patient): " + "; ".join(parts) + ".") if parts else ""
 
@@ -129,9 +112,11 @@ def methods_blocks(run) -> list:
     bayes = table[table["source"].str.startswith("bayes:")]
     models = list(dict.fromkeys(bayes["model"].where(bayes["model"] != "", bayes["source"].str.split(":").str[1])))
     priors = list(dict.fromkeys(bayes["prior_set"]))
+    baselines = _either([f.baseline_words for m, f in FAMILIES.items() if m in models]
+                        or [f.baseline_words for f in FAMILIES.values()])
     blocks = [Heading("Methods", "methods"),
               Para("Models: " + ", ".join(model_label(m) for m in models) + ". Survival models are proportional-"
-                   "hazards models with a Weibull or a piecewise-constant (piecewise-exponential) baseline "
+                   f"hazards models with {baselines} baseline "
                    "hazard fitted to the patient-level times of the cohort; response rates are "
                    "compared with conjugate beta-binomial models in closed form on the published counts; "
                    "published hazard ratios are re-analysed at summary level (normal likelihood for the log "

@@ -1,5 +1,5 @@
 """The "Model checks" section: the run's ``checks/`` files (written by
-:func:`hccbayes.inference.checks.run_checks.run_checks`) as tables — PSIS-LOO Weibull vs PEM (elpd
+:func:`hccbayes.inference.checks.run_checks.run_checks`) as tables — PSIS-LOO between models (elpd
 difference, its SE, Pareto k), posterior predictive KM coverage, power-scaling diagnoses and prior
 predictive intervals. A run without ``checks/`` gets one sentence saying so.
 """
@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import pandas as pd
 
+from hccbayes.models.survival.families import FAMILIES
 from hccbayes.reports.document import Heading, Para, Table
 from hccbayes.reports.numbers import fmt, fmt_interval
 
 K_BAD = 0.7  # Pareto k above which a PSIS-LOO term is unreliable (as in inference.model_checks)
 OK = "✓"
-SHORT = {"weibull": "Weibull", "pem": "PEM"}
+
+
+def short(model: str) -> str:
+    """A survival family's short name ("Weibull", "PEM"); other names as they are."""
+    return FAMILIES[model].short if model in FAMILIES else model
 
 
 def _read(run, name: str) -> pd.DataFrame | None:
@@ -63,8 +68,8 @@ def _prior_table(pp: pd.DataFrame) -> Table:
 
 
 def _loo_verdicts(loo: pd.DataFrame) -> list[str]:
-    """How the Weibull-vs-PEM comparisons came out: per analysis with both models, the better elpd and
-    whether the difference exceeds twice its standard error (the usual reading of elpd_diff / dse)."""
+    """How the comparisons between models came out: per analysis with several models, the best elpd and whether
+    each difference to it exceeds twice its standard error (the usual reading of elpd_diff / dse)."""
     if "elpd_diff" not in loo:
         return []
     pairs = loo.dropna(subset=["elpd_diff"]).groupby(["analysis", "prior_set"]).filter(lambda g: len(g) > 1)
@@ -73,9 +78,15 @@ def _loo_verdicts(loo: pd.DataFrame) -> list[str]:
     second = pairs[pairs["rank"] > 0]
     best = pairs[pairs["rank"] == 0]["model"].value_counts()
     clear = int((second["elpd_diff"].abs() > 2 * second["dse"]).sum())
-    counts = ", ".join(f"{SHORT.get(m, m)} in {fmt(int(n), 'count')}" for m, n in sorted(best.items()))
-    return [f"of the {fmt(len(second), 'count')} Weibull-vs-PEM comparisons the higher elpd is {counts}; the "
-            f"difference exceeds twice its standard error in {fmt(clear, 'count')}"]
+    counts = ", ".join(f"{short(m)} in {fmt(int(n), 'count')}" for m, n in sorted(best.items()))
+    order = {m: i for i, m in enumerate(FAMILIES)}
+    which = "-vs-".join(short(m) for m in sorted(set(pairs["model"]), key=lambda m: (order.get(m, len(order)), m)))
+    if len(second) == len(best_rows := pairs[pairs["rank"] == 0]):  # two models in every comparison
+        return [f"of the {fmt(len(second), 'count')} {which} comparisons the higher elpd is {counts}; the "
+                f"difference exceeds twice its standard error in {fmt(clear, 'count')}"]
+    return [f"of the {fmt(len(best_rows), 'count')} comparisons of {which} the highest elpd is {counts}; "
+            f"{fmt(clear, 'count')} of the {fmt(len(second), 'count')} differences to the best exceed twice their "
+            "standard error"]
 
 
 def checks_blocks(run) -> list:

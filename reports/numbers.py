@@ -28,6 +28,8 @@ from __future__ import annotations
 import math
 import re
 
+from hccbayes.models.survival.families import FAMILIES
+
 MINUS = "\u2212"
 NA = "NA"
 KINDS = ("ratio", "months", "percent", "pp", "pp_cut", "prob", "p", "rhat", "count", "real")
@@ -126,9 +128,8 @@ def cell_kind(column: str, quantity: str, unit: str = "") -> str:
     return kind
 
 
-MODEL_LABELS = {"weibull": "Weibull proportional-hazards", "pem": "piecewise-exponential",
-                "beta_binomial": "beta-binomial", "summary_normal": "summary-level normal-normal",
-                "cox": "Cox", "km": "Kaplan-Meier"}
+MODEL_LABELS = {**{name: f.label for name, f in FAMILIES.items()}, "beta_binomial": "beta-binomial",
+                "summary_normal": "summary-level normal-normal", "cox": "Cox", "km": "Kaplan-Meier"}
 
 
 def model_label(model: str) -> str:

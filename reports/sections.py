@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import pandas as pd
 
+from hccbayes.models.survival.families import FAMILIES
 from hccbayes.reports.cohort_basis import basis as cohort_basis
 from hccbayes.reports.document import (
     BASIS,
@@ -45,7 +46,8 @@ FOREST_TABLES = (("t4", "Table 4"), ("t5", "Table 5"))
 LEVEL = fmt(100 * CI_PROB, "count")  # the credible/confidence level of figures, e.g. "95"
 ONE = fmt(NULL["ratio"], "real")
 MAX_TRACE_FITS = 2  # trace/rank plots for the two worst failing fits only (each costs about a second)
-DIAG_VARS = ("log_hr", "weibull_shape", "intercept", "log_hazard", "rw_sigma")
+# the variables of trace and rank plots: log-HRs and every family's baseline parameters
+DIAG_VARS = ("log_hr", *dict.fromkeys(v for f in FAMILIES.values() for v in f.diagnostic_vars))
 
 
 def primary_prior_set(run) -> str:

@@ -72,7 +72,7 @@ def posterior_log_hr(df: pd.DataFrame, treated: str, cache, seed: int = 1) -> tu
     """(posterior median, posterior SD) of the log HR of ``treated``: the project's Weibull PH fit
     (hccbayes.inference.fitting.fit) under the weakly informative prior set, 4 x 2000 draws, ``seed``."""
     from hccbayes.inference.fitting.fit import SamplerSettings, fit
-    from hccbayes.models.priors.survival import prior_set
+    from hccbayes.models.priors.sets import prior_set
     from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
     from hccbayes.models.survival.quantities import hazard_ratios
 

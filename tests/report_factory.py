@@ -28,7 +28,7 @@ from hccbayes.inference.engine.table import Rows, bayes_source, make_table, writ
 from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings, diagnostics_of, fit, versions
 from hccbayes.inference.sensitivity.tipping import survival_tipping_points, tipping_rows
 from hccbayes.inference.sensitivity.tipping_run import save_search
-from hccbayes.models.priors.survival import PRIOR_SET_NAMES, prior_set
+from hccbayes.models.priors.sets import PRIOR_SET_NAMES, prior_set
 from hccbayes.models.response.beta_binomial import compare_rates
 from hccbayes.models.response.counts import table3_rates
 from hccbayes.models.summary_hr import published_hrs

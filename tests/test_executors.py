@@ -28,7 +28,7 @@ from hccbayes.inference.engine.table import make_table, write_table
 from hccbayes.inference.engine.tasks import survival_fit_task
 from hccbayes.inference.fitting.cache import write_atomic
 from hccbayes.inference.fitting.fit import SamplerSettings
-from hccbayes.models.priors.survival import prior_set
+from hccbayes.models.priors.sets import prior_set
 from hccbayes.models.survival.design import SurvivalSpec, survival_data
 
 from cross_process import assert_same_draws, assert_same_table

@@ -15,14 +15,14 @@ import pytest
 import xarray as xr
 
 from hccbayes.inference.checks.model_checks import compare_models, loo_summary, prior_predictive
-from hccbayes.inference.checks.ppc import censoring_times, km_on_grid, posterior_predictive_km, simulate_times
+from hccbayes.inference.checks.ppc import censoring_times, km_on_grid, posterior_predictive_km
 from hccbayes.inference.checks.run_checks import CheckedFit, run_checks
 from hccbayes.inference.fitting.cache import write_atomic
 from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings, fit
 from hccbayes.inference.frequentist.survival import km_at_times
-from hccbayes.models.priors.survival import prior_set
+from hccbayes.models.priors.sets import prior_set
 from hccbayes.models.survival.design import SurvivalSpec, survival_data
-from hccbayes.models.survival.intervals import resolve_cuts
+from hccbayes.models.survival.families import family
 
 SETTINGS = SamplerSettings(draws=500, tune=500, chains=2)
 
@@ -71,9 +71,9 @@ def test_simulated_times_have_the_closed_form_median(model, study, cohort):
         post["intercept"] = (("chain", "draw"), np.full((1, S), math.log(rate * data.reference_time)))
         post["weibull_shape"] = (("chain", "draw"), np.ones((1, S)))
     else:
-        J = resolve_cuts(data, spec).size + 1
+        J = family(model).points(data, spec).size + 1
         post["log_hazard"] = (("chain", "draw", "interval"), np.full((1, S, J), math.log(rate)))
-    t = simulate_times(xr.Dataset(post), data, spec, np.arange(S), np.random.default_rng(2))
+    t = family(model).simulate_times(xr.Dataset(post), data, spec, np.arange(S), np.random.default_rng(2))
     assert np.median(t) == pytest.approx(math.log(2) / rate, rel=0.06)
 
 

@@ -91,7 +91,7 @@ def allowed_tokens(run_dir) -> set[str]:
         for v in json.loads(f.attrs["priors"])["baseline"].values():  # baseline priors in the Methods
             for x in (v.values() if isinstance(v, dict) else [v]):
                 add(x, ["real"])
-        add(len(json.loads(f.attrs.get("pem_cuts", "[]"))) + 1, ["count"])  # PEM intervals
+        add(len(json.loads(f.attrs["fitted_spec"])["cuts"] or []) + 1, ["count"])  # PEM intervals
     for n in range(len(run.fits) + 1):  # numbers of fits / analyses sharing a setting
         add(n, ["count"])
     add(run.run["plan"]["seed"], ["count"])
@@ -272,7 +272,7 @@ def test_methods_state_baseline_priors_intervals_sampler_groups_and_seeds(run_di
     methods = md[md.index("## Methods"):md.index("## Reporting checklist")]
     run = load_run(run_dir)
     pem = [f for f in run.fits.values() if f.model == "pem"]
-    intervals = {len(json.loads(f.attrs["pem_cuts"])) + 1 for f in pem}
+    intervals = {len(json.loads(f.attrs["fitted_spec"])["cuts"]) + 1 for f in pem}
     assert len(intervals) == 1  # both arm analyses: 70 patients, 51 events -> about four events each
     (j,) = intervals
     assert j == 13 and f"{j} intervals in 2 analyses" in methods

@@ -15,18 +15,9 @@ from hccbayes.data.study import load_study
 from hccbayes.inference.engine.rows_counts import rate_rows
 from hccbayes.inference.engine.table import Rows
 from hccbayes.inference.fitting.diagnostics import diagnose
-from hccbayes.models.priors.response import (
-    BetaPrior,
-    MixturePrior,
-    ResponsePriorSet,
-    external_prior_set,
-    informative,
-    jeffreys,
-    prior_from_json,
-    response_prior_sets,
-    robust,
-    uniform,
-)
+from hccbayes.models.priors.rates import BetaPrior, MixturePrior, informative, jeffreys, robust, uniform
+from hccbayes.models.priors.sets import PriorSet, external_prior_set, named_prior_sets
+from hccbayes.models.priors.values import prior_from_json
 from hccbayes.models.response.beta_binomial import compare_rates, posterior, prob_greater, summarise
 from hccbayes.models.response.counts import (
     afp_change_rates,
@@ -92,8 +83,8 @@ def test_priors_and_prior_sets_round_trip_json():
     mix = robust(informative(10, 50, a0=0.5), weight=0.7)
     for prior in (uniform(), jeffreys(), informative(3, 20), mix):
         assert prior_from_json(prior.to_json()) == prior
-    for pset in list(response_prior_sets().values()) + [external_prior_set({"arm:TKI": (40, 379)})]:
-        assert ResponsePriorSet.from_dict(pset.to_dict()) == pset
+    for pset in list(named_prior_sets().values()) + [external_prior_set({"arm:TKI": (40, 379)})]:
+        assert PriorSet.from_dict(pset.to_dict()) == pset
     # informative(x, n) is Beta(1 + x, 1 + n − x) (documented convention)
     assert (informative(3, 20).a, informative(3, 20).b) == (4.0, 18.0)
     with pytest.raises(ValueError):
@@ -101,11 +92,11 @@ def test_priors_and_prior_sets_round_trip_json():
 
 
 def test_skeptical_set_shares_a_prior_centred_on_the_pooled_rate():
-    priors = response_prior_sets(n0=20)["skeptical"].priors(DCR, "arm:TKI")
+    priors = named_prior_sets()["skeptical"].rates.priors(DCR, "arm:TKI")  # n0 = 20 pseudo-patients
     # pooled DCR 55/70 (Table 3); Beta(1 + 20·55/70, 1 + 20·15/70), identical for both arms
     assert priors["arm:TKI"] == priors["arm:TKI+ICI"]
     assert priors["arm:TKI"].a == pytest.approx(1 + 20 * 55 / 70, rel=1e-12)
-    ent = response_prior_sets(n0=20)["enthusiastic"].priors(DCR, "arm:TKI")
+    ent = named_prior_sets()["enthusiastic"].rates.priors(DCR, "arm:TKI")
     assert ent["arm:TKI+ICI"].mean() > ent["arm:TKI"].mean()
 
 
@@ -129,7 +120,7 @@ def test_registry_run_covers_every_table3_and_table6_comparison(registry):
     # Table 3 prints 6 rows (CR, PR, SD, PD, ORR, DCR); Table 6 prints 21 events × 2 grades
     assert len(t3) == 6
     assert len(t6) == 2 * len(study.adverse_events) == 42
-    sets = response_prior_sets()
+    sets = named_prior_sets()
     table = Rows()
     for r in rates:
         for name in sets:

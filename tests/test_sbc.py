@@ -1,5 +1,6 @@
 """Simulation-based calibration: the rank statistic and uniformity tests on synthetic ranks with known
-calibration, and a small SBC of all four models through the CLI (the code path of the large run).
+calibration, and a small SBC of every model (each survival family, regimen, beta-binomial) through the CLI (the
+code path of the large run).
 """
 import math
 
@@ -16,7 +17,7 @@ from hccbayes.inference.checks.sbc import (
     rank_with_ties,
     summarise,
 )
-from hccbayes.inference.checks.sbc_models import REGIMENS
+from hccbayes.inference.checks.sbc_models import MODEL_NAMES, REGIMENS
 
 L = 99
 
@@ -93,24 +94,23 @@ def test_small_sbc_of_all_models_through_the_cli(tmp_path, capsys):
     assert code in (0, 1), printed.err
     for name in ("ranks.csv", "summary.csv", "summary.md", "hist.csv", "ecdf.csv"):
         assert (out / name).stat().st_size > 0
-    for model in ("weibull", "pem", "regimen", "beta_binomial"):
+    for model in MODEL_NAMES:
         for kind in ("ranks", "ecdf"):
             assert (out / f"{model}_{kind}.png").read_bytes()[:4] == b"\x89PNG"
     assert "target_accept 0.95" in (out / "summary.md").read_text()  # the sampler setting travels with the results
     ranks = pd.read_csv(out / "ranks.csv")
     assert ranks["rank"].between(0, 49).all()
-    assert ranks.groupby("model")["sim"].nunique().to_dict() == dict.fromkeys(
-        ["beta_binomial", "pem", "regimen", "weibull"], 20)
+    assert ranks.groupby("model")["sim"].nunique().to_dict() == dict.fromkeys(sorted(MODEL_NAMES), 20)
     summary = pd.read_csv(out / "summary.csv")
     assert set(summary["parameter"][summary["model"] == "regimen"]) >= {"log_hr[arm]", "regimen_tau[TKI]",
                                                                           "regimen_z[Oth-ICI]", "weibull_shape"}
     assert summary[["p_chi2", "p_ks", "p_chi2_holm", "p_ks_holm"]].apply(lambda c: c.between(0, 1)).all().all()
     assert (summary["chi2"] >= 0).all() and (summary["bins"] == 2).all()  # 50 rank values, 20 sims: <= 4 bins dividing 50
     assert code == (1 if summary["rejected"].any() else 0)
-    # a re-run into the same directory reuses all 80 simulations and reproduces the ranks exactly
+    # a re-run into the same directory reuses all 20 simulations of each model and reproduces the ranks exactly
     assert main(argv) == code
     second = capsys.readouterr()
-    assert "0 simulations run, 80 reused" in second.out + second.err
+    assert f"0 simulations run, {20 * len(MODEL_NAMES)} reused" in second.out + second.err
     pd.testing.assert_frame_equal(pd.read_csv(out / "ranks.csv"), ranks)
 
 

@@ -31,8 +31,8 @@ from hccbayes.inference.sensitivity.tipping import (
     survival_tipping_points,
     tipping_rows,
 )
-from hccbayes.models.priors.sets import custom_prior_sets, expand_prior_sets, resolve_prior_set
-from hccbayes.models.priors.survival import PRIOR_SET_NAMES, Z95
+from hccbayes.models.priors.sets import PRIOR_SET_NAMES, custom_prior_sets, expand_prior_sets, resolve_prior_set
+from hccbayes.models.priors.values import Z_ONE_SIDED_95 as Z95
 from hccbayes.models.summary_hr import log_hr_likelihood
 from hccbayes.models.survival.design import survival_data
 

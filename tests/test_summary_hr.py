@@ -10,12 +10,12 @@ from scipy import stats
 
 from hccbayes.data.published.registry import load_registry
 from hccbayes.inference.engine.rows_counts import summary_rows
+from hccbayes.models.priors.sets import named_prior_sets
 from hccbayes.models.summary_hr import (
     figure_notes,
     log_hr_likelihood,
     normal_update,
     published_hrs,
-    survival_prior_sets,
 )
 
 Z = 1.959963984540054  # Φ^-1(0.975)
@@ -28,20 +28,20 @@ def registry():
 
 def table_rows(registry, tables=("t4", "t5", "text")) -> pd.DataFrame:
     """The run engine's rows of every published HR of ``tables`` under every named prior set (MCID 0.7)."""
-    analysis = SimpleNamespace(id="summary", title="", prior_sets=tuple(survival_prior_sets()))
+    analysis = SimpleNamespace(id="summary", title="", prior_sets=tuple(named_prior_sets()))
     return pd.DataFrame(summary_rows(analysis, published_hrs(registry, tables), 0.7))
 
 
 def test_prior_sets_have_the_stated_tail_probabilities():
-    sets = survival_prior_sets(mcid=0.7)
+    sets = {name: ps.contrast for name, ps in named_prior_sets(mcid=0.7).items()}  # summary-level log-HR priors
     sigma = -math.log(0.7) / 1.6448536269514722  # Spiegelhalter et al. 1994
-    assert sets["skeptical"]["sd"] == pytest.approx(sigma, rel=1e-12)
+    assert sets["skeptical"].sigma == pytest.approx(sigma, rel=1e-12)
     # P(HR < 0.7) = 0.05 under skeptical, P(HR > 1) = 0.05 under enthusiastic, P(HR < 1) = 0.05 under
     # pessimistic: normal cdf identities, exact to floating point (1e-12)
     sk, en, pe = sets["skeptical"], sets["enthusiastic"], sets["pessimistic"]
-    assert stats.norm.cdf(math.log(0.7), sk["mean"], sk["sd"]) == pytest.approx(0.05, abs=1e-12)
-    assert stats.norm.sf(0.0, en["mean"], en["sd"]) == pytest.approx(0.05, abs=1e-12)
-    assert stats.norm.cdf(0.0, pe["mean"], pe["sd"]) == pytest.approx(0.05, abs=1e-12)
+    assert stats.norm.cdf(math.log(0.7), sk.mu, sk.sigma) == pytest.approx(0.05, abs=1e-12)
+    assert stats.norm.sf(0.0, en.mu, en.sigma) == pytest.approx(0.05, abs=1e-12)
+    assert stats.norm.cdf(0.0, pe.mu, pe.sigma) == pytest.approx(0.05, abs=1e-12)
 
 
 def test_posterior_is_the_normal_normal_closed_form():
@@ -84,7 +84,7 @@ def test_vague_prior_reproduces_published_hr_and_ci_to_rounding(registry):
 
 
 def test_every_hr_of_tables_4_and_5_under_every_prior_set(registry):
-    sets = survival_prior_sets()
+    sets = named_prior_sets()
     df = table_rows(registry)
     hr_ids = {e.id for e in registry.find(kind="hr_ci") if e.table in ("t4", "t5")}
     # Table 4: 25 rows × 2 univariable + 8 PFS and 7 OS multivariable HRs = 65 printed HRs

@@ -5,15 +5,18 @@ their reason next to each assertion. Seeds are fixed.
 """
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
+import xarray as xr
 from scipy import integrate, stats
 
 from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings, fit
-from hccbayes.models.priors.survival import PRIOR_SET_NAMES, PriorSet, prior_set
-from hccbayes.models.survival import intervals, piecewise, weibull
+from hccbayes.models.priors.sets import PRIOR_SET_NAMES, PriorSet, prior_set
+from hccbayes.models.survival import intervals
 from hccbayes.models.survival.design import SpecError, SurvivalSpec, survival_data
+from hccbayes.models.survival.families import family
 from hccbayes.models.survival.quantities import (
     hazard_ratios,
     median_survival,
@@ -81,20 +84,25 @@ def _random_point(model, rng):
     return point
 
 
+def _draws(**values):
+    """One posterior draw (one chain, one draw) of the named variables, as a posterior Dataset."""
+    return xr.Dataset({k: (("chain", "draw", *[f"{k}_dim{i}" for i in range(np.ndim(v))]), np.asarray(v)[None, None])
+                       for k, v in values.items()})
+
+
 @pytest.mark.parametrize("baseline", ["independent", "rw"])
 def test_pem_sufficient_statistics_equal_patient_level(sim, baseline):
     """Σ over pattern × interval of the aggregated log-likelihood equals Σ over patients (to 1e-8)."""
     df, data = sim
     spec = SurvivalSpec("os", terms=("x1", "x2", "x3"), model="pem", baseline=baseline)
-    model = piecewise.build_pem(data, prior_set("vague"), spec)
+    model = family("pem").build(data, prior_set("vague"), spec)
     loglik = model.compile_logp(vars=model.observed_RVs, sum=True)
     to_draw = _constrained(model, ["log_hr", "log_hazard"])
     rng = np.random.default_rng(3)
-    cuts = piecewise.resolve_cuts(data, spec)
     for _ in range(5):
         point = _random_point(model, rng)
         log_hr, log_hazard = to_draw(point)
-        patient = piecewise.pointwise_loglik({"log_hr": log_hr[None], "log_hazard": log_hazard[None]}, data, cuts)
+        patient = family("pem").pointwise_loglik(_draws(log_hr=log_hr, log_hazard=log_hazard), data, spec)
         assert patient.shape == (1, data.n)
         assert abs(float(loglik(point)) - float(patient.sum())) < 1e-8
 
@@ -102,13 +110,12 @@ def test_pem_sufficient_statistics_equal_patient_level(sim, baseline):
 def test_weibull_pointwise_equals_model_logp(sim):
     df, data = sim
     spec = SurvivalSpec("os", terms=("x1", "x2", "x3"))
-    model = weibull.build_weibull(data, prior_set("vague"), spec)
+    model = family("weibull").build(data, prior_set("vague"), spec)
     loglik = model.compile_logp(vars=model.observed_RVs, sum=True)
     to_draw = _constrained(model, ["log_hr", "intercept", "weibull_shape"])
     point = _random_point(model, np.random.default_rng(4))
     log_hr, b0, k = to_draw(point)
-    ll = weibull.pointwise_loglik({"log_hr": log_hr[None], "intercept": np.array([b0]),
-                                   "weibull_shape": np.array([k])}, data)
+    ll = family("weibull").pointwise_loglik(_draws(log_hr=log_hr, intercept=b0, weibull_shape=k), data, spec)
     assert abs(float(loglik(point)) - float(ll.sum())) < 1e-8  # same formula, float rounding only
 
 
@@ -139,7 +146,10 @@ def test_fit_groups_and_attrs(sim, cache):
         assert group in dt.children
     assert dt["log_likelihood"]["y"].shape == (2, 200, data.n)
     assert "5% prior probability of HR < 0.7" in dt.attrs["prior_description"]
-    assert PriorSet.from_json(dt.attrs["priors"]) == prior_set("skeptical")
+    # the stored prior set is the one given, with the baseline priors the Weibull family used written out
+    stored = PriorSet.from_json(dt.attrs["priors"])
+    assert stored == family("weibull").effective_priors(prior_set("skeptical"))
+    assert replace(stored, baseline={}) == prior_set("skeptical")
 
 
 def test_prior_sets_definitions():
@@ -176,7 +186,7 @@ def test_default_pem_intervals_hold_about_four_events_each(sim):
     df, _ = sim
     small = df.iloc[:60]  # 60 patients of the simulation: 33 to 80 events between the bounds
     data = survival_data(small, SimStudy(), SurvivalSpec("os", terms=("x1",), model="pem"))
-    cuts = piecewise.resolve_cuts(data, SurvivalSpec("os", terms=("x1",), model="pem"))
+    cuts = family("pem").points(data, SurvivalSpec("os", terms=("x1",), model="pem"))
     assert cuts.size + 1 == intervals.automatic_n_intervals(data.events)
     d, _ = intervals.interval_stats(data.time, data.event, cuts)
     assert d.sum() == data.events and abs(d.sum(axis=0) - data.events / (cuts.size + 1)).max() <= 1

@@ -21,7 +21,7 @@ from pandas import read_csv
 
 from hccbayes.inference import cox_fit, study_km
 from hccbayes.inference.fitting.fit import ModelCache, fit
-from hccbayes.models.priors.survival import prior_set
+from hccbayes.models.priors.sets import prior_set
 from hccbayes.models.survival.design import SurvivalSpec, survival_data
 from hccbayes.models.survival.quantities import median_survival, standardised_curves, summarise
 

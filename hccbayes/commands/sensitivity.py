@@ -20,7 +20,7 @@ def _csv(kind):
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     from hccbayes.commands.run import add_executor_options
-    from hccbayes.models.priors.survival import PRIOR_SET_NAMES
+    from hccbayes.models.priors.sets import PRIOR_SET_NAMES
 
     p = subparsers.add_parser(
         "sensitivity", help="refit survival analyses of a plan under a grid of prior sets",
@@ -34,7 +34,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="comma-separated clinically important HRs (default: each analysis's mcid, 0.7)")
     p.add_argument("--analyses", type=_csv(str), default=None, help="comma-separated analysis ids (default: all "
                    "survival analyses)")
-    p.add_argument("--models", type=_csv(str), default=None, help="restrict to these models (weibull, pem)")
+    p.add_argument("--models", type=_csv(str), default=None, help="restrict to these survival models (weibull, pem, ...)")
     p.add_argument("--quick", action="store_true", help="the plan's quick sampler settings")
     p.add_argument("--out", required=True, help="output directory")
     add_executor_options(p)
@@ -54,8 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from hccbayes.inference.engine.table import write_table
     from hccbayes.inference.fitting.fit import SamplerSettings
     from hccbayes.inference.sensitivity.grid import hr_grid, sensitivity
-    from hccbayes.models.priors.sets import resolve_prior_set
-    from hccbayes.models.priors.survival import DEFAULT_MCID
+    from hccbayes.models.priors.sets import DEFAULT_MCID, resolve_prior_set
 
     plan = load_plan(args.plan)
     custom = dict(plan.custom_prior_sets)

@@ -1,12 +1,12 @@
-"""Model comparison and checks of survival fits: PSIS-LOO (Weibull vs PEM) and prior predictive checks of
-the prior sets (a run's checks, with power-scaling and posterior predictive checks, are made by
+"""Model comparison and checks of survival fits: PSIS-LOO (between survival families) and prior predictive
+checks of the prior sets (a run's checks, with power-scaling and posterior predictive checks, are made by
 :mod:`hccbayes.inference.checks.run_checks`).
 
 * **LOO** — :func:`loo_summary` runs ArviZ's PSIS-LOO (Vehtari, Gelman & Gabry 2017) on the per-patient
   log-likelihood ``y`` that :func:`~hccbayes.inference.fitting.fit.fit` stores; it reports elpd, its SE, p_loo,
   the maximum Pareto k and the number of k > 0.7 (above 0.7 the importance-sampling estimate of that
-  patient's term is unreliable). Weibull and PEM likelihoods are both densities of the observed
-  (time, event) per patient, so their elpd are comparable; :func:`compare_models` gives the elpd
+  patient's term is unreliable). Every family's likelihood is a density of the observed (time, event) per
+  patient, so their elpd are comparable; :func:`compare_models` gives the elpd
   difference with the SE of the difference (``arviz_stats.compare``).
 * **Prior predictive** — :func:`prior_predictive` draws the top-level parameters from the model's own
   priors (``pm.sample_prior_predictive`` on the builder's model, so nothing is re-implemented) and
@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from hccbayes.inference.fitting.fit import FAMILIES
-from hccbayes.models.priors.survival import PriorSet
+from hccbayes.models.priors.sets import PriorSet
 from hccbayes.models.survival import quantities as q
 from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
+from hccbayes.models.survival.families import family
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def prior_draws(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, draws:
     builder of ``spec.model`` so the quantities of :mod:`hccbayes.models.survival.quantities` apply unchanged."""
     import pymc as pm
 
-    model = FAMILIES[spec.model].build(data, priors, spec)
+    model = family(spec.model).build(data, priors, spec)
     names = [v.name for v in model.free_RVs + model.deterministics]
     pr = pm.sample_prior_predictive(draws=draws, model=model, var_names=names, random_seed=seed)
     prior = pr["prior"].to_dataset() if isinstance(pr, xr.DataTree) else pr.prior

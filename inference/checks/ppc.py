@@ -3,8 +3,8 @@
 For ``n_rep`` posterior draws, one replicated data set each:
 
 1. **event times** from the fitted model by inverting the cumulative hazard, T = H⁻¹(E), E ~ Exp(1),
-   with H(t | x) = H0(t)·exp(η): Weibull H0(t) = exp(b0)·(t/t_ref)^k inverts in closed form, the
-   piecewise-exponential H0 is piecewise linear and inverts interval by interval;
+   with H(t | x) = H0(t)·exp(η) (the family's own inversion: :meth:`SurvivalFamily.simulate_times
+   <hccbayes.models.survival.family.SurvivalFamily.simulate_times>`);
 2. **censoring times under the observed follow-up**: a censored patient keeps her observed censoring
    time; for a patient with an event the censoring time is not observed, so it is drawn from the reverse
    Kaplan–Meier estimate of the censoring distribution (censorings as events) of her group *conditional
@@ -27,8 +27,7 @@ import numpy as np
 import pandas as pd
 
 from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
-from hccbayes.models.survival.intervals import resolve_cuts
-from hccbayes.models.survival.likelihood import effects_loglik
+from hccbayes.models.survival.families import family
 
 log = logging.getLogger(__name__)
 
@@ -56,32 +55,6 @@ def km_on_grid(time: np.ndarray, event: np.ndarray, grid: np.ndarray) -> np.ndar
 def _draw_index(post, n_rep: int, rng: np.random.Generator) -> np.ndarray:
     total = post.sizes["chain"] * post.sizes["draw"]
     return np.sort(rng.choice(total, size=min(n_rep, total), replace=False))
-
-
-def _flat(post, name: str, idx: np.ndarray) -> np.ndarray:
-    a = np.asarray(post[name].values)
-    return a.reshape(a.shape[0] * a.shape[1], *a.shape[2:])[idx]
-
-
-def simulate_times(post, data: SurvivalData, spec: SurvivalSpec, idx: np.ndarray,
-                   rng: np.random.Generator) -> np.ndarray:
-    """Event times (len(idx), n) for every patient under the posterior draws ``idx``."""
-    draws = {"log_hr": _flat(post, "log_hr", idx)}
-    if data.regimen is not None:
-        draws["regimen_deviation"] = _flat(post, "regimen_deviation", idx)
-    eta = effects_loglik(draws, data, data.X, data.regimen)  # (S, n)
-    u = rng.exponential(size=eta.shape) * np.exp(-eta)  # H0(T) = E·exp(−η)
-    if spec.model == "weibull":
-        b0 = _flat(post, "intercept", idx)[:, None]
-        k = _flat(post, "weibull_shape", idx)[:, None]
-        return data.reference_time * np.exp((np.log(u) - b0) / k)
-    lam = np.exp(_flat(post, "log_hazard", idx))  # (S, J)
-    edges = np.concatenate([[0.0], resolve_cuts(data, spec)])
-    widths = np.diff(edges)
-    cum = np.concatenate([np.zeros((lam.shape[0], 1)), np.cumsum(lam[:, :-1] * widths, axis=1)], axis=1)  # (S, J)
-    j = np.clip((u[:, :, None] >= cum[:, None, :]).sum(axis=2) - 1, 0, edges.size - 1)  # interval of each u
-    rows = np.arange(u.shape[0])[:, None]
-    return edges[j] + (u - cum[rows, j]) / lam[rows, j]
 
 
 def censoring_times(time: np.ndarray, event: np.ndarray, n_rep: int, rng: np.random.Generator) -> np.ndarray:
@@ -131,7 +104,7 @@ def posterior_predictive_km(dt, data: SurvivalData, spec: SurvivalSpec, groups: 
     groups = np.asarray(groups).astype(str)
     post = dt["posterior"]
     idx = _draw_index(post, n_rep, rng)
-    t_rep = simulate_times(post, data, spec, idx, rng)
+    t_rep = family(spec.model).simulate_times(post, data, spec, idx, rng)
     summary, bands = [], []
     lo_q, hi_q = (1 - band) / 2, (1 + band) / 2
     for g in sorted(set(groups)):

@@ -36,8 +36,7 @@ from hccbayes.inference.checks.ppc import posterior_predictive_km
 from hccbayes.inference.engine.rows_survival import level_labels
 from hccbayes.inference.fitting.cache import read_groups
 from hccbayes.inference.sensitivity.power_scaling import power_scaling
-from hccbayes.models.priors.sets import resolve_prior_set
-from hccbayes.models.priors.survival import PriorSet
+from hccbayes.models.priors.sets import PriorSet, resolve_prior_set
 from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
 
 log = logging.getLogger(__name__)

@@ -1,25 +1,27 @@
 """The generative side of simulation-based calibration: prior draws, simulated data, posterior draws.
 
-Four models, each with a fixed design and its own priors:
+One model per survival family and two more, each with a fixed design and its own priors:
 
-* ``weibull`` — Weibull PH, ``pem`` — piecewise-exponential PH (fixed cuts 3, 6, 12 months): n = 60
-  patients, an arm indicator (30 / 30) and one binary biomarker (seeded Bernoulli(0.4), fixed across
-  simulations), log-HRs under the ``weakly_informative`` prior set, baseline priors from
-  :class:`~hccbayes.models.priors.survival.BaselinePriors`;
+* every survival family (``weibull``, ``pem``, ... as registered in
+  :mod:`~hccbayes.models.survival.families`), with its baseline time points fixed at 3, 6 and 12 months (PEM
+  cuts, spline knots): n = 60 patients, an arm indicator (30 / 30) and one binary biomarker (seeded
+  Bernoulli(0.4), fixed across simulations), log-HRs under the ``weakly_informative`` prior set, baseline
+  priors the family's own defaults;
 * ``regimen`` — Weibull PH with hierarchical regimen effects on the yin2025 arm/regimen structure
   (:data:`REGIMENS`, n = 70), arm log-HR plus τ_arm · z_regimen;
 * ``beta_binomial`` — the hierarchical (marginalised) beta-binomial across the five regimens
   (:func:`~hccbayes.models.response.hierarchical.build_hier_beta_binomial`, default :class:`HierPriors`), with
   the regimen rates p_j drawn from their exact conditional as the model does.
 
-Two hyperparameters of the survival models are computed from the observed data in normal use (the
-Weibull reference time = median observed time and the intercept / PEM log-hazard prior centre = the crude
-event rate). A prior that depends on the data is not a generative model, so SBC fixes them
-(:data:`T_REF`, :data:`RATE0`) both when drawing from the prior and when fitting; they are model data
-(``pm.Data``), so the compiled model and its likelihood are exactly those used in analyses.
+The survival families centre their baseline priors on numbers computed from the observed data in normal
+use (:class:`~hccbayes.models.survival.family.Anchors`: the crude event rate, the median and the last observed
+time). A prior that depends on the data is not a generative model, so SBC fixes them (:data:`ANCHORS`) both
+when drawing from the prior and when fitting; they enter as model data (``pm.Data``), so the compiled model
+and its likelihood are exactly those used in analyses.
 
-Priors here are drawn with numpy from the documented prior definitions — an implementation independent
-of the PyMC graphs, so a model whose priors differ from their documentation fails SBC.
+Priors here are drawn with numpy (:meth:`Prior.rvs <hccbayes.models.priors.values.Prior.rvs>`) from the prior
+values the families declare — an implementation independent of the PyMC graphs, so a model whose PyMC priors
+differ from those values fails SBC.
 """
 from __future__ import annotations
 
@@ -29,20 +31,25 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from hccbayes.inference.engine.executors import WorkerContext
-from hccbayes.inference.fitting.fit import FAMILIES, compile_model
-from hccbayes.models.priors.survival import PriorSet, prior_set
+from hccbayes.inference.fitting.fit import compile_model
+from hccbayes.models.priors.sets import prior_set
 from hccbayes.models.response.hierarchical import HierPriors, add_group_rates, build_hier_beta_binomial
 from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
+from hccbayes.models.survival.families import FAMILIES
+from hccbayes.models.survival.family import Anchors, flat
+from hccbayes.models.survival.likelihood import linear_predictor
 
 T_REF = 10.0  # months: fixed reference time of the Weibull intercept
 RATE0 = math.log(2.0) / T_REF  # hazard at the prior centre: median survival 10 months
 CENSOR = (6.0, 36.0)  # months: uniform (non-informative) censoring times
-PEM_CUTS = (3.0, 6.0, 12.0)
+ANCHORS = Anchors(rate=RATE0, t_ref=T_REF, t_end=CENSOR[1])  # the last observed time is at most CENSOR[1]
+BASELINE_POINTS = (3.0, 6.0, 12.0)  # months: the baseline's fixed interior time points (PEM cuts, knots)
 N_SMALL = 60
 # yin2025 cohort.csv (Table 1 counts): arm -> (regimen, patients); tests check it against the bundled cohort
 REGIMENS = {"TKI": (("REG", 12), ("SOR", 9)), "TKI+ICI": (("REG-ICI", 23), ("SOR-ICI", 10), ("Oth-ICI", 16))}
 SBC_PRIOR_SET = "weakly_informative"
-MODEL_NAMES = ("weibull", "pem", "regimen", "beta_binomial")
+REGIMEN_FAMILY = "weibull"  # the survival family of the ``regimen`` model
+MODEL_NAMES = (*FAMILIES, "regimen", "beta_binomial")
 
 
 @dataclass(frozen=True)
@@ -94,39 +101,18 @@ def regimen_design() -> SurvivalData:
                         regimen_arm=np.array(arm_of, dtype=np.int64), center=X.mean(axis=0))
 
 
-def _survival_prior(rng, data: SurvivalData, priors: PriorSet, pem: bool) -> dict[str, np.ndarray]:
-    b = priors.baseline
-    terms = priors.for_terms(data.terms, data.terms[0])
-    theta = {"log_hr": np.array([rng.normal(p.mu, p.sigma) for p in terms])}
-    if pem:
-        theta["log_hazard"] = rng.normal(math.log(RATE0), b.pem_log_hazard_sigma, len(PEM_CUTS) + 1)
-    else:
-        theta["intercept"] = np.array(rng.normal(math.log(RATE0 * T_REF), b.intercept_sigma))
-        theta["weibull_shape"] = np.array(math.exp(rng.normal(b.weibull_shape.mu, b.weibull_shape.sigma)))
-    if data.regimen is not None:
-        theta["regimen_tau"] = np.abs(rng.normal(0.0, b.regimen_tau.sigma, len(data.arm_names)))
-        theta["regimen_z"] = rng.normal(0.0, 1.0, len(data.regimen_names))
-    return theta
+def _spec(model: str, data: SurvivalData) -> SurvivalSpec:
+    return SurvivalSpec("os", terms=data.terms, model=REGIMEN_FAMILY if model == "regimen" else model,
+                        regimen_effects=data.regimen is not None, cuts=BASELINE_POINTS)
 
 
-def _linear_predictor(theta, data: SurvivalData) -> np.ndarray:
-    eta = data.centred(data.X) @ theta["log_hr"]
-    if data.regimen is not None:
-        eta = eta + (theta["regimen_tau"][data.regimen_arm] * theta["regimen_z"])[data.regimen]
-    return eta
-
-
-def _event_times(theta, data: SurvivalData, rng) -> np.ndarray:
-    """Event times by inversion of the cumulative hazard: H(T | x) = E, E ~ Exp(1)."""
-    log_e = np.log(rng.exponential(1.0, data.n)) - _linear_predictor(theta, data)  # log of E / exp(eta)
-    if "weibull_shape" in theta:  # H = exp(b0 + eta) (t / t_ref)^k
-        return np.exp(math.log(T_REF) + (log_e - theta["intercept"]) / theta["weibull_shape"])
-    lam = np.exp(theta["log_hazard"])  # PEM: constant hazards on [0, 3), [3, 6), [6, 12), [12, inf)
-    edges = np.concatenate([[0.0], PEM_CUTS])
-    cum = np.concatenate([[0.0], np.cumsum(lam[:-1] * np.diff(edges))])  # H0 at each edge
-    target = np.exp(log_e)
-    j = np.searchsorted(cum, target, side="right") - 1
-    return edges[j] + (target - cum[j]) / lam[j]
+def _event_times(theta, data: SurvivalData, spec: SurvivalSpec, setup, rng) -> np.ndarray:
+    """Event times of the design under the drawn parameters (the family inverts its cumulative hazard)."""
+    fam = FAMILIES[spec.model]
+    deviation = (theta["regimen_tau"][data.regimen_arm] * theta["regimen_z"]) if data.regimen is not None else None
+    eta = linear_predictor(data.centred(data.X), theta["log_hr"], deviation, data.regimen)
+    draws = {k: np.asarray(theta[k]).reshape(1, -1) for k in fam.parameters(spec)}
+    return fam.draw_times(eta[None, :], setup, draws, rng)[0]
 
 
 def _with_outcomes(data: SurvivalData, t: np.ndarray, rng) -> SurvivalData:
@@ -140,14 +126,9 @@ def _thin(values: np.ndarray, L: int) -> np.ndarray:
     return values[np.arange(L) * step]
 
 
-def _draws(post, name: str) -> np.ndarray:
-    v = np.asarray(post[name].values)
-    return v.reshape(v.shape[0] * v.shape[1], *v.shape[2:])
-
-
-def _labels(data: SurvivalData, name: str) -> list[str]:
-    return {"log_hr": list(data.terms), "regimen_tau": list(data.arm_names), "regimen_z": list(data.regimen_names),
-            "log_hazard": [str(j) for j in range(len(PEM_CUTS) + 1)]}.get(name, [""])
+def _labels(data: SurvivalData, name: str, value: np.ndarray) -> list[str]:
+    named = {"log_hr": list(data.terms), "regimen_tau": list(data.arm_names), "regimen_z": list(data.regimen_names)}
+    return named.get(name, [str(j) for j in range(value.size)] if value.ndim else [""])
 
 
 def _sample(compiled, settings: SBCSettings, seed: int):
@@ -157,26 +138,22 @@ def _sample(compiled, settings: SBCSettings, seed: int):
                          cores=1, progress_bar=False, save_warmup=False, target_accept=settings.target_accept)
 
 
-def _survival_posterior(model: str, data: SurvivalData, settings: SBCSettings, seed: int, ctx: WorkerContext):
-    family = "pem" if model == "pem" else "weibull"
-    spec = SurvivalSpec("os", terms=data.terms, model=family, regimen_effects=data.regimen is not None,
-                        cuts=PEM_CUTS if family == "pem" else None)
+def _survival_posterior(data: SurvivalData, spec: SurvivalSpec, settings: SBCSettings, seed: int,
+                        ctx: WorkerContext):
+    """Fit the family's compiled model with the fixed anchors the simulation used (module docstring)."""
     priors = prior_set(SBC_PRIOR_SET)
-    values = FAMILIES[family].model_data(data, priors, spec)
-    if family == "pem":
-        values["baseline_mu"] = np.array(math.log(RATE0))
-    else:  # the fixed reference time and prior centre the simulation used (module docstring)
-        values.update(log_t_ref=np.array(math.log(T_REF)), intercept_mu=np.array(math.log(RATE0 * T_REF)))
-    compiled = ctx.models().compiled(data, priors, spec).with_data(**values)
+    values = FAMILIES[spec.model].model_data(data, priors, spec, ANCHORS)
+    compiled = ctx.models().compiled(data, priors, spec, ANCHORS).with_data(**values)
     return _sample(compiled, settings, seed)
 
 
 def _survival_sim(model: str, rng, settings: SBCSettings, seed: int, ctx: WorkerContext):
     design = ctx.once(("sbc-design", model), regimen_design if model == "regimen" else small_design)
-    theta = _survival_prior(rng, design, prior_set(SBC_PRIOR_SET), pem=model == "pem")
-    data = _with_outcomes(design, _event_times(theta, design, rng), rng)
-    dt = _survival_posterior(model, data, settings, seed, ctx)
-    labels = {k: _labels(design, k) for k in theta}
+    spec = _spec(model, design)
+    theta, setup = FAMILIES[spec.model].draw_prior(rng, design, prior_set(SBC_PRIOR_SET), spec, ANCHORS)
+    data = _with_outcomes(design, _event_times(theta, design, spec, setup, rng), rng)
+    dt = _survival_posterior(data, spec, settings, seed, ctx)
+    labels = {k: _labels(design, k, v) for k, v in theta.items()}
     return theta, dt, labels, {"events": data.events}
 
 
@@ -227,7 +204,7 @@ def sbc_sim(args, seed: int, ctx: WorkerContext) -> dict:
     tie_rng = np.random.default_rng([seed, 1])
     ranks, prior = {}, {}
     for name, value in theta.items():
-        thinned = _thin(_draws(post, name), settings.rank_draws).reshape(settings.rank_draws, -1)
+        thinned = _thin(flat(post, name), settings.rank_draws).reshape(settings.rank_draws, -1)
         for k, (label, v) in enumerate(zip(labels[name], np.atleast_1d(value))):
             pname = f"{name}[{label}]" if label else name
             ranks[pname] = rank_with_ties(float(v), thinned[:, k], tie_rng)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from hccbayes.data.study import load_study
 from hccbayes.errors import HccbayesError, Problem
-from hccbayes.models.priors.survival import PRIOR_SET_NAMES
-from hccbayes.models.survival.design import BASELINES, MODELS
+from hccbayes.models.priors.sets import PRIOR_SET_NAMES
+from hccbayes.models.survival.families import BASELINES, MODELS, SETTINGS
 from hccbayes.models.survival.population import MISSING_RULES
 
 LINKS = ("cox_hr", "km_median")  # frequentist rows a survival analysis may link to published figures
@@ -33,6 +33,10 @@ def check_plan(plan, fname: str) -> list[Problem]:
                         "name a bundled study or a folder holding study.toml, relative to the plan file")]
     custom = tuple(plan.custom_prior_sets)
     known = PRIOR_SET_NAMES + custom
+    for name, ps in plan.custom_prior_sets.items():
+        for key in sorted(set(ps.baseline) - set(SETTINGS)):
+            bad(f"prior_sets.{name}.baseline.{key}", "not a baseline prior setting of any survival model",
+                f"use one of {', '.join(SETTINGS)}")
     if plan.quick_prior_set not in known:
         bad("defaults.quick_prior_set", f"unknown prior set {plan.quick_prior_set!r}",
             f"use one of {', '.join(known)}")
@@ -107,7 +111,7 @@ def _check_survival(a, w, study, endpoints, columns, models, baselines, links, b
             bad(f"{w}.strata", "with regimen_effects the strata are the regimens",
                 f'set strata = "{study.regimen_column}"')
     if a.baseline not in baselines:
-        bad(f"{w}.baseline", f"unknown PEM baseline {a.baseline!r}", f"use one of {', '.join(baselines)}")
+        bad(f"{w}.baseline", f"unknown baseline {a.baseline!r}", f"use one of {', '.join(baselines)}")
     if a.horizon is not None and not a.horizon > 0:
         bad(f"{w}.horizon", f"must be > 0 ({study.time_unit})", "set horizon = a time in the study's unit, or "
             "leave it out (default: the follow-up of the compared groups)")

@@ -21,15 +21,10 @@ import pandas as pd
 
 from hccbayes.inference.engine.table import Rows, bayes_columns, row
 from hccbayes.inference.frequentist.proportions import contingency_test
+from hccbayes.models.priors.sets import named_prior_sets
 from hccbayes.models.response.beta_binomial import RateComparison, compare_rates, draw_intervals
 from hccbayes.models.response.counts import RateData, response_indicators
-from hccbayes.models.summary_hr import (
-    figure_notes,
-    log_hr_likelihood,
-    normal_update,
-    survival_prior_sets,
-    wald_p,
-)
+from hccbayes.models.summary_hr import figure_notes, log_hr_likelihood, normal_update, wald_p
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +144,7 @@ def response_rows(analysis, comparisons: list[RateData], df: pd.DataFrame, study
 def summary_rows(analysis, pairs, mcid: float) -> list[dict]:
     """Per published HR (and its p entry, if printed): the published rows, the Wald p and, per prior set of
     the analysis, the normal–normal posterior HR and P(HR < 1), P(HR < mcid)."""
-    sets = {k: v for k, v in survival_prior_sets(mcid).items() if k in analysis.prior_sets}
+    sets = {k: v for k, v in named_prior_sets(mcid).items() if k in analysis.prior_sets}
     rows = Rows()
     for entry, p_entry in pairs:
         rows.shared = dict(analysis=analysis.id, title=analysis.title, population=entry["population"],
@@ -166,7 +161,7 @@ def summary_rows(analysis, pairs, mcid: float) -> list[dict]:
         rows.add(quantity="p_value", source="frequentist", model="wald", estimate=wald_p(y, se),
                  note=_join("two-sided Wald p of ln HR / SE, SE from the printed 95% CI", origin))
         for name, prior in sets.items():
-            post = normal_update(y, se, prior["mean"], prior["sd"])
+            post = normal_update(y, se, prior.contrast.mu, prior.contrast.sigma)
             med, lo, hi = post.hr_summary(CI_PROB)
             bayes = dict(**bayes_columns("summary_normal", name), diagnostics=CLOSED_FORM, unit="HR")
             rows.add(**bayes, quantity="hr", estimate=med, lower=lo, upper=hi, interval=ETI,

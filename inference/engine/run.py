@@ -13,7 +13,7 @@ analysis is a :class:`PlanError` before anything is fitted), then runs the analy
 * ``tipping/<analysis>.json`` — tipping-point searches of the analyses that ask for them
   (:mod:`hccbayes.inference.sensitivity.tipping_run`), also ``tipping_point`` rows of the table;
 * ``checks/`` — model checks of the default-prior survival fits
-  (:func:`hccbayes.inference.checks.run_checks.run_checks`: PSIS-LOO Weibull vs PEM, posterior predictive
+  (:func:`hccbayes.inference.checks.run_checks.run_checks`: PSIS-LOO between models, posterior predictive
   KM, power-scaling, prior predictive per model family); the power-scaling frame also becomes
   ``psense_prior`` / ``psense_likelihood`` rows of the table;
 * ``curves.csv`` and ``km.csv`` — what the survival figures plot (:mod:`.curves`);

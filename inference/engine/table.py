@@ -16,7 +16,7 @@ quantity          str       ``hr``, ``median``, ``median_diff``, ``rmst``, ``rms
                             ``rate_diff``, ``risk_ratio``, ``odds_ratio``, ``p_value``, ``survival``
 group             str       the group a per-group quantity belongs to (an arm, a regimen); "" else
 source            str       ``published``, ``frequentist`` or ``bayes:<model>:<prior set>``
-model             str       ``cox``, ``km``, ``logrank``, ``fisher``, ``weibull``, ``pem``,
+model             str       ``cox``, ``km``, ``logrank``, ``fisher``, a survival family (``weibull``, ``pem``, ...),
                             ``beta_binomial``, ``summary_normal``, ... ("" for published)
 prior_set         str       the prior set of a Bayesian row ("" else)
 estimate          float     point estimate (posterior median for Bayesian rows)

@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 from hccbayes.inference.engine.executors import Task, WorkerContext, run_tasks
 from hccbayes.inference.fitting.cache import fit_hash, fit_inputs, is_valid, sample_with_gate, store_fit
 from hccbayes.inference.fitting.fit import SamplerSettings, fit
-from hccbayes.models.priors.survival import PriorSet
+from hccbayes.models.priors.sets import PriorSet
 from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
 
 log = logging.getLogger(__name__)

@@ -34,10 +34,11 @@ from hccbayes.inference.fitting.fit import (
     data_hash,
     diagnostics_of,
     fit,
+    priors_json,
     versions,
     with_more_care,
 )
-from hccbayes.models.priors.survival import PriorSet
+from hccbayes.models.priors.sets import PriorSet
 from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def fit_hash(inputs: dict) -> str:
 
 def fit_inputs(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, settings: SamplerSettings,
                seed: int) -> dict:
-    return {"data_hash": data_hash(data), "spec": spec.to_json(), "priors": priors.to_json(),
+    return {"data_hash": data_hash(data), "spec": spec.to_json(), "priors": priors_json(priors, spec),
             "requested_sampler": json.dumps(settings.to_dict(), sort_keys=True), "seed": int(seed),
             "versions": json.dumps(versions(), sort_keys=True)}
 

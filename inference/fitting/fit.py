@@ -19,15 +19,16 @@ import logging
 import time
 from dataclasses import asdict, dataclass, replace
 from importlib.metadata import version
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from hccbayes.inference.fitting.diagnostics import Diagnostics, diagnose
-from hccbayes.models.priors.survival import PriorSet
-from hccbayes.models.survival import piecewise, weibull
+from hccbayes.models.priors.sets import PriorSet
 from hccbayes.models.survival.design import SurvivalData, SurvivalSpec, degeneracy_notes
+from hccbayes.models.survival.families import family
+from hccbayes.models.survival.family import Anchors
 
 log = logging.getLogger(__name__)
 
@@ -45,30 +46,15 @@ class SamplerSettings:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class Family:
-    build: Callable
-    model_data: Callable
-    loglik: Callable  # (posterior, data, spec) -> (samples, patients)
-    top_level: tuple[str, ...]  # variables whose priors psense power-scales
+def structure_key(data: SurvivalData, spec: SurvivalSpec, anchors: Anchors | None = None) -> tuple:
+    """What a compiled model is specific to (family, terms, its baseline's shape, regimens); everything else is
+    data. ``anchors``: the numbers the baseline priors are centred on, if not the data's own."""
+    return family(spec.model).structure_key(data, spec, anchors)
 
 
-FAMILIES = {
-    "weibull": Family(weibull.build_weibull, weibull.model_data,
-                      lambda post, data, spec: weibull.pointwise_loglik(post, data),
-                      ("log_hr", "intercept", "weibull_shape", "regimen_tau")),
-    "pem": Family(piecewise.build_pem, piecewise.model_data,
-                  lambda post, data, spec: piecewise.pointwise_loglik(post, data, piecewise.resolve_cuts(data, spec)),
-                  ("log_hr", "log_hazard", "log_hazard_first", "rw_sigma", "regimen_tau")),
-}
-
-
-def structure_key(data: SurvivalData, spec: SurvivalSpec) -> tuple:
-    """What a compiled model is specific to; everything else is data."""
-    J = piecewise.resolve_cuts(data, spec).size + 1 if spec.model == "pem" else 0
-    return (spec.model, len(data.terms), spec.baseline if spec.model == "pem" else None, J,
-            data.regimen is not None, len(data.regimen_names), tuple(data.regimen_arm.tolist())
-            if data.regimen_arm is not None else ())
+def priors_json(priors: PriorSet, spec: SurvivalSpec) -> str:
+    """The prior set of a fit as stored and hashed: with the baseline settings its family used written out."""
+    return family(spec.model).effective_priors(priors).to_json()
 
 
 def compile_model(model):
@@ -96,23 +82,23 @@ class ModelCache:
         self._models: dict[tuple, Any] = {}
         self.compiles = 0
 
-    def compiled(self, data: SurvivalData, priors: PriorSet, spec: SurvivalSpec):
-        key = structure_key(data, spec)
+    def compiled(self, data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, anchors: Anchors | None = None):
+        key = structure_key(data, spec, anchors)
         if key not in self._compiled:
             t0 = time.perf_counter()
-            model = FAMILIES[spec.model].build(data, priors, spec)
+            model = family(spec.model).build(data, priors, spec, anchors)
             self._compiled[key] = compile_model(model)
             self._models[key] = model
             self.compiles += 1
             log.info("compiled %s model %s in %.1f s", spec.model, key, time.perf_counter() - t0)
         return self._compiled[key]
 
-    def set_data(self, data: SurvivalData, spec: SurvivalSpec, values: dict) -> None:
+    def set_data(self, data: SurvivalData, spec: SurvivalSpec, values: dict, anchors: Anchors | None = None) -> None:
         """Point the compiled PyMC model's shared data at ``values``. ``with_data`` updates only the logp
         function's copy; nutpie's initial-point function runs on the PyMC graph and would otherwise start
         every chain from the support point of the data the model was *compiled* with, so draws depended
         on which analysis happened to compile the structure first (same seed, different draws)."""
-        model = self._models[structure_key(data, spec)]
+        model = self._models[structure_key(data, spec, anchors)]
         for name, value in values.items():
             var = model[name]
             var.set_value(np.asarray(value, dtype=var.get_value().dtype))
@@ -133,39 +119,11 @@ def versions() -> dict[str, str]:
     return {p: version(p) for p in ("hccbayes", "pymc", "nutpie", "arviz", "numpy", "xarray")}
 
 
-def _log_prior(post: xr.Dataset, priors: PriorSet, data: SurvivalData, values: dict, top: tuple) -> xr.Dataset:
-    """Log prior densities of the top-level parameters (constrained scale), per draw."""
-    out = {}
-    for name in top:
-        if name not in post:
-            continue
-        x = post[name]
-        if name == "log_hr":
-            mu = xr.DataArray(values["log_hr_mu"], dims=x.dims[-1:])
-            sd = xr.DataArray(values["log_hr_sigma"], dims=x.dims[-1:])
-            out[name] = -0.5 * ((x - mu) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
-        elif name == "intercept":
-            out[name] = _normal(x, values["intercept_mu"], values["intercept_sigma"])
-        elif name == "weibull_shape":
-            out[name] = _normal(np.log(x), values["shape_mu"], values["shape_sigma"]) - np.log(x)
-        elif name in ("log_hazard_first",) or (name == "log_hazard" and "log_hazard_first" not in post):
-            out[name] = _normal(x, values["baseline_mu"], values["baseline_sigma"])
-        elif name == "rw_sigma":
-            out[name] = _normal(x, 0.0, values["rw_sigma_scale"]) + np.log(2.0)
-        elif name == "regimen_tau":
-            out[name] = _normal(x, 0.0, values["regimen_tau_sigma"]) + np.log(2.0)
-    return xr.Dataset(out)
-
-
 def _relabel(post: xr.Dataset, data: SurvivalData) -> xr.Dataset:
     labels = {"term": list(data.terms)}
     if data.regimen is not None:
         labels.update(regimen=list(data.regimen_names), arm=list(data.arm_names))
     return post.assign_coords({k: v for k, v in labels.items() if k in post.dims})
-
-
-def _normal(x, mu, sd):
-    return -0.5 * ((x - mu) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
 
 
 POINTWISE_LIMIT = 50_000_000  # values; above it the per-patient log-likelihood is not stored by default
@@ -182,13 +140,12 @@ def fit(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, settings: Samp
     import nutpie
 
     cache = cache or DEFAULT_CACHE
-    family = FAMILIES[spec.model]
-    if spec.model == "pem" and spec.cuts is None:  # resolve the default cut points once, and record them
-        spec = replace(spec, cuts=tuple(float(c) for c in piecewise.resolve_cuts(data, spec)))
+    fam = family(spec.model)
+    spec = fam.resolve(data, spec)  # e.g. the PEM's default cut points, chosen once and recorded
     notes = degeneracy_notes(data)
     for note in notes:
         log.warning("%s, %s: %s", spec.model, ", ".join(data.terms) or "no terms", note)
-    values = family.model_data(data, priors, spec)
+    values = fam.model_data(data, priors, spec)
     compiled = cache.compiled(data, priors, spec).with_data(**values)
     cache.set_data(data, spec, values)
     t0 = time.perf_counter()
@@ -208,7 +165,7 @@ def fit(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, settings: Samp
                         "predictive checks unavailable): pass pointwise=True to force them", n_values)
     if pointwise:
         patient = xr.Coordinates({"patient": data.ids})  # built once (costly for a million ids), shared
-        ll = family.loglik(post, data, spec).reshape(post.sizes["chain"], post.sizes["draw"], data.n)
+        ll = fam.pointwise_loglik(post, data, spec).reshape(post.sizes["chain"], post.sizes["draw"], data.n)
         dt["log_likelihood"] = xr.DataTree(xr.Dataset({"y": (("chain", "draw", "patient"), ll)},
                                                       coords={"chain": post.chain, "draw": post.draw,
                                                               **patient}))
@@ -216,16 +173,17 @@ def fit(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, settings: Samp
                                                       "event": ("patient", data.event)}, coords=patient))
         dt["constant_data"] = xr.DataTree(xr.Dataset({"X": (("patient", "term"), data.X)},
                                                      coords={**patient, "term": list(data.terms)}))
-    dt["log_prior"] = xr.DataTree(_log_prior(post, priors, data, values, family.top_level))
-    diag = diagnose(dt, var_names=[v for v in post.data_vars if v not in ("rw_z", "regimen_z")] or None)
+    dt["log_prior"] = xr.DataTree(fam.log_prior(post, data, priors, spec))
+    auxiliary = (*fam.auxiliary, "regimen_z")  # non-centred z variables: no prior one chooses
+    diag = diagnose(dt, var_names=[v for v in post.data_vars if v not in auxiliary] or None)
     dt.attrs.update({
-        "spec": spec.to_json(), "priors": priors.to_json(), "prior_set": priors.name,
+        "spec": spec.to_json(), "priors": priors_json(priors, spec), "prior_set": priors.name,
         "prior_description": priors.description, "sampler": json.dumps(settings.to_dict()), "seed": seed,
         "data_hash": data_hash(data), "versions": json.dumps(versions()), "diagnostics": json.dumps(diag.to_dict()),
         "sampling_seconds": seconds, "n_patients": data.n, "n_events": data.events,
         "data_notes": json.dumps(notes),
-        # the PEM's resolved cut points (the stored spec is the requested one, whose cuts may be None)
-        "pem_cuts": json.dumps(list(spec.cuts) if spec.model == "pem" else []),
+        # the spec as fitted, with what the family chose from the data (the stored spec is the requested one)
+        "fitted_spec": spec.to_json(),
     })
     log.info("%s fit (%s prior set): %.2f s sampling, diagnostics %s", spec.model, priors.name, seconds,
              "ok" if diag.ok else "; ".join(diag.problems()))

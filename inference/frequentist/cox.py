@@ -16,7 +16,8 @@ import pandas as pd
 from scipy.stats import norm
 from statsmodels.duration.hazard_regression import PHReg
 
-from hccbayes.inference.frequentist.survival import Z95, Population, select_population
+from hccbayes.inference.frequentist.survival import Population, select_population
+from hccbayes.models.priors.values import Z_TWO_SIDED_95
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,8 @@ def cox_fit(df: pd.DataFrame, time: str, event: str, terms: Sequence[str],
     coef, cov = _newton_step_halving(model)
     se = np.sqrt(np.diag(cov))
     return pd.DataFrame(dict(
-        term=terms, coef=coef, se=se, hr=np.exp(coef), lower=np.exp(coef - Z95 * se),
-        upper=np.exp(coef + Z95 * se), p=2 * norm.sf(np.abs(coef / se)), n=len(d),
+        term=terms, coef=coef, se=se, hr=np.exp(coef), lower=np.exp(coef - Z_TWO_SIDED_95 * se),
+        upper=np.exp(coef + Z_TWO_SIDED_95 * se), p=2 * norm.sf(np.abs(coef / se)), n=len(d),
         events=int(d[event].sum()), model=model,
     ), columns=COX_COLUMNS)
 

@@ -37,12 +37,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2, norm
+from scipy.stats import chi2
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
+
+from hccbayes.models.priors.values import Z_TWO_SIDED_95
 
 log = logging.getLogger(__name__)
 
-Z95 = float(norm.ppf(0.975))  # 1.959963984540054, R's qnorm(0.975)
 R_TOL = float(np.sqrt(np.finfo(float).eps))  # R survival's tolerance for "exactly 0.5"
 SPSS_EPS = 0.05
 OVERALL = "overall"
@@ -88,7 +89,7 @@ class _Curve:
         se_log = np.where(before, 0.0, self.event_se_log[safe])
         return surv, se, se_log
 
-    def log_band(self, surv, se_log, z=Z95):
+    def log_band(self, surv, se_log, z=Z_TWO_SIDED_95):
         """R's conf.type = "log" limits; NaN where S = 0."""
         lower = np.full(surv.shape, np.nan)
         upper = np.full(surv.shape, np.nan)
@@ -154,7 +155,7 @@ def _median_log(curve: _Curve, rule: str):
     return tuple(_r_quantile_median(y, curve.time_all) for y in (curve.surv, lower, upper))
 
 
-def _median_spss(curve: _Curve, z=Z95):
+def _median_spss(curve: _Curve, z=Z_TWO_SIDED_95):
     s, t = curve.event_surv, curve.event_times
     hit = np.flatnonzero(s <= 0.5 + R_TOL)
     if not len(hit):

@@ -29,8 +29,7 @@ from hccbayes.inference.engine.tasks import FitJob, prefit
 from hccbayes.inference.fitting.cache import FitOutcome, fit_cached, fit_hash, fit_inputs, load_fit, sample_with_gate
 from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings
 from hccbayes.inference.sensitivity import power_scaling as psn
-from hccbayes.models.priors.sets import expand_prior_sets
-from hccbayes.models.priors.survival import DEFAULT_MCID, PRIOR_SET_NAMES, PriorSet
+from hccbayes.models.priors.sets import DEFAULT_MCID, PRIOR_SET_NAMES, PriorSet, expand_prior_sets
 from hccbayes.models.survival.design import survival_data
 
 log = logging.getLogger(__name__)

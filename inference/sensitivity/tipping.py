@@ -35,7 +35,8 @@ from scipy import special
 
 from hccbayes.inference.engine.table import row
 from hccbayes.inference.fitting.fit import fit
-from hccbayes.models.priors.survival import Z95, Normal, PriorSet, prior_set
+from hccbayes.models.priors.sets import PriorSet, prior_set, skeptical_sigma
+from hccbayes.models.priors.values import Normal
 from hccbayes.models.summary_hr import normal_update
 
 log = logging.getLogger(__name__)
@@ -181,11 +182,6 @@ def _value_se(points, value: float, p_se: float) -> float:
 
 
 # ---- evaluators --------------------------------------------------------------------------------------
-def skeptical_sigma(mcid: float) -> float:
-    """sd of the skeptical log-HR prior that puts 5% prior mass below ``mcid`` (priors.prior_set)."""
-    return -math.log(mcid) / Z95
-
-
 def with_contrast(priors: PriorSet, mu: float, sigma: float, name: str) -> PriorSet:
     return replace(priors, name=name, contrast=Normal(float(mu), float(sigma)),
                    description=f"{name}: contrast log-HR ~ Normal({mu:.4f}, {sigma:.4f}); other terms as "
@@ -292,6 +288,9 @@ def survival_tipping_points(data, spec, settings, seed: int, cache, mcid: float 
     return out
 
 
+MC_Z = 1.96  # the half-width of a tipping point's interval in Monte Carlo SEs, printed as "±1.96 MC SE"
+
+
 def tipping_rows(points: list[TippingPoint], base: dict, mcid: float, threshold: float = 1.0) -> list[dict]:
     """Comparison-table rows (quantity ``tipping_point``): estimate = the prior-median HR exp(m) for
     ``prior_mean`` or the MCID for ``skeptical_mcid``; lower/upper = ± 1.96 Monte Carlo SE; threshold =
@@ -304,8 +303,8 @@ def tipping_rows(points: list[TippingPoint], base: dict, mcid: float, threshold:
         se = tp.se if math.isfinite(tp.se) else 0.0
         rows.append(row(**{**base, "quantity": "tipping_point", "threshold": tp.target,
                            "estimate": to_scale(tp.value) if tp.crossed else float("nan"),
-                           "lower": to_scale(tp.value - 1.96 * se) if tp.crossed else float("nan"),
-                           "upper": to_scale(tp.value + 1.96 * se) if tp.crossed else float("nan"),
+                           "lower": to_scale(tp.value - MC_Z * se) if tp.crossed else float("nan"),
+                           "upper": to_scale(tp.value + MC_Z * se) if tp.crossed else float("nan"),
                            "interval": "±1.96 MC SE" if tp.crossed else "",
                            "note": f"{what} at which P(HR < {threshold:g}) = {tp.target:g}; {tp.evaluations} refits"
                                    + (f"; {tp.note}" if tp.note else "")}))

@@ -1,2 +1,3 @@
-"""hccbayes.models.priors: priors as immutable values and named prior sets — for survival log-HRs and
-baselines (``survival``) and for response rates (``response``)."""
+"""hccbayes.models.priors: every prior as one kind of immutable value (``values``: normal-family and Dirichlet
+priors, the z constants; ``rates``: Beta priors and robust mixtures for proportions) and the prior sets
+(``sets``: the named sets, a plan's custom sets, the MCID)."""

@@ -1,26 +1,165 @@
-"""Prior sets as plan data: a plan's own ``[prior_sets.<name>]`` tables, the one lookup of a set by name,
-and the expansion of a grid over several MCIDs.
+"""The named prior sets: one value per set for every model of the package.
 
-A plan may declare its own prior sets beside the five named ones (:mod:`hccbayes.models.priors.survival`)::
+A :class:`PriorSet` holds, under one name,
+
+* the **log hazard-ratio priors** — of the primary contrast and of the other terms — that the survival
+  models and the summary-level re-analysis of published HRs use (these are what a sensitivity analysis
+  varies);
+* the **response-rate rule** (:class:`~hccbayes.models.priors.rates.RateRule`) that gives each group of a
+  response or adverse-event comparison its Beta prior;
+* **baseline overrides**: the survival families own their baseline priors (documented in each family's
+  module) and read any override of them from here by name (a plan's custom set may override them).
+
+Named sets (``mcid`` is the minimal clinically important hazard ratio, default 0.7; z = 1.6449 is
+:data:`~hccbayes.models.priors.values.Z_ONE_SIDED_95`):
+
+=====================  ==============================================  ===============================
+set                    log-HR prior of the primary contrast            response-rate priors per group
+                       (other terms in brackets)
+=====================  ==============================================  ===============================
+vague                  Normal(0, 10) — flat over any plausible HR      Jeffreys Beta(1/2, 1/2)
+                       (all terms)
+weakly_informative     Normal(0, 1): 95% prior mass on HR 0.14–7.1     uniform Beta(1, 1)
+                       (all terms). The default.
+skeptical              Normal(0, s), s = −ln(mcid)/z: centred on HR 1  one Beta centred on the pooled
+                       with P(HR < mcid) = 0.05 (others weakly inf.)   rate, n0 = 20 pseudo-patients
+enthusiastic           Normal(ln mcid, s): P(HR > 1) = 0.05            comparison arm's centre moved up
+                                                                       by odds ratio 1/mcid
+pessimistic            Normal(−ln mcid, s): P(HR < 1) = 0.05           ... moved down by 1/mcid
+=====================  ==============================================  ===============================
+
+The skeptical set follows Spiegelhalter, Freedman & Parmar (1994): its log-HR prior puts 5% on an effect at
+least as large as the MCID (σ = 0.2168 for mcid = 0.7). For responses "higher" is good (ORR, DCR) and bad for
+adverse events; the set names follow the response reading. The pooled rate of the skeptical response priors
+comes from the same data (an empirical-Bayes null-centred prior): it shrinks the groups towards each other,
+not the pooled rate.
+
+A plan may declare its own prior sets beside the five named ones::
 
     [prior_sets.trial_informed]
     description = "log-HR prior from a previous trial"      # optional
     contrast = { family = "normal", mu = -0.2, sigma = 0.3 }  # log-HR prior of the primary contrast
     other = { family = "normal", mu = 0.0, sigma = 1.0 }      # optional; default Normal(0, 1)
-    baseline = { intercept_sigma = 2.0 }                      # optional BaselinePriors overrides
+    baseline = { intercept_sigma = 2.0 }                      # optional baseline prior overrides
 
 :func:`custom_prior_sets` parses that table (every problem at once, as a PlanError) and
 :func:`resolve_prior_set` is the one lookup — custom set, else named set at the analysis's MCID. With
 several MCIDs the MCID-dependent sets (skeptical, enthusiastic, pessimistic) are expanded to
-``<set>_mcid<value>`` (:func:`expand_prior_sets`).
+``<set>_mcid<value>`` (:func:`expand_prior_sets`). A custom set is a set of log-HR priors for survival
+analyses (its response rule is the uniform one; plans name custom sets only in survival analyses).
 """
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any, Iterable, Mapping, Sequence
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from hccbayes.errors import PlanError, Problem
-from hccbayes.models.priors.survival import DEFAULT_MCID, PRIOR_SET_NAMES, PriorSet, prior_set
+from hccbayes.models.priors.rates import RateRule, jeffreys, uniform
+from hccbayes.models.priors.values import Z_ONE_SIDED_95, Normal, Prior, prior_from_dict
+
+DEFAULT_MCID = 0.7
+PRIOR_SET_NAMES = ("vague", "weakly_informative", "skeptical", "enthusiastic", "pessimistic")
+PSEUDO_PATIENTS = 20.0  # n0 of the skeptical, enthusiastic and pessimistic response priors
+WEAK = Normal(0.0, 1.0)
+UNIFORM_RATES = RateRule("fixed", "uniform Beta(1,1) for every group", uniform())
+
+
+@dataclass(frozen=True)
+class PriorSet:
+    """A named prior set (see the module docstring)."""
+
+    name: str
+    description: str
+    contrast: Normal
+    other: Normal
+    baseline: Mapping[str, Any] = field(default_factory=dict)  # survival baseline overrides, by name
+    mcid: float | None = None
+    rates: RateRule = UNIFORM_RATES
+
+    def __post_init__(self):
+        object.__setattr__(self, "baseline", dict(sorted(dict(self.baseline).items())))
+
+    def for_terms(self, terms: tuple[str, ...], primary: str | None) -> list[Normal]:
+        """The log-HR prior of each term; ``primary`` is the term that carries the contrast prior."""
+        return [self.contrast if t == primary else self.other for t in terms]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "contrast": self.contrast.to_dict(),
+                "other": self.other.to_dict(), "mcid": self.mcid, "rates": self.rates.to_dict(),
+                "baseline": {k: v.to_dict() if isinstance(v, Prior) else v for k, v in self.baseline.items()}}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> PriorSet:
+        baseline = {k: prior_from_dict(v) if isinstance(v, Mapping) else v for k, v in d.get("baseline", {}).items()}
+        rates = RateRule.from_dict(d["rates"]) if "rates" in d else UNIFORM_RATES
+        return cls(name=d["name"], description=d["description"], contrast=prior_from_dict(d["contrast"]),
+                   other=prior_from_dict(d["other"]), baseline=baseline, mcid=d.get("mcid"), rates=rates)
+
+    @classmethod
+    def from_json(cls, text: str) -> PriorSet:
+        return cls.from_dict(json.loads(text))
+
+
+def skeptical_sigma(mcid: float) -> float:
+    """σ of a Normal(0, σ) log-HR prior with P(HR < mcid) = 0.05: −ln(mcid) / z_0.95."""
+    if not 0 < mcid < 1:
+        raise ValueError(f"the MCID is a hazard ratio below 1, got {mcid}")
+    return -math.log(mcid) / Z_ONE_SIDED_95
+
+
+def _centred_rates(shift: float, text: str) -> RateRule:
+    return RateRule("centred", text, n0=PSEUDO_PATIENTS, log_or_shift=shift)
+
+
+def prior_set(name: str, mcid: float = DEFAULT_MCID) -> PriorSet:
+    """One of the five named prior sets (see the module docstring for their definitions)."""
+    s = skeptical_sigma(mcid)
+    lm = math.log(mcid)
+    shift, odds = math.log(1 / mcid), 1 / mcid
+    n0 = f"{PSEUDO_PATIENTS:g} pseudo-patients"
+    if name == "vague":
+        return PriorSet(name, "vague: every log-HR ~ Normal(0, 10), essentially flat over plausible HRs",
+                        Normal(0.0, 10.0), Normal(0.0, 10.0),
+                        rates=RateRule("fixed", "Jeffreys Beta(1/2,1/2) for every group", jeffreys()))
+    if name == "weakly_informative":
+        return PriorSet(name, "weakly informative: every log-HR ~ Normal(0, 1), 95% prior mass on HR "
+                        "0.14-7.1", WEAK, WEAK)
+    if name == "skeptical":
+        return PriorSet(name, f"skeptical: contrast log-HR ~ Normal(0, {s:.4f}), centred on HR 1 with 5% "
+                        f"prior probability of HR < {mcid:g}; other terms Normal(0, 1)", Normal(0.0, s), WEAK,
+                        mcid=mcid, rates=_centred_rates(0.0, f"shared Beta centred on the pooled rate, {n0}"))
+    if name == "enthusiastic":
+        return PriorSet(name, f"enthusiastic: contrast log-HR ~ Normal(ln {mcid:g}, {s:.4f}), centred on "
+                        f"HR {mcid:g} with 5% prior probability of HR > 1; other terms Normal(0, 1)",
+                        Normal(lm, s), WEAK, mcid=mcid,
+                        rates=_centred_rates(shift, f"comparison arm centred at pooled odds x {odds:.3g}, {n0}"))
+    if name == "pessimistic":
+        return PriorSet(name, f"pessimistic: contrast log-HR ~ Normal(-ln {mcid:g}, {s:.4f}), centred on "
+                        f"HR {1 / mcid:.3g} with 5% prior probability of HR < 1; other terms Normal(0, 1)",
+                        Normal(-lm, s), WEAK, mcid=mcid,
+                        rates=_centred_rates(-shift, f"comparison arm centred at pooled odds / {odds:.3g}, {n0}"))
+    raise KeyError(f"unknown prior set {name!r}; use one of {', '.join(PRIOR_SET_NAMES)}")
+
+
+def named_prior_sets(mcid: float = DEFAULT_MCID) -> dict[str, PriorSet]:
+    """The five named sets at ``mcid``, by name."""
+    return {name: prior_set(name, mcid) for name in PRIOR_SET_NAMES}
+
+
+def external_prior_set(external: Mapping[str, tuple[float, float]], weight: float = 0.5,
+                       name: str = "robust_external") -> PriorSet:
+    """Robust mixture response priors from external data per group: w · Beta(1 + x, 1 + n − x) + (1 − w) ·
+    Beta(1, 1); groups without external data get Beta(1, 1). Its log-HR priors are the weakly informative ones."""
+    rule = RateRule("external", f"robust mixture of external data (w={weight:g}) and Beta(1,1)", uniform(),
+                    external=dict(external), weight=weight)
+    return PriorSet(name, f"{name}: {rule.description}; every log-HR ~ Normal(0, 1)", WEAK, WEAK, rates=rule)
+
 
 MCID_SETS = ("skeptical", "enthusiastic", "pessimistic")  # the named sets whose contrast prior uses the MCID
 EFFECT_KEYS = ("contrast", "other")

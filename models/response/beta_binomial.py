@@ -32,11 +32,13 @@ import numpy as np
 import xarray as xr
 from scipy import integrate
 
-from hccbayes.models.priors.response import BetaPrior, MixturePrior, RatePrior, ResponsePriorSet, get_response_prior_set
+from hccbayes.models.priors.rates import BetaPrior, MixturePrior, RatePrior
+from hccbayes.models.priors.sets import PriorSet
+from hccbayes.models.priors.sets import prior_set as named_prior_set
+from hccbayes.models.priors.values import CI_PROB
 
 log = logging.getLogger(__name__)
 
-CI_PROB = 0.95
 DEFAULT_THRESHOLDS = (0.0, 0.05, 0.10)
 DEFAULT_DRAWS = 10_000  # MC SE of a probability <= 0.005; of an RD median ~0.001
 
@@ -121,16 +123,17 @@ class RateComparison:
 
 
 def compare_rates(counts: Mapping[str, tuple[int, int]], reference: str,
-                  prior_set: str | ResponsePriorSet = "weakly_informative",
+                  prior_set: str | PriorSet = "weakly_informative",
                   priors: Mapping[str, RatePrior] | None = None, thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
                   n_draws: int = DEFAULT_DRAWS, seed: int = 0, ci_prob: float = CI_PROB) -> RateComparison:
     """Compare two groups' rates. ``counts`` maps group -> (events, total), exactly two groups, one of them
-    ``reference``. Priors come from ``prior_set`` unless given explicitly per group."""
+    ``reference``. Priors come from the response rule of ``prior_set`` (a named set or a PriorSet) unless given
+    explicitly per group."""
     if len(counts) != 2 or reference not in counts:
         raise ValueError(f"need exactly two groups including the reference {reference!r}, got {list(counts)}")
-    pset = get_response_prior_set(prior_set)
+    pset = named_prior_set(prior_set) if isinstance(prior_set, str) else prior_set
     set_name = pset.name if priors is None else "custom"
-    priors = dict(priors) if priors is not None else pset.priors(counts, reference)
+    priors = dict(priors) if priors is not None else pset.rates.priors(counts, reference, pset.name)
     comparison = next(g for g in counts if g != reference)
     groups = (reference, comparison)
     posts = {g: posterior(priors[g], *counts[g]) for g in groups}

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 
-from hccbayes.models.priors.response import BetaPrior
+from hccbayes.models.priors.rates import BetaPrior
 from hccbayes.models.response.counts import cohort_counts, response_indicators
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
+from hccbayes.models.survival.arrays import SurvivalData
 
 EVENTS_PER_INTERVAL = 4
 MIN_INTERVALS, MAX_INTERVALS = 6, 20
@@ -64,7 +64,7 @@ def interval_stats(time: np.ndarray, event: np.ndarray, cuts: np.ndarray) -> tup
 def sufficient_stats(data: SurvivalData, cuts: np.ndarray):
     """Events and exposure aggregated by covariate pattern × interval.
 
-    Returns (pattern_X (P, p), pattern_regimen (P,) or None, D (P, J), E (P, J), pattern_of (n,)).
+    Returns (pattern_X (P, p), pattern_regimen (P,) or None, D (P, J), E (P, J)).
     Each patient adds to one cell, (pattern, interval its time ends in): D counts events there and E
     sums t − c_j; every interval before that cell is covered in full, so E adds its width times the
     number of the pattern's patients whose times end later. Memory is O(n) plus O(P·J).
@@ -88,8 +88,5 @@ def sufficient_stats(data: SurvivalData, cuts: np.ndarray):
     E = per_cell(partial) + ending_later * np.append(np.diff(edges), 0.0)
     px = patterns.rows[:, : data.X.shape[1]]
     preg = patterns.rows[:, -1].astype("int64") if data.regimen is not None else None
-    return px, preg, D, E, patterns.index
+    return px, preg, D, E
 
-
-def resolve_cuts(data: SurvivalData, spec: SurvivalSpec) -> np.ndarray:
-    return np.asarray(spec.cuts, float) if spec.cuts is not None else default_cuts(data, spec.n_intervals)

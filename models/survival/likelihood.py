@@ -1,19 +1,25 @@
-"""The one censored survival log-likelihood every baseline shares, and the shared effect terms.
+"""The one censored survival log-likelihood every family shares, the linear predictor and the effect terms.
 
-For a hazard h and cumulative hazard H, a patient observed to time t with event indicator d
-contributes ``d·log h(t) − H(t)`` (log density for events, log survival for the censored). A model
-only supplies its log hazard and cumulative hazard. The same function serves aggregated data, where d
-is an event count and H the summed cumulative hazard (the piecewise-exponential sufficient statistics).
-It works on numpy arrays and on PyTensor tensors alike.
+For a hazard h and cumulative hazard H, a patient observed to time t with event indicator d contributes
+``d·log h(t) − H(t)`` (log density for events, log survival for the censored). A family supplies its log hazard
+and cumulative hazard (:mod:`~hccbayes.models.survival.family`). The same function serves aggregated data,
+where d is an event count and H the summed cumulative hazard (the piecewise-exponential sufficient
+statistics). It works on numpy arrays and on PyTensor tensors alike, as does the linear predictor.
 """
 from __future__ import annotations
 
-import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
+from collections.abc import Mapping
+from typing import Any
 
-from hccbayes.models.priors.survival import PriorSet
-from hccbayes.models.survival.design import SurvivalData
+import numpy as np
+
+from hccbayes.models.priors.sets import PriorSet
+from hccbayes.models.priors.values import HalfNormal, Normal, Prior
+from hccbayes.models.survival.arrays import SurvivalData
+
+# the effects' own prior setting, read from a prior set like a family's baseline settings: regimen log-HRs
+# scatter around their arm's log-HR with sd τ ~ HalfNormal(0.5) (non-centred), one τ per arm
+EFFECT_DEFAULTS = {"regimen_tau": HalfNormal(0.5)}
 
 
 def censored_loglik(event, log_hazard, cum_hazard):
@@ -21,40 +27,62 @@ def censored_loglik(event, log_hazard, cum_hazard):
     return event * log_hazard - cum_hazard
 
 
-def effect_hyperparameters(data: SurvivalData, priors: PriorSet, primary: str | None) -> dict[str, np.ndarray]:
-    """The log-HR prior means and sds of each term, as arrays (model data, so they can change)."""
+def rowdot(A, w):
+    """Σ_k A[r, k]·w[..., k] for every row r of A: (rows,) for a vector w, (samples, rows) for draws (samples, k).
+
+    In a PyMC model never a BLAS dot: BLAS kernels (CPU type, thread count) sum in different orders, so the
+    draws would depend on the machine's last bits; there it is an elementwise product summed over k, compiled
+    without fast-math (:func:`hccbayes.inference.fitting.fit.compile_model`). On numpy draws it is a matrix
+    product (no (samples, rows, k) temporary); numbers computed from draws may differ in their last bits on
+    another machine (README, "Same results on any machine")."""
+    if isinstance(A, np.ndarray) and isinstance(w, np.ndarray):
+        return w @ A.T
+    return (A * (w[None, :] if w.ndim == 1 else w[..., None, :])).sum(axis=-1)
+
+
+def linear_predictor(X, log_hr, deviation=None, regimen_idx=None):
+    """η = X·β (+ the regimen deviation of each row's regimen): ``X`` (rows, terms) centred, ``log_hr`` (terms,)
+    in a model or (samples, terms) of draws, ``deviation`` (regimens,) or (samples, regimens)."""
+    eta = rowdot(X, log_hr)
+    if deviation is not None:
+        eta = eta + (deviation[regimen_idx] if deviation.ndim == 1 else deviation[:, regimen_idx])
+    return eta
+
+
+def hyper_names(name: str, prior: Prior) -> list[str]:
+    """Model-data names of a parameter's prior hyperparameters: ``<parameter>_<hyperparameter>``."""
+    return [f"{name}_{p}" for p in prior.hyperparameters()]
+
+
+def effect_priors(data: SurvivalData, priors: PriorSet, primary: str | None,
+                  settings: Mapping[str, Any]) -> dict[str, Prior]:
+    """The log-HR priors of the terms as one vector prior (``log_hr``), and the regimen scale ``regimen_tau``
+    when the analysis has regimen effects."""
     per_term = priors.for_terms(data.terms, primary)
-    out = {
-        "log_hr_mu": np.array([p.mu for p in per_term], dtype=float),
-        "log_hr_sigma": np.array([p.sigma for p in per_term], dtype=float),
-    }
+    out: dict[str, Prior] = {"log_hr": Normal(np.array([p.mu for p in per_term], dtype=float),
+                                              np.array([p.sigma for p in per_term], dtype=float))}
     if data.regimen is not None:
-        out["regimen_tau_sigma"] = np.array(priors.baseline.regimen_tau.sigma, dtype=float)
+        out["regimen_tau"] = settings["regimen_tau"]
     return out
 
 
-def add_effects(data: SurvivalData, X, values: dict, regimen_idx=None):
+def add_effects(data: SurvivalData, X, priors: Mapping[str, Prior], hyper: Mapping[str, Any], regimen_idx=None):
     """Add the log-HR terms (and regimen effects) to the current model; return the linear predictor.
 
-    ``values`` holds the hyperparameters (:func:`effect_hyperparameters`); ``X`` is the design matrix as model data (rows = patients or covariate patterns); ``regimen_idx``
-    the regimen index of each row when the analysis has regimen effects. Regimen effects are
-    non-centred deviations around their arm: regimen r of arm a has log-HR (vs the reference arm)
-    ``β_arm·[a ≠ ref] + τ_a·z_r`` where β_arm is the arm term already in ``X``.
+    ``X`` is the design matrix as model data (rows = patients or covariate patterns), ``hyper`` the
+    hyperparameters of each prior as model data, ``regimen_idx`` the regimen of each row when the analysis has
+    regimen effects. Regimen effects are non-centred deviations around their arm: regimen r of arm a has log-HR
+    (vs the reference arm) ``β_arm·[a ≠ ref] + τ_a·z_r`` where β_arm is the arm term already in ``X``.
     """
-    mu = pm.Data("log_hr_mu", values["log_hr_mu"], dims="term")
-    sigma = pm.Data("log_hr_sigma", values["log_hr_sigma"], dims="term")
-    log_hr = pm.Normal("log_hr", mu=mu, sigma=sigma, dims="term")
-    # an elementwise product summed over terms, not pt.dot: a dot is a BLAS call inside the compiled
-    # log density, and BLAS kernels (CPU type, thread count) sum in different orders, so the draws
-    # would depend on the machine's last bits; this loop is compiled without fast-math (fit.py)
-    eta = pt.sum(X * log_hr[None, :], axis=1)
+    import pymc as pm
+
+    log_hr = priors["log_hr"].to_pymc("log_hr", hyper["log_hr"], dims="term")
+    deviation = None
     if data.regimen is not None:
-        tau_sigma = pm.Data("regimen_tau_sigma", values["regimen_tau_sigma"])
-        tau = pm.HalfNormal("regimen_tau", sigma=tau_sigma, dims="arm")
+        tau = priors["regimen_tau"].to_pymc("regimen_tau", hyper["regimen_tau"], dims="arm")
         z = pm.Normal("regimen_z", 0.0, 1.0, dims="regimen")
         deviation = pm.Deterministic("regimen_deviation", tau[data.regimen_arm] * z, dims="regimen")
-        eta = eta + deviation[regimen_idx]
-    return eta
+    return linear_predictor(X, log_hr, deviation, regimen_idx)
 
 
 def coords(data: SurvivalData) -> dict[str, list]:
@@ -63,13 +91,3 @@ def coords(data: SurvivalData) -> dict[str, list]:
         c["regimen"] = list(data.regimen_names)
         c["arm"] = list(data.arm_names)
     return c
-
-
-def effects_loglik(draws, data: SurvivalData, X: np.ndarray, regimen_idx=None) -> np.ndarray:
-    """Numpy linear predictor for posterior draws: (samples, rows); ``X`` uncentred."""
-    log_hr = np.asarray(draws["log_hr"]).reshape(-1, len(data.terms))
-    eta = log_hr @ data.centred(X).T
-    if data.regimen is not None:
-        dev = np.asarray(draws["regimen_deviation"]).reshape(-1, len(data.regimen_names))
-        eta = eta + dev[:, regimen_idx]
-    return eta

@@ -21,7 +21,7 @@ import numpy as np
 import xarray as xr
 
 from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
-from hccbayes.models.survival.intervals import interval_stats, resolve_cuts
+from hccbayes.models.survival.families import family
 
 GRID_STEPS = 500  # linear interpolation of a smooth S(t): medians and RMST within ~1e-5 relative of the exact
 CURVE_BUDGET = 4e8  # draws x covariate patterns x grid times of one standardised curve (about 2 s)
@@ -71,40 +71,14 @@ def hazard_ratios(dt) -> xr.DataArray:
     return np.exp(dt["posterior"]["log_hr"]).rename("hazard_ratio")
 
 
-def _flat(post, name) -> np.ndarray:
-    a = np.asarray(post[name].values)
-    return a.reshape(a.shape[0] * a.shape[1], *a.shape[2:])
-
-
-def _log_cum_hazard_baseline(post, data: SurvivalData, spec: SurvivalSpec, grid: np.ndarray) -> np.ndarray:
-    """log H0(t) on the grid for every draw: (samples, times); -inf at t = 0."""
-    if spec.model == "weibull":
-        b0 = _flat(post, "intercept")[:, None]
-        k = _flat(post, "weibull_shape")[:, None]
-        with np.errstate(divide="ignore"):
-            log_t = np.log(grid)[None, :] - np.log(data.reference_time)
-        return b0 + k * log_t
-    cuts = resolve_cuts(data, spec)
-    _, exposure = interval_stats(grid, np.zeros_like(grid), cuts)  # (times, J)
-    lam = np.exp(_flat(post, "log_hazard"))  # (S, J)
-    with np.errstate(divide="ignore"):
-        return np.log(lam @ exposure.T)
-
-
-def _linear_predictor(post, data: SurvivalData, X: np.ndarray, regimen: np.ndarray | None) -> np.ndarray:
-    eta = _flat(post, "log_hr") @ data.centred(X).T  # (S, rows)
-    if regimen is not None and "regimen_deviation" in post:
-        eta = eta + _flat(post, "regimen_deviation")[:, regimen]
-    return eta
-
-
 def survival_curve(dt, data: SurvivalData, spec: SurvivalSpec, X: np.ndarray, weights: np.ndarray | None = None,
                    regimen: np.ndarray | None = None, grid: np.ndarray | None = None) -> xr.DataArray:
     """S(t) averaged over the rows of X (weights sum to 1): a conditional curve when X has one row."""
     grid = default_grid(data) if grid is None else grid
     post = dt["posterior"]
-    log_h0 = _log_cum_hazard_baseline(post, data, spec, grid)  # (S, T)
-    eta = _linear_predictor(post, data, np.atleast_2d(X), regimen)  # (S, R)
+    fam = family(spec.model)
+    log_h0 = fam.log_cum_hazard_grid(post, data, spec, grid)  # (S, T)
+    eta = fam.eta(post, data, np.atleast_2d(X), regimen)  # (S, R)
     w = np.full(eta.shape[1], 1.0 / eta.shape[1]) if weights is None else np.asarray(weights, float)
     surv = np.zeros_like(log_h0)
     for r in range(eta.shape[1]):  # rows are covariate patterns: few

@@ -1,10 +1,10 @@
-"""Priors for response rates and other proportions: Beta priors, robust Beta mixtures, named prior sets.
+"""Priors of response rates and other proportions: Beta priors, robust Beta mixtures and the rule that
+turns one comparison's counts into one prior per group (the response part of a prior set).
 
-Every prior is an immutable value that round-trips to JSON (``to_dict``/``prior_from_dict``,
-``to_json``/``prior_from_json``). A prior for one group's rate is a :class:`BetaPrior` or a
-:class:`MixturePrior` (a finite mixture of Betas); both expose the same small distribution interface
-(``pdf``, ``cdf``, ``mean``, ``ppf``, ``rvs``) so the closed-form posterior code in
-:mod:`hccbayes.models.response.beta_binomial` handles them alike.
+A prior for one group's rate is a :class:`BetaPrior` or a :class:`MixturePrior` (a finite mixture of Betas),
+both :class:`~hccbayes.models.priors.values.Prior` values (log density, PyMC variable, numpy draws, JSON);
+they also share a small distribution interface (``pdf``, ``cdf``, ``mean``, ``ppf``, ``rvs``) so the
+closed-form posterior code in :mod:`hccbayes.models.response.beta_binomial` handles them alike.
 
 Informative Betas from external data
 ------------------------------------
@@ -19,31 +19,32 @@ Robust mixtures
 2014, Biometrics 70:1023; RBesT ``robustify``). The vague component lets the data overrule an
 informative component that conflicts with them; the posterior weights are updated in
 :func:`hccbayes.models.response.beta_binomial.posterior`.
-
-Named prior sets
-----------------
-A :class:`ResponsePriorSet` turns the observed counts of one comparison into one prior per group.
-The five sets parallel the survival prior sets (vague, weakly_informative, skeptical, enthusiastic,
-pessimistic); see each constructor's docstring and :func:`response_prior_sets`.
 """
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Mapping
+from typing import Any, ClassVar
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
-DEFAULT_PRIOR_SET = "weakly_informative"
+from hccbayes.models.priors.values import Prior, prior_from_dict
+
+
+def _check_counts(x: int, n: int) -> None:
+    if not (0 <= x <= n):
+        raise ValueError(f"need 0 <= events <= total, got {x} of {n}")
 
 
 @dataclass(frozen=True)
-class BetaPrior:
+class BetaPrior(Prior):
     """Beta(a, b) prior (or posterior) for one proportion."""
 
+    family: ClassVar[str] = "beta"
+    pymc = ("Beta", {"a": "alpha", "b": "beta"})
     a: float
     b: float
     label: str = ""
@@ -53,40 +54,36 @@ class BetaPrior:
             raise ValueError(f"Beta parameters must be finite and > 0, got a={self.a}, b={self.b}")
 
     # -- distribution interface -----------------------------------------------------------------
-    @property
-    def dist(self):
-        return stats.beta(self.a, self.b)
-
     @cached_property
     def _log_beta(self) -> float:
         return float(special.betaln(self.a, self.b))
+
+    def logpdf(self, p):
+        return special.xlogy(self.a - 1.0, p) + special.xlog1py(self.b - 1.0, -p) - self._log_beta
 
     def pdf(self, p):
         """Density via scipy.special / math (stats.beta's per-call overhead dominated the quadrature of
         :func:`hccbayes.models.response.beta_binomial.prob_greater`); a scalar inside (0, 1) takes the math path."""
         if isinstance(p, float) and 0.0 < p < 1.0:
             return math.exp((self.a - 1.0) * math.log(p) + (self.b - 1.0) * math.log1p(-p) - self._log_beta)
-        return np.exp(special.xlogy(self.a - 1.0, p) + special.xlog1py(self.b - 1.0, -p) - self._log_beta)
+        return np.exp(self.logpdf(p))
 
     def cdf(self, p):
         """Regularised incomplete beta function I_p(a, b)."""
         return special.betainc(self.a, self.b, p)
 
     def ppf(self, q):
+        from scipy import stats
+
         return stats.beta.ppf(q, self.a, self.b)
 
     def mean(self) -> float:
         return self.a / (self.a + self.b)
 
-    def rvs(self, rng: np.random.Generator, size: int) -> np.ndarray:
+    def rvs(self, rng: np.random.Generator, size=None) -> np.ndarray:
         return rng.beta(self.a, self.b, size=size)
 
-    @property
-    def ess(self) -> float:
-        """Effective sample size a + b."""
-        return self.a + self.b
-
-    def update(self, x: int, n: int) -> "BetaPrior":
+    def update(self, x: int, n: int) -> BetaPrior:
         """Conjugate posterior after x events in n: Beta(a + x, b + n − x)."""
         _check_counts(x, n)
         return BetaPrior(self.a + x, self.b + n - x, self.label)
@@ -96,17 +93,16 @@ class BetaPrior:
         log B(a + x, b + n − x) − log B(a, b)."""
         return float(special.betaln(self.a + x, self.b + n - x) - special.betaln(self.a, self.b))
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": "beta", **asdict(self)}
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> BetaPrior:
+        return cls(float(d["a"]), float(d["b"]), d.get("label", ""))
 
 
 @dataclass(frozen=True)
-class MixturePrior:
+class MixturePrior(Prior):
     """A finite mixture of Beta priors: sum_k w_k Beta(a_k, b_k); weights are normalised on creation."""
 
+    family: ClassVar[str] = "mixture"
     weights: tuple[float, ...]
     components: tuple[BetaPrior, ...]
     label: str = ""
@@ -119,6 +115,10 @@ class MixturePrior:
             raise ValueError(f"mixture weights must be finite, >= 0 and not all 0, got {self.weights}")
         object.__setattr__(self, "weights", tuple(float(v) for v in w / w.sum()))
         object.__setattr__(self, "components", tuple(self.components))
+
+    def logpdf(self, p):
+        return special.logsumexp([math.log(w) + c.logpdf(p) if w > 0 else np.full(np.shape(p), -np.inf)
+                                  for w, c in zip(self.weights, self.components)], axis=0)
 
     def pdf(self, p):
         return sum(w * c.pdf(p) for w, c in zip(self.weights, self.components))
@@ -144,47 +144,28 @@ class MixturePrior:
         out = np.vectorize(one, otypes=[float])(q_arr)
         return float(out) if out.ndim == 0 else out
 
-    def rvs(self, rng: np.random.Generator, size: int) -> np.ndarray:
+    def rvs(self, rng: np.random.Generator, size=None) -> np.ndarray:
         which = rng.choice(len(self.components), size=size, p=np.asarray(self.weights))
         a = np.array([c.a for c in self.components])[which]
         b = np.array([c.b for c in self.components])[which]
         return rng.beta(a, b)
 
-    @property
-    def ess(self) -> float:
-        """Weighted effective sample size sum_k w_k (a_k + b_k) (a simple summary; see Morita et al. for
-        the ESS of mixtures)."""
-        return float(sum(w * c.ess for w, c in zip(self.weights, self.components)))
+    def to_pymc(self, name, hyper=None, **kwargs):
+        import pymc as pm
+
+        comps = [pm.Beta.dist(alpha=c.a, beta=c.b) for c in self.components]
+        return pm.Mixture(name, w=np.asarray(self.weights), comp_dists=comps, **kwargs)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "mixture", "weights": list(self.weights),
+        return {"family": self.family, "weights": list(self.weights),
                 "components": [c.to_dict() for c in self.components], "label": self.label}
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> MixturePrior:
+        return cls(tuple(d["weights"]), tuple(prior_from_dict(c) for c in d["components"]), d.get("label", ""))
 
 
 RatePrior = BetaPrior | MixturePrior
-
-
-def _check_counts(x: int, n: int) -> None:
-    if not (0 <= x <= n):
-        raise ValueError(f"need 0 <= events <= total, got {x} of {n}")
-
-
-def prior_from_dict(d: Mapping[str, Any]) -> RatePrior:
-    """Inverse of ``to_dict`` for both prior types."""
-    kind = d.get("type")
-    if kind == "beta":
-        return BetaPrior(float(d["a"]), float(d["b"]), d.get("label", ""))
-    if kind == "mixture":
-        return MixturePrior(tuple(d["weights"]), tuple(prior_from_dict(c) for c in d["components"]),
-                            d.get("label", ""))
-    raise ValueError(f"unknown prior type {kind!r}; expected 'beta' or 'mixture'")
-
-
-def prior_from_json(text: str) -> RatePrior:
-    return prior_from_dict(json.loads(text))
 
 
 # ---- constructors ----------------------------------------------------------------------------------
@@ -218,18 +199,17 @@ def robust(component: BetaPrior, weight: float = 0.5, vague: BetaPrior | None = 
                         f"robust({component.label or 'informative'}, w={weight:g})")
 
 
-# ---- named prior sets --------------------------------------------------------------------------------
+# ---- the response part of a prior set ------------------------------------------------------------------
 @dataclass(frozen=True)
-class ResponsePriorSet:
-    """A named rule mapping the counts of one comparison to one prior per group.
+class RateRule:
+    """How a prior set turns the counts of one comparison into one prior per group.
 
-    ``kind`` is one of ``fixed`` (the same ``base`` prior for every group), ``centred`` (every group
-    gets uniform-plus-``n0``-pseudo-patients centred on the pooled rate, the comparison group's centre
-    shifted by ``log_or_shift`` on the log-odds scale) or ``external`` (``external`` maps group ->
-    (events, total), made robust with weight ``weight``; groups without external data get ``base``).
+    ``kind`` is ``fixed`` (the same ``base`` prior for every group), ``centred`` (every group gets
+    uniform-plus-``n0``-pseudo-patients centred on the pooled rate, the comparison group's centre shifted
+    by ``log_or_shift`` on the log-odds scale) or ``external`` (``external`` maps group -> (events,
+    total), made robust with weight ``weight``; groups without external data get ``base``).
     """
 
-    name: str
     kind: str
     description: str
     base: BetaPrior = field(default_factory=uniform)
@@ -238,7 +218,7 @@ class ResponsePriorSet:
     external: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     weight: float = 0.5
 
-    def priors(self, counts: Mapping[str, tuple[int, int]], reference: str) -> dict[str, RatePrior]:
+    def priors(self, counts: Mapping[str, tuple[int, int]], reference: str, name: str = "") -> dict[str, RatePrior]:
         """One prior per group of ``counts`` (group -> (events, total)); ``reference`` is the control."""
         if self.kind == "fixed":
             return {g: self.base for g in counts}
@@ -249,7 +229,7 @@ class ResponsePriorSet:
             out = {}
             for g in counts:
                 centre = pooled if g == reference else _shift(pooled, self.log_or_shift)
-                out[g] = informative(self.n0 * centre, self.n0, label=f"{self.name}: centre {centre:.3f}, "
+                out[g] = informative(self.n0 * centre, self.n0, label=f"{name}: centre {centre:.3f}, "
                                      f"{self.n0:g} pseudo-patients")
             return out
         if self.kind == "external":
@@ -258,16 +238,12 @@ class ResponsePriorSet:
         raise ValueError(f"unknown prior-set kind {self.kind!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["base"] = self.base.to_dict()
-        d["external"] = {k: list(v) for k, v in self.external.items()}
-        return d
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
+        return {"kind": self.kind, "description": self.description, "base": self.base.to_dict(), "n0": self.n0,
+                "log_or_shift": self.log_or_shift, "external": {k: list(v) for k, v in self.external.items()},
+                "weight": self.weight}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "ResponsePriorSet":
+    def from_dict(cls, d: Mapping[str, Any]) -> RateRule:
         d = dict(d)
         d["base"] = prior_from_dict(d["base"])
         d["external"] = {k: tuple(v) for k, v in d.get("external", {}).items()}
@@ -278,55 +254,3 @@ def _shift(p: float, log_or: float) -> float:
     """Rate p moved by log_or on the log-odds scale (p kept inside (0, 1))."""
     p = min(max(p, 1e-6), 1 - 1e-6)
     return float(special.expit(special.logit(p) + log_or))
-
-
-def response_prior_sets(n0: float = 20.0, mcid_or: float = 1 / 0.7) -> dict[str, ResponsePriorSet]:
-    """The five named response-rate prior sets (parallel to the survival sets).
-
-    - ``vague``: Jeffreys Beta(1/2, 1/2) for every group — the reference prior, closest to the
-      frequentist analysis (effective sample size 1).
-    - ``weakly_informative`` (the default): Beta(1, 1) for every group — every rate equally likely a
-      priori (effective sample size 2).
-    - ``skeptical``: every group gets the same Beta(1 + n0·p̄, 1 + n0·(1 − p̄)) centred on the pooled
-      rate p̄ of the comparison, worth ``n0`` pseudo-patients: sceptical of any difference, it shrinks
-      the groups towards each other. p̄ comes from the same data (an empirical-Bayes null-centred
-      prior); it does not move the pooled rate, only the difference.
-    - ``enthusiastic``: as skeptical, but the comparison group's centre is the pooled rate moved up by
-      log(``mcid_or``) on the log-odds scale (odds ratio 1/0.7 ≈ 1.43 by default, mirroring the survival
-      MCID of HR 0.7): a prior belief that the comparison arm's rate is higher.
-    - ``pessimistic``: the mirror image, comparison centre moved down by log(``mcid_or``).
-
-    "Higher" is good for response (ORR, DCR) and bad for adverse events; the set names follow the
-    response reading. Robust external-data priors: :func:`external_prior_set`.
-    """
-    shift = math.log(mcid_or)
-    return {
-        "vague": ResponsePriorSet("vague", "fixed", "Jeffreys Beta(1/2,1/2) for every group", jeffreys()),
-        "weakly_informative": ResponsePriorSet("weakly_informative", "fixed",
-                                               "uniform Beta(1,1) for every group", uniform()),
-        "skeptical": ResponsePriorSet("skeptical", "centred",
-                                      f"shared Beta centred on the pooled rate, {n0:g} pseudo-patients", n0=n0),
-        "enthusiastic": ResponsePriorSet("enthusiastic", "centred",
-                                         f"comparison arm centred at pooled odds x {mcid_or:.3g}, "
-                                         f"{n0:g} pseudo-patients", n0=n0, log_or_shift=shift),
-        "pessimistic": ResponsePriorSet("pessimistic", "centred",
-                                        f"comparison arm centred at pooled odds / {mcid_or:.3g}, "
-                                        f"{n0:g} pseudo-patients", n0=n0, log_or_shift=-shift),
-    }
-
-
-def external_prior_set(external: Mapping[str, tuple[float, float]], weight: float = 0.5,
-                       name: str = "robust_external") -> ResponsePriorSet:
-    """Robust mixture priors from external data per group: w · Beta(1 + x, 1 + n − x) + (1 − w) · Beta(1, 1);
-    groups without external data get Beta(1, 1)."""
-    return ResponsePriorSet(name, "external", f"robust mixture of external data (w={weight:g}) and Beta(1,1)",
-                            uniform(), external=dict(external), weight=weight)
-
-
-def get_response_prior_set(name: str | ResponsePriorSet) -> ResponsePriorSet:
-    if isinstance(name, ResponsePriorSet):
-        return name
-    sets = response_prior_sets()
-    if name not in sets:
-        raise KeyError(f"unknown response prior set {name!r}; use one of {', '.join(sets)}")
-    return sets[name]
