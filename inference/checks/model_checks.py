@@ -32,6 +32,7 @@ from hccbayes.inference.engine.rows_survival import level_labels
 from hccbayes.inference.fitting.cache import read_attrs, read_groups
 from hccbayes.inference.sensitivity.power_scaling import power_scaling
 from hccbayes.models.priors.sets import PriorSet, resolve_prior_set
+from hccbayes.models.priors.values import CI_PROB
 from hccbayes.models.survival import quantities as q
 from hccbayes.models.survival.design import SurvivalData, SurvivalSpec, survival_data
 from hccbayes.models.survival.families import family
@@ -39,7 +40,6 @@ from hccbayes.models.survival.families import family
 log = logging.getLogger(__name__)
 
 K_BAD = 0.7  # Pareto k above which a PSIS-LOO term is unreliable (Vehtari et al. 2024, PSIS)
-CI_PROB = 0.95
 
 
 # ---- LOO --------------------------------------------------------------------------------------------------
