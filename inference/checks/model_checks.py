@@ -23,6 +23,7 @@ import pandas as pd
 import xarray as xr
 
 from hccbayes.models.priors.sets import PriorSet
+from hccbayes.models.priors.values import CI_PROB
 from hccbayes.models.survival import quantities as q
 from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
 from hccbayes.models.survival.families import family
@@ -30,7 +31,6 @@ from hccbayes.models.survival.families import family
 log = logging.getLogger(__name__)
 
 K_BAD = 0.7  # Pareto k above which a PSIS-LOO term is unreliable (Vehtari et al. 2024, PSIS)
-CI_PROB = 0.95
 
 
 # ---- LOO --------------------------------------------------------------------------------------------------
