@@ -48,7 +48,7 @@ def mini_run(tmp_path_factory):
     """(study folder, run folder, names of watched files read during the run, names of files written)."""
     folder = tmp_path_factory.mktemp("study") / "mystudy"
     folder.mkdir()
-    for name in ("study.toml", "published.toml", "cohort.csv"):
+    for name in ("study.toml", "published.toml", "reconstruction.toml", "cohort.csv"):  # a reconstructed cohort
         shutil.copy(STUDIES_DIR / "yin2025" / name, folder / name)
     (folder / "plan.toml").write_text(MINI_PLAN, encoding="utf-8")
     out = tmp_path_factory.mktemp("run") / "run"
@@ -122,9 +122,9 @@ def test_stored_curves_are_the_quantities_of_the_fit(mini_run):
     spec = spec_for(plan.analysis("arm_os"), "pem")
     data = survival_data(load_cohort(folder / "cohort.csv", study), study, spec)
     with xr.open_dataset(out / "fits" / "arm_os__pem__skeptical.nc", group="posterior", engine="h5netcdf") as ds:
-        post = thin(ds.load(), SURVIVAL_DRAWS)
-    assert post.sizes["chain"] * post.sizes["draw"] <= SURVIVAL_DRAWS
-    s = standardised_curves(xr.DataTree.from_dict({"posterior": post}), data, spec, "tki_ici", grid=figure_grid(data))
+        dt = thin(xr.DataTree.from_dict({"posterior": ds.load()}), SURVIVAL_DRAWS)
+    assert dt["posterior"].sizes["chain"] * dt["posterior"].sizes["draw"] <= SURVIVAL_DRAWS
+    s = standardised_curves(dt, data, spec, "tki_ici", grid=figure_grid(data))
     mine = curves[(curves["analysis"] == "arm_os") & (curves["prior_set"] == "skeptical")]
     for level, arm in ((0, "TKI"), (1, "TKI+ICI")):
         rows = mine[mine["level"] == level]
