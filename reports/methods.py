@@ -124,6 +124,17 @@ def _baseline_text(fits) -> str:
             "an average patient): " + "; ".join(parts) + ".") if parts else ""
 
 
+def design_text(study) -> str:
+    """How the study's design sets the verbs of the sentences (``randomised`` in study.toml)."""
+    if study.randomised:
+        return ("The study is randomised: a contrast between two of its arms is worded as an effect (\"reduced "
+                "the hazard\"); every other contrast (covariates, strata, subgroups) as an association (\"was "
+                "associated with a lower hazard\").")
+    return ("The study is not randomised (study.toml), so its arm comparisons may be confounded by who received "
+            "which treatment: every contrast, between arms and of covariates alike, is worded as an association "
+            "(\"was associated with a lower hazard\"), never as an effect.")
+
+
 def methods_blocks(run) -> list:
     table = run.table
     bayes = table[table["source"].str.startswith("bayes:")]
@@ -158,7 +169,7 @@ def methods_blocks(run) -> list:
                        "FAILED wherever they appear, and their sentences say so."))
     blocks.append(Para(f"Wording of sentences: a direction is stated without qualification when its posterior "
                        f"probability is at least {fmt(STRONG, 'prob')}, as \"probably\" when it is at least "
-                       f"{fmt(PROBABLE, 'prob')}, and as \"no clear difference\" below that."))
+                       f"{fmt(PROBABLE, 'prob')}, and as \"no clear difference\" below that. " + design_text(run.study)))
     versions = run.versions
     if versions:
         blocks.append(Para("Software: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "."))

@@ -111,11 +111,19 @@ class StudyInfo:
     endpoints: tuple[Endpoint, ...]
     populations: dict[str, str]  # registry population name -> its label
     provenance: str  # the text of the study's PROVENANCE.md ("" when it has none)
+    randomised: bool = False  # were the arms assigned at random (study.toml); else every contrast is an association
+    arms: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, d: dict) -> "StudyInfo":
         return cls(d["name"], d["citation"], d["time_unit"], tuple(Endpoint(**e) for e in d["endpoints"]),
-                   dict(d["populations"]), d["provenance"])
+                   dict(d["populations"]), d["provenance"], bool(d.get("randomised", False)),
+                   tuple(d.get("arms", ())))
+
+    @property
+    def randomised_arms(self) -> tuple[str, ...]:
+        """The arms whose comparisons may be worded as effects: all arms of a randomised study, else none."""
+        return self.arms if self.randomised else ()
 
 
 def _read_csv(path: Path, strings: tuple[str, ...] = ()) -> pd.DataFrame | None:

@@ -131,7 +131,8 @@ def _sentences(run, event_labels) -> list:
     key = id(run.table)
     if key not in _SENTENCES or _SENTENCES[key][0] is not run.table:
         _SENTENCES.clear()
-        _SENTENCES[key] = (run.table, comparison_sentences(run.table, event_labels, run.population_labels))
+        _SENTENCES[key] = (run.table, comparison_sentences(run.table, event_labels, run.population_labels,
+                                                             run.study.randomised_arms))
     return _SENTENCES[key][1]
 
 
