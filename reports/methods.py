@@ -135,6 +135,30 @@ def design_text(study) -> str:
             "(\"was associated with a lower hazard\"), never as an effect.")
 
 
+def landmark_text(table: pd.DataFrame) -> str:
+    """The landmark analyses of post-baseline covariates and the naive analyses beside them, from the rows'
+    titles and notes (:mod:`hccbayes.models.survival.landmark`)."""
+    first = table.drop_duplicates("analysis")
+    landmark = first[first["note"].str.startswith("landmark analysis from")]
+    naive = first[first["title"].str.endswith("(naive analysis from time zero)")]
+    if landmark.empty and naive.empty:
+        return ""
+    text = ("Covariates measured after time zero (study.toml: measured_at) are not known when follow-up starts; "
+            "used as baseline covariates they credit the time a patient had to survive to be measured to the "
+            "group of the later value (guarantee-time bias).")
+    if not landmark.empty:
+        text += (" Landmark analyses start the clock at the measurement: only the patients free of the event and "
+                 "in follow-up at the landmark, with time from the landmark (" + "; ".join(
+                     f"{r.title}: {r.note.split(';')[0].removeprefix('landmark analysis from ')}"
+                     for r in landmark.itertuples()) + ").")
+    if not naive.empty:
+        text += (f" The {_count(len(naive), 'analysis', 'analyses')} that {'uses' if len(naive) == 1 else 'use'} "
+                 "such a covariate from time zero, as "
+                 "the paper did, are kept for comparison with the published figures and labelled \"naive analysis "
+                 "from time zero\".")
+    return text
+
+
 def methods_blocks(run) -> list:
     table = run.table
     bayes = table[table["source"].str.startswith("bayes:")]
@@ -163,6 +187,8 @@ def methods_blocks(run) -> list:
     if run.fits:
         blocks.append(Para("Sampling: the No-U-Turn sampler (nutpie) with " + _settings_text(run.fits) + ". "
                            + _seeds_text(run)))
+    if landmark_text(table):
+        blocks.append(Para(landmark_text(table)))
     blocks.append(Para(f"Diagnostics gate: every MCMC fit must have R-hat ≤ {fmt(RHAT_MAX, 'real')}, bulk and "
                        f"tail effective sample size ≥ {fmt(ESS_MIN, 'count')}, no divergent transitions and "
                        f"E-BFMI ≥ {fmt(BFMI_MIN, 'real')} in every chain; rows of a fit that fails are marked "

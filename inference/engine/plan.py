@@ -36,6 +36,8 @@ Layout (``data/studies/yin2025/plan.toml`` is the full example)::
     population = { arm = "TKI+ICI" }        # optional filter: column = value
     n_intervals = 10            # PEM intervals (default: about 4 events each, 6 to 20); or cuts = [3, 6, 12]
     baseline = "rw"             # PEM baseline: independent (default) | rw (random walk on the log hazard)
+    landmark = 1.84             # start the clock here: patients event-free at 1.84, time from then on; for
+                                # covariates measured after time zero (study.toml measured_at), no earlier
 
 Custom prior sets are data too: ``[prior_sets.<name>]`` tables (format and parser:
 :func:`hccbayes.inference.sensitivity.grid.custom_prior_sets`) that analyses then name in ``prior_sets``
@@ -69,7 +71,7 @@ COMMON_KEYS = ("id", "kind", "title", "prior_sets", "thresholds", "seed")
 KIND_KEYS = {
     "survival": ("endpoint", "models", "terms", "primary", "continuous", "strata", "population", "link",
                  "regimen_effects", "each_term", "horizon", "sampler", "n_intervals", "cuts", "baseline",
-                 "loo_models", "tipping_points", "mcid"),
+                 "loo_models", "tipping_points", "mcid", "landmark"),
     "response": ("comparisons",),
     "summary": ("tables", "mcid"),
 }
@@ -102,6 +104,7 @@ class Analysis:
     n_intervals: int | None = None  # None: the model's automatic choice (about 4 events per interval)
     cuts: tuple[float, ...] | None = None
     baseline: str = "independent"
+    landmark: float | None = None  # landmark analysis from this time (models/survival/landmark.py)
     # response / summary
     comparisons: tuple[str, ...] = ()
     tables: tuple[str, ...] = ()
@@ -315,12 +318,12 @@ def _analysis(entry: dict, defaults: Mapping[str, Any], index: int, bad) -> list
                 kw[key] = _strings(merged[key], f"{where}.{key}", bad)
         for key, typ in (("endpoint", str), ("primary", str), ("strata", str), ("regimen_effects", bool),
                          ("horizon", (int, float)), ("n_intervals", int), ("baseline", str),
-                         ("tipping_points", bool), ("mcid", (int, float))):
+                         ("tipping_points", bool), ("mcid", (int, float)), ("landmark", (int, float))):
             if key in merged:
-                if not isinstance(merged[key], typ) or (typ is int and isinstance(merged[key], bool)):
+                if not isinstance(merged[key], typ) or (typ is not bool and isinstance(merged[key], bool)):
                     bad(f"{where}.{key}", f"{merged[key]!r} has the wrong type", f"see the plan format for {key}")
                 else:
-                    kw[key] = float(merged[key]) if key in ("horizon", "mcid") else merged[key]
+                    kw[key] = float(merged[key]) if key in ("horizon", "mcid", "landmark") else merged[key]
         if kw.get("n_intervals", 1) < 1:
             bad(f"{where}.n_intervals", f"{kw['n_intervals']} intervals", "use at least 1, or leave it out")
         if "cuts" in merged:

@@ -9,6 +9,7 @@ from hccbayes.data.study import load_study
 from hccbayes.errors import HccbayesError, Problem
 from hccbayes.models.priors.survival import PRIOR_SET_NAMES
 from hccbayes.models.survival.design import BASELINES, MODELS
+from hccbayes.models.survival.landmark import post_baseline_terms
 
 LINKS = ("cox_hr", "km_median")  # frequentist rows a survival analysis may link to published figures
 RESPONSE_COMPARISONS = ("best_response", "adverse_event", "afp_change_response")
@@ -109,3 +110,20 @@ def _check_survival(a, w, study, endpoints, columns, models, baselines, links, b
         bad(f"{w}.baseline", f"unknown PEM baseline {a.baseline!r}", f"use one of {', '.join(baselines)}")
     if not a.horizon > 0:
         bad(f"{w}.horizon", "must be > 0 months", "set horizon = 24.0")
+    if a.landmark is not None:
+        _check_landmark(a, w, study, bad)
+
+
+def _check_landmark(a, w, study, bad) -> None:
+    """A landmark is a positive time no earlier than the measurement of any post-baseline term, and a landmark
+    analysis reproduces no published figure (the paper's are from time zero)."""
+    if not a.landmark > 0:
+        bad(f"{w}.landmark", f"{a.landmark!r} is not a positive time", f"give the landmark in {study.time_unit}")
+        return
+    for term, at in post_baseline_terms(study, a.terms).items():
+        if a.landmark < at:
+            bad(f"{w}.landmark", f"{a.landmark:g} is before {term!r} is measured ({at:g} {study.time_unit})",
+                f"set landmark = {at:g} or later")
+    if a.link:
+        bad(f"{w}.link", "a landmark analysis has no published counterpart (published figures count from time "
+            "zero)", "delete link; the naive analysis of the same terms links the published figures")

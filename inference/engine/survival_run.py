@@ -32,6 +32,7 @@ from hccbayes.inference.sensitivity.tipping import tipping_rows
 from hccbayes.inference.sensitivity.tipping_run import tipping_search
 from hccbayes.models.priors.sets import resolve_prior_set
 from hccbayes.models.survival.design import SpecError, survival_data
+from hccbayes.models.survival.landmark import landmark_frame, landmark_note, naive_note, post_baseline_terms
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,22 @@ def fitted_models(a) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*a.models, *a.loo_models)))
 
 
+def analysis_frame(df: pd.DataFrame, study, a) -> pd.DataFrame:
+    """The cohort an analysis is fitted to: ``df`` itself, or for a landmark analysis its patients event-free
+    and in follow-up at the landmark, with time from then on (:mod:`hccbayes.models.survival.landmark`)."""
+    return df if a.landmark is None else landmark_frame(df, study, a.endpoint, a.landmark)
+
+
+def analysis_notes(study, a, df: pd.DataFrame, sub: pd.DataFrame) -> str:
+    """What every cohort-based row of an analysis says about its clock: the landmark and its patients (``df`` the
+    analysis' population from time zero, ``sub`` from the landmark), or that a post-baseline covariate is used
+    as if known at time zero (the naive analysis)."""
+    if a.landmark is not None:
+        return landmark_note(study, a.endpoint, a.landmark, len(df), len(sub))
+    measured = post_baseline_terms(study, a.terms)
+    return naive_note(study, measured) if measured else ""
+
+
 def preflight(plan: Plan, study, df) -> None:
     """Every survival analysis' design can be built on the cohort, or one :class:`PlanError` for all."""
     problems = []
@@ -83,7 +100,7 @@ def preflight(plan: Plan, study, df) -> None:
             continue
         for model in fitted_models(a):
             try:
-                survival_data(df, study, rs.spec_for(a, model))
+                survival_data(analysis_frame(df, study, a), study, rs.spec_for(a, model))
             except SpecError as err:
                 problems.append(Problem(str(plan.path or "<plan>"), f"key 'analyses.{a.id}': {err}",
                                         "drop that term or change the population of this analysis"))
@@ -98,7 +115,7 @@ def fit_jobs(ctx: Context, a):
     settings = ctx.settings(a)
     for model in fitted_models(a):
         spec = rs.spec_for(a, model)
-        data = survival_data(ctx.df, ctx.study, spec)
+        data = survival_data(analysis_frame(ctx.df, ctx.study, a), ctx.study, spec)
         for ps in ctx.prior_sets(a) if model in a.models else (ctx.primary_prior_set(a),):
             priors = resolve_prior_set(ps, a.mcid, ctx.plan.custom_prior_sets)
             yield model, ps, FitJob(f"{a.id}__{model}__{ps}", a.id, data, priors, spec, settings,
@@ -109,10 +126,14 @@ def run_survival(ctx: Context, a, status: dict) -> list[dict]:
     """The rows of one survival analysis (see the module docstring); ``status`` gets each fit's record."""
     links = lk.survival_links(a, ctx.registry)
     rows = rs.analysis_rows(a)
-    rs.published_rows(rows, ctx.study, links)
-    sub = ctx.df
+    population = ctx.df
     for col, val in a.population.items():
-        sub = sub[sub[col].astype(str) == str(val)]
+        population = population[population[col].astype(str) == str(val)]
+    sub = analysis_frame(population, ctx.study, a)
+    rows.shared["note"] = analysis_notes(ctx.study, a, population, sub)  # each row adds its own note to it
+    if a.landmark is None and post_baseline_terms(ctx.study, a.terms):
+        rows.shared["title"] = f"{a.title} (naive analysis from time zero)"
+    rs.published_rows(rows, ctx.study, links)
     rs.frequentist_rows(rows, a, sub, ctx.study, links)
     start = None  # the fit a tipping-point search starts from: first model, primary prior set
     for model, ps, job in fit_jobs(ctx, a):
