@@ -21,7 +21,7 @@ from hccbayes.inference.frequentist.survival import km_medians
 from hccbayes.models.survival.landmark import landmark_frame, post_baseline_terms
 from hccbayes.reports.methods import landmark_text
 
-from r_reference import COX_RTOL, KM_TOL, ENDPOINTS, read_reference
+from r_reference import COX_RTOL, ENDPOINTS, KM_TOL, read_reference
 
 LANDMARK = 1.84  # study.toml: afp_change measured_at = 1.84 months (8 weeks)
 R_LANDMARK = read_reference("yin2025_landmark_afp.csv")
