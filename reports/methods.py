@@ -189,6 +189,10 @@ def methods_blocks(run) -> list:
                            + _seeds_text(run)))
     if landmark_text(table):
         blocks.append(Para(landmark_text(table)))
+    if getattr(run, "selection", None) is not None and not run.selection.empty:
+        blocks.append(Para("Multivariable models: the terms each model uses, the paper's published lists and the "
+                           "lists the univariable screen picks on the cohort are under [Variable selection]"
+                           "(#selection); every row of such a model says where its terms come from."))
     blocks.append(Para(f"Diagnostics gate: every MCMC fit must have R-hat ≤ {fmt(RHAT_MAX, 'real')}, bulk and "
                        f"tail effective sample size ≥ {fmt(ESS_MIN, 'count')}, no divergent transitions and "
                        f"E-BFMI ≥ {fmt(BFMI_MIN, 'real')} in every chain; rows of a fit that fails are marked "

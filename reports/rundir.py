@@ -177,6 +177,11 @@ class RunData:
         return _read_csv(self.path / "curves.csv", ("analysis", "model", "prior_set", "group"))
 
     @cached_property
+    def selection(self) -> pd.DataFrame | None:
+        """Per multivariable analysis and term: univariable p, selected, published, used (``selection.csv``)."""
+        return _read_csv(self.path / "selection.csv", ("analysis", "endpoint", "population", "rule", "term"))
+
+    @cached_property
     def km(self) -> pd.DataFrame | None:
         """Kaplan–Meier tables of the fitted patients per analysis and level."""
         return _read_csv(self.path / "km.csv", ("analysis", "group"))

@@ -34,6 +34,7 @@ from hccbayes.reports.kmipd_figure import reconstruction_figure
 from hccbayes.reports.methods import checklist_blocks, methods_blocks
 from hccbayes.reports.model_checks_section import checks_blocks
 from hccbayes.reports.numbers import fmt
+from hccbayes.reports.selection_section import selection_blocks
 from hccbayes.reports.sentences import NULL, comparison_kind, comparison_sentences, two_groups
 from hccbayes.reports.tipping_section import tipping_blocks
 
@@ -338,6 +339,6 @@ def report_blocks(run) -> list:
               Para(GUARD, "guard")]
     for part in (provenance_blocks(run), sentence_blocks(run, labels), comparison_blocks(run, labels),
                  figure_blocks(run, study), sensitivity_blocks(run), diagnostics_blocks(run),
-                 checks_blocks(run), methods_blocks(run), checklist_blocks()):
+                 checks_blocks(run), selection_blocks(run), methods_blocks(run), checklist_blocks()):
         blocks += part
     return blocks

@@ -38,6 +38,10 @@ Layout (``data/studies/yin2025/plan.toml`` is the full example)::
     baseline = "rw"             # PEM baseline: independent (default) | rw (random walk on the log hazard)
     landmark = 1.84             # start the clock here: patients event-free at 1.84, time from then on; for
                                 # covariates measured after time zero (study.toml measured_at), no earlier
+    selection = "published"     # a multivariable model's terms: "published" (the paper's list, as given in
+    candidates = ["tki_ici", ...]  # terms) or "univariable_p" (the candidates with univariable Cox p <
+    selection_p = 0.1           # selection_p on the cohort, plus the primary); with candidates, a published
+                                # list is shown beside the one the rule picks (inference/engine/selection.py)
 
 Custom prior sets are data too: ``[prior_sets.<name>]`` tables (format and parser:
 :func:`hccbayes.inference.sensitivity.grid.custom_prior_sets`) that analyses then name in ``prior_sets``
@@ -71,7 +75,7 @@ COMMON_KEYS = ("id", "kind", "title", "prior_sets", "thresholds", "seed")
 KIND_KEYS = {
     "survival": ("endpoint", "models", "terms", "primary", "continuous", "strata", "population", "link",
                  "regimen_effects", "each_term", "horizon", "sampler", "n_intervals", "cuts", "baseline",
-                 "loo_models", "tipping_points", "mcid", "landmark"),
+                 "loo_models", "tipping_points", "mcid", "landmark", "selection", "candidates", "selection_p"),
     "response": ("comparisons",),
     "summary": ("tables", "mcid"),
 }
@@ -105,6 +109,10 @@ class Analysis:
     cuts: tuple[float, ...] | None = None
     baseline: str = "independent"
     landmark: float | None = None  # landmark analysis from this time (models/survival/landmark.py)
+    selection: str = ""  # "" | published | univariable_p: where a multivariable model's terms come from
+    candidates: tuple[str, ...] = ()
+    selection_p: float = 0.1
+    selection_note: str = ""  # set by the run (selection.py): the published and the data-selected lists
     # response / summary
     comparisons: tuple[str, ...] = ()
     tables: tuple[str, ...] = ()
@@ -313,12 +321,13 @@ def _analysis(entry: dict, defaults: Mapping[str, Any], index: int, bad) -> list
     if kind == "survival":
         kw["sampler"] = {**_sampler(defaults.get("sampler", {}), "defaults.sampler", bad),
                          **_sampler(entry.get("sampler", {}), f"{where}.sampler", bad)}
-        for key in ("models", "loo_models", "terms", "continuous", "link"):
+        for key in ("models", "loo_models", "terms", "continuous", "link", "candidates"):
             if key in merged:
                 kw[key] = _strings(merged[key], f"{where}.{key}", bad)
         for key, typ in (("endpoint", str), ("primary", str), ("strata", str), ("regimen_effects", bool),
                          ("horizon", (int, float)), ("n_intervals", int), ("baseline", str),
-                         ("tipping_points", bool), ("mcid", (int, float)), ("landmark", (int, float))):
+                         ("tipping_points", bool), ("mcid", (int, float)), ("landmark", (int, float)),
+                         ("selection", str), ("selection_p", float)):
             if key in merged:
                 if not isinstance(merged[key], typ) or (typ is not bool and isinstance(merged[key], bool)):
                     bad(f"{where}.{key}", f"{merged[key]!r} has the wrong type", f"see the plan format for {key}")

@@ -11,6 +11,7 @@ from hccbayes.models.priors.survival import PRIOR_SET_NAMES
 from hccbayes.models.survival.design import BASELINES, MODELS
 from hccbayes.models.survival.landmark import post_baseline_terms
 
+SELECTION_RULES = ("published", "univariable_p")  # where a multivariable model's terms come from
 LINKS = ("cox_hr", "km_median")  # frequentist rows a survival analysis may link to published figures
 RESPONSE_COMPARISONS = ("best_response", "adverse_event", "afp_change_response")
 
@@ -70,16 +71,18 @@ def _check_survival(a, w, study, endpoints, columns, models, baselines, links, b
     if any(m not in models for m in a.loo_models):
         bad(f"{w}.loo_models", f"{list(a.loo_models)} names an unknown model",
             f"use models from {', '.join(models)}")
-    if not a.terms:
+    if a.selection or a.candidates:
+        _check_selection(a, w, bad)
+    elif not a.terms:
         bad(f"{w}.terms", "no terms", 'list at least one study factor, e.g. terms = ["tki_ici"]')
-    for t in a.terms:
+    for t in (*a.terms, *a.candidates):
         if t not in study.factors and not (t in a.continuous and t in columns):
             bad(f"{w}.terms", f"{t!r} is neither a factor of study {study.name} nor a continuous column "
                 "listed in `continuous`", f"use factors such as {', '.join(list(study.factors)[:6])}, ...")
     for t in a.continuous:
         if t not in a.terms:
             bad(f"{w}.continuous", f"{t!r} is not among the terms", "list continuous columns in terms too")
-    if a.primary is not None and a.primary not in a.terms:
+    if a.primary is not None and a.primary not in a.terms and a.selection != "univariable_p":
         bad(f"{w}.primary", f"{a.primary!r} is not among the terms", "name one of the terms as primary")
     for col in a.population:
         if col not in columns:
@@ -112,6 +115,21 @@ def _check_survival(a, w, study, endpoints, columns, models, baselines, links, b
         bad(f"{w}.horizon", "must be > 0 months", "set horizon = 24.0")
     if a.landmark is not None:
         _check_landmark(a, w, study, bad)
+
+
+def _check_selection(a, w, bad) -> None:
+    """``selection`` is published (the terms are the paper's list; candidates optional, to show the rule's pick
+    beside it) or univariable_p (the candidates are screened on the data; no terms)."""
+    if a.selection not in SELECTION_RULES:
+        bad(f"{w}.selection", f"{a.selection!r} is not a selection rule", f"use one of {', '.join(SELECTION_RULES)}")
+    elif a.selection == "published" and not a.terms:
+        bad(f"{w}.terms", "selection = \"published\" needs the published term list", "list the terms as printed")
+    elif a.selection == "univariable_p" and (a.terms and a.terms != ((a.primary,) if a.primary else ())
+                                             or not a.candidates):
+        bad(f"{w}.terms", "selection = \"univariable_p\" picks the terms from the candidates on the data",
+            "give candidates = [...] (and primary, which is always kept) instead of terms")
+    if not 0 < a.selection_p < 1:
+        bad(f"{w}.selection_p", f"{a.selection_p} is not a p-value threshold in (0, 1)", "set selection_p = 0.1")
 
 
 def _check_landmark(a, w, study, bad) -> None:

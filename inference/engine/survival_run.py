@@ -83,13 +83,15 @@ def analysis_frame(df: pd.DataFrame, study, a) -> pd.DataFrame:
 
 
 def analysis_notes(study, a, df: pd.DataFrame, sub: pd.DataFrame) -> str:
-    """What every cohort-based row of an analysis says about its clock: the landmark and its patients (``df`` the
-    analysis' population from time zero, ``sub`` from the landmark), or that a post-baseline covariate is used
-    as if known at time zero (the naive analysis)."""
+    """What every row of an analysis says about its clock — the landmark and its patients (``df`` the analysis'
+    population from time zero, ``sub`` from the landmark), or that a post-baseline covariate is used as if known
+    at time zero (the naive analysis) — and where its terms come from (:mod:`.selection`)."""
     if a.landmark is not None:
-        return landmark_note(study, a.endpoint, a.landmark, len(df), len(sub))
-    measured = post_baseline_terms(study, a.terms)
-    return naive_note(study, measured) if measured else ""
+        clock = landmark_note(study, a.endpoint, a.landmark, len(df), len(sub))
+    else:
+        measured = post_baseline_terms(study, a.terms)
+        clock = naive_note(study, measured) if measured else ""
+    return "; ".join(filter(None, (clock, a.selection_note)))
 
 
 def preflight(plan: Plan, study, df) -> None:
