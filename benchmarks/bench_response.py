@@ -7,13 +7,14 @@ import time
 from types import SimpleNamespace
 
 from hccbayes.data.published.registry import load_registry
+from hccbayes.inference.engine.links import summary_analysis_inputs
 from hccbayes.inference.engine.rows_counts import rate_rows, summary_rows
 from hccbayes.inference.engine.table import Rows
 from hccbayes.inference.frequentist.proportions import recompute_published_p
 from hccbayes.models.priors.response import response_prior_sets
 from hccbayes.models.response.beta_binomial import DEFAULT_DRAWS, compare_rates
 from hccbayes.models.response.counts import rates_from_registry
-from hccbayes.models.summary_hr import published_hrs, survival_prior_sets
+from hccbayes.models.summary_hr import survival_prior_sets
 
 
 def measure(n_draws: int = DEFAULT_DRAWS) -> dict:
@@ -32,8 +33,9 @@ def measure(n_draws: int = DEFAULT_DRAWS) -> dict:
         time.perf_counter() - t0, len(rows.rows))
 
     t0 = time.perf_counter()
-    summary = SimpleNamespace(id="summary_hr", title="", prior_sets=tuple(survival_prior_sets()))
-    hr = summary_rows(summary, published_hrs(reg), 0.7)
+    summary = SimpleNamespace(id="summary_hr", title="", prior_sets=tuple(survival_prior_sets()),
+                              tables=("t4", "t5", "text"))
+    hr = summary_rows(summary, summary_analysis_inputs(summary, reg), 0.7)
     timings["summary-level HR: Tables 4, 5 and text x 5 prior sets"] = (time.perf_counter() - t0, len(hr))
 
     t0 = time.perf_counter()

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from hccbayes.data import load_cohort, load_registry, load_study
+from hccbayes.data.published.audit import audit
 from hccbayes.inference import cox_fit, study_km
 from hccbayes.inference.engine.curves import FigureData
 from hccbayes.inference.engine.rows_counts import rate_rows, summary_rows
@@ -31,6 +32,7 @@ from hccbayes.inference.sensitivity.tipping_run import save_search
 from hccbayes.models.priors.survival import PRIOR_SET_NAMES, prior_set
 from hccbayes.models.response.beta_binomial import compare_rates
 from hccbayes.models.response.counts import table3_rates
+from hccbayes.models.summary_audit import summary_inputs
 from hccbayes.models.summary_hr import published_hrs
 from hccbayes.models.survival.design import SurvivalSpec, survival_data
 from hccbayes.models.survival.quantities import hazard_ratios, median_survival, standardised_curves, summarise
@@ -54,7 +56,8 @@ def _published_hr_rows(reg, cohort, study) -> list[dict]:
         by_model.setdefault(entry["model"] or "reported", []).append((entry, p_entry))
     for model, pairs in by_model.items():
         analysis = SimpleNamespace(id=f"cox_hr:{model}", title="", prior_sets=PRIOR_SET_NAMES)
-        rows += [{**r, "title": f"Cox HR ({model}), {r['contrast']}"} for r in summary_rows(analysis, pairs, 0.7)]
+        inputs = summary_inputs(pairs, audit(reg))
+        rows += [{**r, "title": f"Cox HR ({model}), {r['contrast']}"} for r in summary_rows(analysis, inputs, 0.7)]
     # Cox on the pseudo-patient cohort for the whole-cohort univariable rows
     for r in [r for r in rows if r["source"] == "published" and r["quantity"] == "hr"
               and r["population"] == "all" and r["analysis"] == "cox_hr:univariable"]:

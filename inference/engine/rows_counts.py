@@ -23,13 +23,8 @@ from hccbayes.inference.engine.table import Rows, bayes_columns, row
 from hccbayes.inference.frequentist.proportions import contingency_test
 from hccbayes.models.response.beta_binomial import RateComparison, compare_rates, draw_intervals
 from hccbayes.models.response.counts import RateData, response_indicators
-from hccbayes.models.summary_hr import (
-    figure_notes,
-    log_hr_likelihood,
-    normal_update,
-    survival_prior_sets,
-    wald_p,
-)
+from hccbayes.models.summary_audit import SummaryInput
+from hccbayes.models.summary_hr import figure_notes, normal_update, survival_prior_sets, wald_p
 
 log = logging.getLogger(__name__)
 
@@ -146,15 +141,18 @@ def response_rows(analysis, comparisons: list[RateData], df: pd.DataFrame, study
     return rows.rows
 
 
-def summary_rows(analysis, pairs, mcid: float) -> list[dict]:
-    """Per published HR (and its p entry, if printed): the published rows, the Wald p and, per prior set of
-    the analysis, the normal–normal posterior HR and P(HR < 1), P(HR < mcid)."""
+def summary_rows(analysis, inputs: list[SummaryInput], mcid: float) -> list[dict]:
+    """Per published HR (and its p entry, if printed) as the audit lets it be used
+    (:func:`hccbayes.models.summary_audit.summary_inputs`): the published rows and, unless it is a duplicate
+    or excluded, the Wald p and, per prior set of the analysis, the normal–normal posterior HR and P(HR < 1),
+    P(HR < mcid). Every row carries the input's note (re-derived SE, exclusion, duplicate)."""
     sets = {k: v for k, v in survival_prior_sets(mcid).items() if k in analysis.prior_sets}
     rows = Rows()
-    for entry, p_entry in pairs:
+    for item in inputs:
+        entry, p_entry, y, se = item.entry, item.p_entry, item.y, item.se
         rows.shared = dict(analysis=analysis.id, title=analysis.title, population=entry["population"],
                            endpoint=entry["endpoint"], contrast=entry["factor"], cohort_based=False,
-                           registry_id=entry.id)
+                           registry_id=entry.id, note=item.note)
         origin = f"{entry['model']} Cox HR, {entry.source}"
         rows.add(quantity="hr", source="published", estimate=entry.estimate, lower=entry.lower, upper=entry.upper,
                  interval="95% CI", unit="HR", note=_join(figure_notes(entry.estimate, entry.lower, entry.upper),
@@ -162,9 +160,11 @@ def summary_rows(analysis, pairs, mcid: float) -> list[dict]:
         if p_entry is not None:
             rows.add(quantity="p_value", source="published", estimate=p_entry.p, registry_id=p_entry.id,
                      note=_join(p_entry.raw, origin))
-        y, se = log_hr_likelihood(entry.estimate, entry.lower, entry.upper)
+        if not item.analysed:
+            continue
+        where = "re-derived from the printed p" if item.status == "re-derived" else "from the printed 95% CI"
         rows.add(quantity="p_value", source="frequentist", model="wald", estimate=wald_p(y, se),
-                 note=_join("two-sided Wald p of ln HR / SE, SE from the printed 95% CI", origin))
+                 note=_join(f"two-sided Wald p of ln HR / SE, SE {where}", origin))
         for name, prior in sets.items():
             post = normal_update(y, se, prior["mean"], prior["sd"])
             med, lo, hi = post.hr_summary(CI_PROB)
