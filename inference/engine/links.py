@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 from hccbayes.data.published.audit import audit
 from hccbayes.data.published.registry import Entry, Registry
-from hccbayes.models.summary_audit import SummaryInput, summary_inputs
 from hccbayes.models.response.counts import rates_from_registry
+from hccbayes.models.summary_audit import SummaryInput, summary_inputs
 from hccbayes.models.summary_hr import published_hrs
 
 
@@ -92,13 +92,9 @@ def required_entries(registry: Registry) -> dict[str, str]:
     """entry id -> the analysis kind that must reproduce it on the cohort (see the module docstring)."""
     out = {}
     for e in registry:
-        if e.kind == "hr_ci" and e.table in ("t4", "t5", "text") and e["measure"] == "cox_hr":
+        if e.kind == "hr_ci" and e.table in ("t4", "t5", "text") and e["measure"] == "cox_hr" or e["measure"] == "km_median":
             out[e.id] = "survival"
-        elif e["measure"] == "km_median":
-            out[e.id] = "survival"
-        elif e.kind == "count" and e.table in ("t3", "t6"):
-            out[e.id] = "response"
-        elif e.kind == "percent" and str(e["population"]).startswith("afp_change:"):
+        elif e.kind == "count" and e.table in ("t3", "t6") or e.kind == "percent" and str(e["population"]).startswith("afp_change:"):
             out[e.id] = "response"
     return out
 
