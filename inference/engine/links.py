@@ -92,9 +92,13 @@ def required_entries(registry: Registry) -> dict[str, str]:
     """entry id -> the analysis kind that must reproduce it on the cohort (see the module docstring)."""
     out = {}
     for e in registry:
-        if e.kind == "hr_ci" and e.table in ("t4", "t5", "text") and e["measure"] == "cox_hr" or e["measure"] == "km_median":
+        if e.kind == "hr_ci" and e.table in ("t4", "t5", "text") and e["measure"] == "cox_hr":
             out[e.id] = "survival"
-        elif e.kind == "count" and e.table in ("t3", "t6") or e.kind == "percent" and str(e["population"]).startswith("afp_change:"):
+        elif e["measure"] == "km_median":
+            out[e.id] = "survival"
+        elif e.kind == "count" and e.table in ("t3", "t6"):
+            out[e.id] = "response"
+        elif e.kind == "percent" and str(e["population"]).startswith("afp_change:"):
             out[e.id] = "response"
     return out
 
