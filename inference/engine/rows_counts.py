@@ -4,8 +4,8 @@ Response analyses, per registry comparison (Table 3 levels, Table 6 events and g
 ORR/DCR): ``published`` rates and p; ``frequentist`` χ²/Fisher p (the paper's rule, all three p-values
 in the note) on the published counts (``cohort_based`` False) and on the cohort's counts (True);
 ``bayes:beta_binomial:<prior set>`` rates (posterior median and 95% ETI, closed form), rate difference,
-risk and odds ratio (exact posterior draws) and P(Δ > t) with its Monte Carlo SE, on the published counts
-and on the cohort (:func:`hccbayes.models.response.beta_binomial.compare_rates`).
+risk and odds ratio (exact posterior draws) and P(Δ > t) (exact, by quadrature; the draws' value and its
+Monte Carlo SE in the note), on the published counts and on the cohort (:func:`hccbayes.models.response.beta_binomial.compare_rates`).
 
 Summary analyses, per published Cox HR with its 95% CI: the ``published`` HR (and p), the
 ``frequentist`` Wald p of ln HR / SE, and per prior set the ``bayes:summary_normal:<prior set>`` HR with
@@ -68,10 +68,12 @@ def rate_rows(rows: Rows, comp: RateComparison, contrast: str, extra_note: str =
         quantity, unit = DERIVED[name]
         rows.add(**bayes, contrast=contrast, quantity=quantity, estimate=med, interval=ETI, lower=lo, upper=hi,
                  unit=unit, note=_join(f"{comp.n_draws} exact posterior draws, seed {comp.seed}", extra_note))
-    for t, p in comp.prob_gt.items():
-        exact = f"exact by quadrature: {comp.prob_gt0_exact:.4f}" if t == 0 else None
-        rows.add(**bayes, contrast=contrast, quantity="rate_diff", direction=">", probability=p, threshold=t,
-                 unit="proportion", note=_join(exact, f"MC SE {comp.mcse(p):.4f}", extra_note))
+    for t, p in comp.prob_gt.items():  # the exact probability (quadrature) where it is computed, else the draws'
+        exact = comp.prob_gt_exact.get(t)
+        how = (f"exact by quadrature; from the {comp.n_draws} draws {p:.4f} (MC SE {comp.mcse(p):.4f})"
+               if exact is not None else f"from {comp.n_draws} draws, MC SE {comp.mcse(p):.4f}")
+        rows.add(**bayes, contrast=contrast, quantity="rate_diff", direction=">", threshold=t, unit="proportion",
+                 probability=exact if exact is not None else p, note=_join(how, extra_note))
 
 
 def cohort_rate_data(rd: RateData, df: pd.DataFrame, study) -> RateData | None:
