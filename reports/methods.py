@@ -18,6 +18,7 @@ from hccbayes.inference.fitting.diagnostics import BFMI_MIN, ESS_MIN, RHAT_MAX
 from hccbayes.reports.document import Heading, Para, Table
 from hccbayes.reports.numbers import fmt, model_label
 from hccbayes.reports.sentences import PROBABLE, STRONG
+from hccbayes.reports.term_priors import term_prior_frame
 
 # (guideline, item, what it asks, section anchor)
 CHECKLIST = (
@@ -181,6 +182,13 @@ def methods_blocks(run) -> list:
         text += " Survival-model priors on the log hazard ratios, in words: " + "; ".join(
             described[p] for p in priors if p in described) + "."
     blocks.append(Para(text))
+    frame = term_prior_frame(table)
+    if not frame.empty:
+        blocks.append(Para("The prior of every term: a term has the same log-HR prior in every model of a prior set "
+                           "(univariable, multivariable, each population and endpoint), given by its role in the "
+                           "plan; the summary-level re-analysis of the published hazard ratios gives each factor the "
+                           "prior of its role too (each row's note names it)."))
+        blocks.append(Table("term_priors", "Log-HR prior of every term under each prior set", frame))
     baseline = _baseline_text(run.fits)
     if baseline:
         blocks.append(Para(baseline))

@@ -251,7 +251,9 @@ def figure_blocks(run, study) -> list:
             title = f"{name}, {endpoint.upper()}: hazard ratios"
             blocks.append(Figure(f"forest_{prefix}_{endpoint}", f"{title}: published {LEVEL}% CI, Cox {LEVEL}% CI on the "
                                  f"pseudo-patient cohort, posterior {LEVEL}% CrI ({prior.replace('_', ' ')} prior); "
-                                 f"right: P(HR < {ONE}) of the same model under each prior set.",
+                                 f"right: P(HR < {ONE}) of the same model under each prior set. Each label ends "
+                                 "with the term's log-HR prior in the posterior shown; its prior under every set is "
+                                 "in the [Methods](#methods).",
                                  forest_figure(rows, title)))
     panels: dict[str, list] = {}
     t = run.table

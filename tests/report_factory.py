@@ -24,6 +24,7 @@ from hccbayes.data.published.audit import audit
 from hccbayes.inference import cox_fit, study_km
 from hccbayes.inference.engine.curves import FigureData
 from hccbayes.inference.engine.rows_counts import rate_rows, summary_rows
+from hccbayes.inference.engine.rows_survival import prior_text
 from hccbayes.inference.engine.study_record import write_study_record
 from hccbayes.inference.engine.table import Rows, bayes_source, make_table, write_table
 from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings, diagnostics_of, fit, versions
@@ -79,7 +80,8 @@ def _survival_rows(endpoint: str, dt, data, spec, prior: str) -> list[dict]:
                 diagnostics_ok=diag.ok, diagnostics="ok" if diag.ok else "; ".join(diag.problems()),
                 cohort_based=True)
     hr = hazard_ratios(dt).sel(term=ARM_TERM)
-    rows = [dict(base, quantity="hr", unit="HR", interval="95% ETI", **summarise(hr))]
+    note = prior_text(prior_set(prior), ARM_TERM, (ARM_TERM,), ARM_TERM)  # as the engine's HR row names its prior
+    rows = [dict(base, quantity="hr", unit="HR", interval="95% ETI", note=note, **summarise(hr))]
     for t in (1.0, 0.7):
         rows.append(dict(base, quantity="hr", unit="HR", probability=float((hr < t).mean()), threshold=t,
                          direction="<"))

@@ -307,6 +307,7 @@ def test_methods_state_baseline_priors_intervals_sampler_groups_and_seeds(run_di
     assert not any(f.key in methods for f in run.fits.values())  # no per-fit lists in a paper's Methods
     # yin2025 is not randomised (study.toml): Methods says so, and no sentence words a contrast as an effect
     assert "The study is not randomised" in methods
+    assert "Log-HR prior of every term under each prior set" in methods  # the Methods table of term priors
     assert "was associated with a lower hazard" in md and "reduced the hazard" not in md.replace(methods, "")
 
 

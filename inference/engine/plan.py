@@ -44,8 +44,11 @@ Layout (``data/studies/yin2025/plan.toml`` is the full example)::
                                 # list is shown beside the one the rule picks (inference/engine/selection.py)
 
 Custom prior sets are data too: ``[prior_sets.<name>]`` tables (format and parser:
-:func:`hccbayes.inference.sensitivity.grid.custom_prior_sets`) that analyses then name in ``prior_sets``
-like the five named sets.
+:func:`hccbayes.models.priors.sets.custom_prior_sets`) that analyses then name in ``prior_sets``
+like the five named sets. ``[roles]`` says which terms are treatment contrasts (the clinical prior sets
+apply to them), which prognostic terms have a hypothesised HR, and how strongly the clinical sets shrink the
+other terms (format and meaning: :mod:`hccbayes.models.priors.roles`); without it the factors of the study's
+arm column are the treatment contrasts.
 
 ``each_term = true`` expands one survival entry into one univariable analysis per term, with ids
 ``<id>_<term>``. Response analyses name the ``comparisons`` they take from the registry
@@ -62,6 +65,7 @@ from typing import Any, Mapping
 
 from hccbayes.errors import PlanError, Problem
 from hccbayes.inference.engine.plan_check import RESPONSE_COMPARISONS, check_plan
+from hccbayes.models.priors.roles import TermRoles, parse_roles
 from hccbayes.models.priors.sets import custom_prior_sets
 
 KINDS = ("survival", "response", "summary")
@@ -141,6 +145,7 @@ class Plan:
     description: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict)
     custom_prior_sets: Mapping[str, Any] = field(default_factory=dict)  # name -> PriorSet ([prior_sets])
+    roles: TermRoles | None = None  # [roles]; None: the study's arm factors are the treatment contrasts
 
     def analysis(self, analysis_id: str) -> Analysis:
         for a in self.analyses:
@@ -179,8 +184,10 @@ def parse_plan(raw: Mapping[str, Any], path: Path | None = None) -> Plan:
     def bad(key: str, message: str, fix: str) -> None:
         problems.append(Problem(fname, f"key '{key}': {message}", fix))
 
-    _unknown(raw, ("plan", "defaults", "analyses", "prior_sets"), "", bad)
+    _unknown(raw, ("plan", "defaults", "analyses", "prior_sets", "roles"), "", bad)
     custom = _custom_prior_sets(raw, fname, problems)
+    roles, role_problems = parse_roles(raw["roles"], fname) if "roles" in raw else (None, [])
+    problems.extend(role_problems)
     head = _table(raw, "plan", bad)
     defaults = _table(raw, "defaults", bad)
     _unknown(head, PLAN_KEYS, "plan.", bad)
@@ -212,7 +219,7 @@ def parse_plan(raw: Mapping[str, Any], path: Path | None = None) -> Plan:
                 quick_prior_set=str(defaults.get("quick_prior_set", "weakly_informative")),
                 quick_sampler={**QUICK_SAMPLER, **_sampler(defaults.get("quick_sampler", {}),
                                                            "defaults.quick_sampler", bad)},
-                description=str(head.get("description", "")), raw=dict(raw), custom_prior_sets=custom)
+                description=str(head.get("description", "")), raw=dict(raw), custom_prior_sets=custom, roles=roles)
     if isinstance(cohort, str) and not plan.cohort.is_file():
         bad("plan.cohort", f"file {plan.cohort} not found", "name an existing cohort CSV relative to the plan")
     if not problems:

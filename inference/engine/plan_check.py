@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from hccbayes.data.study import load_study
 from hccbayes.errors import HccbayesError, Problem
+from hccbayes.models.priors.roles import default_roles
 from hccbayes.models.priors.survival import PRIOR_SET_NAMES
 from hccbayes.models.survival.design import BASELINES, MODELS
 from hccbayes.models.survival.landmark import post_baseline_terms
@@ -39,6 +40,10 @@ def check_plan(plan, fname: str) -> list[Problem]:
             f"use one of {', '.join(known)}")
     endpoints = [e.name for e in study.endpoints]
     columns = _study_columns(study)
+    roles = plan.roles or default_roles(study)
+    for t in (*roles.treatment, *roles.direction):
+        if t not in study.factors and t not in columns:
+            bad("roles", f"{t!r} is not a factor or column of study {study.name}", "name a factor of study.toml")
     for a in plan.analyses:
         w = f"analyses.{a.id}"
         for ps in a.prior_sets:
@@ -52,6 +57,10 @@ def check_plan(plan, fname: str) -> list[Problem]:
             bad(f"{w}.prior_sets", "no prior set", 'set prior_sets = ["weakly_informative"]')
         if a.kind == "survival":
             _check_survival(a, w, study, endpoints, columns, MODELS, BASELINES, LINKS, bad)
+            if a.tipping_points and roles.role(a.contrast_term or "") != "treatment":
+                bad(f"{w}.tipping_points", f"the contrast {a.contrast_term!r} is not a treatment contrast: its prior "
+                    "does not move with the prior centre or the MCID", "add it to [roles] treatment, or delete "
+                    "tipping_points")
         elif a.kind == "response":
             for c in a.comparisons:
                 if c not in RESPONSE_COMPARISONS:

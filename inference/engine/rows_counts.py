@@ -23,6 +23,9 @@ from hccbayes.inference.engine.table import Rows, bayes_columns, row
 from hccbayes.inference.frequentist.proportions import contingency_test
 from hccbayes.models.response.beta_binomial import RateComparison, compare_rates, draw_intervals
 from hccbayes.models.response.counts import RateData, response_indicators
+from hccbayes.inference.engine.rows_survival import prior_text
+from hccbayes.models.priors.roles import TermRoles, with_roles
+from hccbayes.models.priors.survival import prior_set
 from hccbayes.models.summary_audit import SummaryInput
 from hccbayes.models.summary_hr import figure_notes, normal_update, survival_prior_sets, wald_p
 
@@ -143,12 +146,15 @@ def response_rows(analysis, comparisons: list[RateData], df: pd.DataFrame, study
     return rows.rows
 
 
-def summary_rows(analysis, inputs: list[SummaryInput], mcid: float) -> list[dict]:
+def summary_rows(analysis, inputs: list[SummaryInput], mcid: float, roles: TermRoles | None = None) -> list[dict]:
     """Per published HR (and its p entry, if printed) as the audit lets it be used
     (:func:`hccbayes.models.summary_audit.summary_inputs`): the published rows and, unless it is a duplicate
     or excluded, the Wald p and, per prior set of the analysis, the normal–normal posterior HR and P(HR < 1),
-    P(HR < mcid). Every row carries the input's note (re-derived SE, exclusion, duplicate)."""
-    sets = {k: v for k, v in survival_prior_sets(mcid).items() if k in analysis.prior_sets}
+    P(HR < mcid). Every row carries the input's note (re-derived SE, exclusion, duplicate). ``roles``: the
+    factor's prior by its role, as in the survival models (:mod:`hccbayes.models.priors.roles`); None: every
+    HR gets the set's contrast prior."""
+    sets = {name: with_roles(prior_set(name, mcid), roles) if roles is not None else prior_set(name, mcid)
+            for name in survival_prior_sets(mcid) if name in analysis.prior_sets}
     rows = Rows()
     for item in inputs:
         entry, p_entry, y, se = item.entry, item.p_entry, item.y, item.se
@@ -167,12 +173,14 @@ def summary_rows(analysis, inputs: list[SummaryInput], mcid: float) -> list[dict
         where = "re-derived from the printed p" if item.status == "re-derived" else "from the printed 95% CI"
         rows.add(quantity="p_value", source="frequentist", model="wald", estimate=wald_p(y, se),
                  note=_join(f"two-sided Wald p of ln HR / SE, SE {where}", origin))
-        for name, prior in sets.items():
-            post = normal_update(y, se, prior["mean"], prior["sd"])
+        for name, pset in sets.items():
+            prior = pset.for_terms((entry["factor"],), entry["factor"])[0]
+            post = normal_update(y, se, prior.mu, prior.sigma)
             med, lo, hi = post.hr_summary(CI_PROB)
             bayes = dict(**bayes_columns("summary_normal", name), diagnostics=CLOSED_FORM, unit="HR")
             rows.add(**bayes, quantity="hr", estimate=med, lower=lo, upper=hi, interval=ETI,
-                     note=_join(f"log HR ~ N({post.mean:.4f}, {post.sd:.4f}^2)", origin))
+                     note=_join(prior_text(pset, entry["factor"], (entry["factor"],), entry["factor"]),
+                                f"posterior log HR ~ N({post.mean:.4f}, {post.sd:.4f}^2)", origin))
             for t in dict.fromkeys((1.0, mcid)):
                 rows.add(**bayes, quantity="hr", direction="<", threshold=t, probability=post.prob_hr_below(t),
                          note=origin)

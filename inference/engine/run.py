@@ -100,7 +100,7 @@ def _run_analysis(ctx: Context, a, status: dict) -> list[dict]:
         return rows_counts.response_rows(replace(a, prior_sets=ctx.prior_sets(a)),
                                          lk.response_links(a, ctx.registry), ctx.df, ctx.study, seeds)
     return rows_counts.summary_rows(replace(a, prior_sets=ctx.prior_sets(a)),
-                                    lk.summary_analysis_inputs(a, ctx.registry), a.mcid)
+                                    lk.summary_analysis_inputs(a, ctx.registry), a.mcid, ctx.roles)
 
 
 def _progress(total: int):

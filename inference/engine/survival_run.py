@@ -30,6 +30,7 @@ from hccbayes.inference.fitting.cache import fit_cached
 from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings
 from hccbayes.inference.sensitivity.tipping import tipping_rows
 from hccbayes.inference.sensitivity.tipping_run import tipping_search
+from hccbayes.models.priors.roles import TermRoles, default_roles, with_roles
 from hccbayes.models.priors.sets import resolve_prior_set
 from hccbayes.models.survival.design import SpecError, survival_data
 from hccbayes.models.survival.landmark import landmark_frame, landmark_note, naive_note, post_baseline_terms
@@ -49,6 +50,11 @@ class Context:
     figures: FigureData
     prefitted: dict[str, float] = field(default_factory=dict)  # key -> seconds of fits run on an executor
     fit_columns: dict[str, dict] = field(default_factory=dict)  # key -> columns every row of the fit shares
+
+    @property
+    def roles(self) -> TermRoles:
+        """The plan's term roles, else the study's arm factors as the treatment contrasts."""
+        return self.plan.roles or default_roles(self.study)
 
     @property
     def default_prior_set(self) -> str:
@@ -119,7 +125,7 @@ def fit_jobs(ctx: Context, a):
         spec = rs.spec_for(a, model)
         data = survival_data(analysis_frame(ctx.df, ctx.study, a), ctx.study, spec)
         for ps in ctx.prior_sets(a) if model in a.models else (ctx.primary_prior_set(a),):
-            priors = resolve_prior_set(ps, a.mcid, ctx.plan.custom_prior_sets)
+            priors = with_roles(resolve_prior_set(ps, a.mcid, ctx.plan.custom_prior_sets), ctx.roles)
             yield model, ps, FitJob(f"{a.id}__{model}__{ps}", a.id, data, priors, spec, settings,
                                     ctx.seed(a, model, ps))
 
@@ -149,7 +155,7 @@ def run_survival(ctx: Context, a, status: dict) -> list[dict]:
                                    "seconds": round(outcome.seconds, 3), "fit_hash": outcome.dt.attrs["fit_hash"],
                                    "diagnostics": outcome.diagnostics.to_dict(), "note": outcome.note}
         ctx.fit_columns[job.key] = rs.fit_columns(outcome, model, ps)
-        rs.bayes_rows(rows, a, ctx.study, job.data, job.spec, outcome, ps, links)
+        rs.bayes_rows(rows, a, ctx.study, job.data, job.spec, outcome, ps, links, job.priors)
         ctx.figures.add(a, ps, outcome.dt, job.data, job.spec)
     if a.tipping_points:
         _tipping(ctx, a, rows, status, *start)

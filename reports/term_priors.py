@@ -1,0 +1,45 @@
+"""The prior of every term, for the report's Methods and forest plots, read from the comparison table.
+
+Every Bayesian hazard-ratio row of a fit names its term's prior in its note ("prior: log HR ~ Normal(0, 0.5605)
+(prognostic, shrinkage)", :func:`hccbayes.inference.engine.rows_survival.prior_text`). Terms whose priors agree
+under every prior set are one row of the Methods table: by construction (:mod:`hccbayes.models.priors.roles`)
+that is one row per role — the treatment contrasts, the prognostic terms, each hypothesised direction.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+PREFIX = "prior: log HR ~ "
+
+
+def prior_of(note: str) -> str:
+    """The prior named in a row's note ("Normal(0, 1) (prognostic)"), or ""."""
+    for part in str(note).split("; "):
+        if part.startswith(PREFIX):
+            return part[len(PREFIX):]
+    return ""
+
+
+def term_priors(table: pd.DataFrame, cohort_based: bool = True) -> dict[str, dict[str, str]]:
+    """contrast -> {prior set -> prior} of the HR summary rows (``cohort_based``: the model fits; else the
+    summary-level re-analysis); contrasts keep the table's order."""
+    rows = table[table["source"].str.startswith("bayes:") & (table["quantity"] == "hr") & table["probability"].isna()
+                 & (table["cohort_based"] == cohort_based)]
+    out: dict[str, dict[str, str]] = {}
+    for r in rows[["contrast", "prior_set", "note"]].itertuples(index=False):
+        prior = prior_of(r.note)
+        if prior:
+            out.setdefault(r.contrast, {}).setdefault(r.prior_set, prior)
+    return out
+
+
+def term_prior_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per set of terms that share their prior under every prior set: the terms, then one column per
+    prior set (table order) with the prior and its reason."""
+    priors = term_priors(table)
+    sets = list(dict.fromkeys(s for p in priors.values() for s in p))
+    groups: dict[tuple, list[str]] = {}
+    for contrast, by_set in priors.items():
+        groups.setdefault(tuple(by_set.get(s, "") for s in sets), []).append(contrast)
+    return pd.DataFrame([{"Terms": ", ".join(terms), **{s.replace("_", " "): p for s, p in zip(sets, key)}}
+                         for key, terms in groups.items()])
