@@ -207,7 +207,8 @@ def methods_blocks(run) -> list:
                        "FAILED wherever they appear, and their sentences say so."))
     blocks.append(Para(f"Wording of sentences: a direction is stated without qualification when its posterior "
                        f"probability is at least {fmt(STRONG, 'prob')}, as \"probably\" when it is at least "
-                       f"{fmt(PROBABLE, 'prob')}, and as \"no clear difference\" below that. " + design_text(run.study)))
+                       f"{fmt(PROBABLE, 'prob')}, and as \"no clear difference\" below that. "
+                       + design_text(run.study)))
     versions = run.versions
     if versions:
         blocks.append(Para("Software: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "."))

@@ -163,7 +163,8 @@ def _direction(strength: str, causal: bool, up: bool, what: str) -> str:
     randomised contrast, an association ("was probably associated with a lower hazard of death") else."""
     probably = "probably " if strength == "probable" else ""
     if causal:
-        return f"{probably}{'increased' if up else ('reduced' if what.startswith('hazard') else 'decreased')} the {what}"
+        down = "reduced" if what.startswith("hazard") else "decreased"
+        return f"{probably}{'increased' if up else down} the {what}"
     return f"was {probably}associated with a {'higher' if up else 'lower'} {what}"
 
 

@@ -5,7 +5,8 @@ ORR/DCR): ``published`` rates and p; ``frequentist`` χ²/Fisher p (the paper's 
 in the note) on the published counts (``cohort_based`` False) and on the cohort's counts (True);
 ``bayes:beta_binomial:<prior set>`` rates (posterior median and 95% ETI, closed form), rate difference,
 risk and odds ratio (exact posterior draws) and P(Δ > t) (exact, by quadrature; the draws' value and its
-Monte Carlo SE in the note), on the published counts and on the cohort (:func:`hccbayes.models.response.beta_binomial.compare_rates`).
+Monte Carlo SE in the note), on the published counts and on the cohort
+(:func:`hccbayes.models.response.beta_binomial.compare_rates`).
 
 Summary analyses, per published Cox HR with its 95% CI: the ``published`` HR (and p), the
 ``frequentist`` Wald p of ln HR / SE, and per prior set the ``bayes:summary_normal:<prior set>`` HR with
@@ -19,13 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hccbayes.inference.engine.rows_survival import prior_text
 from hccbayes.inference.engine.table import Rows, bayes_columns, row
 from hccbayes.inference.frequentist.proportions import contingency_test
-from hccbayes.models.response.beta_binomial import RateComparison, compare_rates, draw_intervals
-from hccbayes.models.response.counts import RateData, response_indicators
-from hccbayes.inference.engine.rows_survival import prior_text
 from hccbayes.models.priors.roles import TermRoles, with_roles
 from hccbayes.models.priors.survival import prior_set
+from hccbayes.models.response.beta_binomial import RateComparison, compare_rates, draw_intervals
+from hccbayes.models.response.counts import RateData, response_indicators
 from hccbayes.models.summary_audit import SummaryInput
 from hccbayes.models.summary_hr import figure_notes, normal_update, survival_prior_sets, wald_p
 

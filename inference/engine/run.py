@@ -57,8 +57,8 @@ from hccbayes.inference.engine import rows_survival as rs
 from hccbayes.inference.engine.curves import FigureData
 from hccbayes.inference.engine.outdir import OutputDirError, identity, prepare_out, study_ref, write_run_json
 from hccbayes.inference.engine.plan import Plan, load_plan
-from hccbayes.inference.engine.study_record import write_study_record
 from hccbayes.inference.engine.selection import resolve_selection, write_selection
+from hccbayes.inference.engine.study_record import write_study_record
 from hccbayes.inference.engine.survival_run import Context, analysis_frame, fit_jobs, preflight, run_survival
 from hccbayes.inference.engine.table import make_table, note_cohort_rows, validate_table, write_table
 from hccbayes.inference.engine.tasks import prefit
