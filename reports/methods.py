@@ -119,8 +119,10 @@ def _baseline_text(fits) -> str:
                                           for j, a in sorted(counts.items())))
         parts.append(text)
     if any(f.spec.get("regimen_effects") for f in survival) and base:
-        parts.append(f"regimen effects: non-centred deviations from their arm's log hazard ratio with sd "
-                     f"τ ~ {_dist_text(base['regimen_tau'])}, one τ per arm")
+        parts.append(f"regimen effects: deviations from their arm's log hazard ratio with sd "
+                     f"τ ~ {_dist_text(base['regimen_tau'])}, one τ per arm, centred within the arm (their "
+                     "patient-weighted mean is zero), so the arm term is the contrast of the arms, not of two "
+                     "typical regimens")
     return ("Baseline hazards, the same under every prior set (covariates centred, so the baseline is that of "
             "an average patient): " + "; ".join(parts) + ".") if parts else ""
 

@@ -7,7 +7,7 @@ Four models, each with a fixed design and its own priors:
   simulations), log-HRs under the ``weakly_informative`` prior set, baseline priors from
   :class:`~hccbayes.models.priors.survival.BaselinePriors`;
 * ``regimen`` — Weibull PH with hierarchical regimen effects on the yin2025 arm/regimen structure
-  (:data:`REGIMENS`, n = 70), arm log-HR plus τ_arm · z_regimen;
+  (:data:`REGIMENS`, n = 70), arm log-HR plus τ_arm · (z_regimen − its arm's patient-weighted mean);
 * ``beta_binomial`` — the hierarchical (marginalised) beta-binomial across the five regimens
   (:func:`~hccbayes.models.response.hierarchical.build_hier_beta_binomial`, default :class:`HierPriors`), with
   the regimen rates p_j drawn from their exact conditional as the model does.
@@ -33,6 +33,7 @@ from hccbayes.inference.fitting.fit import FAMILIES, compile_model
 from hccbayes.models.priors.survival import PriorSet, prior_set
 from hccbayes.models.response.hierarchical import HierPriors, add_group_rates, build_hier_beta_binomial
 from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
+from hccbayes.models.survival.likelihood import regimen_centring
 
 T_REF = 10.0  # months: fixed reference time of the Weibull intercept
 RATE0 = math.log(2.0) / T_REF  # hazard at the prior centre: median survival 10 months
@@ -112,7 +113,9 @@ def _survival_prior(rng, data: SurvivalData, priors: PriorSet, pem: bool) -> dic
 def _linear_predictor(theta, data: SurvivalData) -> np.ndarray:
     eta = data.centred(data.X) @ theta["log_hr"]
     if data.regimen is not None:
-        eta = eta + (theta["regimen_tau"][data.regimen_arm] * theta["regimen_z"])[data.regimen]
+        z = theta["regimen_z"]
+        z = z - regimen_centring(data) @ z  # centred within arm, as the model (likelihood.add_effects)
+        eta = eta + (theta["regimen_tau"][data.regimen_arm] * z)[data.regimen]
     return eta
 
 

@@ -30,16 +30,29 @@ def effect_hyperparameters(data: SurvivalData, priors: PriorSet, primary: str | 
     }
     if data.regimen is not None:
         out["regimen_tau_sigma"] = np.array(priors.baseline.regimen_tau.sigma, dtype=float)
+        out["regimen_centring"] = regimen_centring(data)
     return out
 
+
+def regimen_centring(data: SurvivalData) -> np.ndarray:
+    """(R, R) matrix M with M[r, s] = n_s / n_a(r) for the regimens s of r's arm (n: patients), else 0: M·z is,
+    for every regimen, the patient-weighted mean of z over the regimens of its arm. Deviations z − M·z average
+    to zero over each arm's patients, so the arm term compares the arms as the data compose them (the same
+    contrast as the model without regimen effects), not two "typical" regimens."""
+    counts = np.bincount(data.regimen, minlength=len(data.regimen_names)).astype(float)
+    same_arm = data.regimen_arm[:, None] == data.regimen_arm[None, :]
+    per_arm = (same_arm * counts[None, :]).sum(axis=1)
+    return np.where(same_arm, counts[None, :] / per_arm[:, None], 0.0)
 
 def add_effects(data: SurvivalData, X, values: dict, regimen_idx=None):
     """Add the log-HR terms (and regimen effects) to the current model; return the linear predictor.
 
     ``values`` holds the hyperparameters (:func:`effect_hyperparameters`); ``X`` is the design matrix as model data (rows = patients or covariate patterns); ``regimen_idx``
     the regimen index of each row when the analysis has regimen effects. Regimen effects are
-    non-centred deviations around their arm: regimen r of arm a has log-HR (vs the reference arm)
-    ``β_arm·[a ≠ ref] + τ_a·z_r`` where β_arm is the arm term already in ``X``.
+    non-centred deviations around their arm, centred within it: regimen r of arm a has log-HR (vs the
+    reference arm) ``β_arm·x_a + τ_a·(z_r − z̄_a)`` where β_arm is the arm term already in ``X``, z ~ N(0, 1)
+    and z̄_a the patient-weighted mean of z over arm a's regimens (:func:`regimen_centring`): the deviations
+    average to zero over each arm's patients, so β_arm is the arm contrast.
     """
     mu = pm.Data("log_hr_mu", values["log_hr_mu"], dims="term")
     sigma = pm.Data("log_hr_sigma", values["log_hr_sigma"], dims="term")
@@ -52,7 +65,9 @@ def add_effects(data: SurvivalData, X, values: dict, regimen_idx=None):
         tau_sigma = pm.Data("regimen_tau_sigma", values["regimen_tau_sigma"])
         tau = pm.HalfNormal("regimen_tau", sigma=tau_sigma, dims="arm")
         z = pm.Normal("regimen_z", 0.0, 1.0, dims="regimen")
-        deviation = pm.Deterministic("regimen_deviation", tau[data.regimen_arm] * z, dims="regimen")
+        centring = pm.Data("regimen_centring", values["regimen_centring"], dims=("regimen", "regimen_of"))
+        z_arm = pt.sum(centring * z[None, :], axis=1)  # elementwise, not a BLAS dot (see above)
+        deviation = pm.Deterministic("regimen_deviation", tau[data.regimen_arm] * (z - z_arm), dims="regimen")
         eta = eta + deviation[regimen_idx]
     return eta
 
@@ -61,6 +76,7 @@ def coords(data: SurvivalData) -> dict[str, list]:
     c = {"term": list(data.terms)}
     if data.regimen is not None:
         c["regimen"] = list(data.regimen_names)
+        c["regimen_of"] = list(data.regimen_names)
         c["arm"] = list(data.arm_names)
     return c
 
