@@ -110,8 +110,10 @@ def cohort_schema(study: Study) -> CohortSchema:
     """The cohort schema of ``study``; a StudyError if the study's own names clash."""
     cols: list[ColumnSpec] = [
         ColumnSpec(study.id_column, "id", "[study] id_column"),
-        ColumnSpec(study.arm_column, "arm", "[study] arm_column and [arms.*]", levels=_arm_levels(study)),
     ]
+    if study.arm_column is not None:  # optional: a single-arm or biomarker-only cohort has no arms
+        cols.append(ColumnSpec(study.arm_column, "arm", "[study] arm_column and [arms.*]",
+                               levels=_arm_levels(study)))
     if study.regimen_column is not None:  # optional: a study may have no regimens
         cols.append(ColumnSpec(study.regimen_column, "regimen", "[study] regimen_column and [regimens]",
                                levels=tuple(study.regimens)))

@@ -99,9 +99,9 @@ class Study:
     folder: Path
     time_unit: str
     id_column: str
-    arm_column: str
+    arm_column: str | None  # None: no treatment arms (a single-arm or biomarker-only cohort)
     regimen_column: str | None  # None: the study has no regimens (e.g. a cohort from published KM curves)
-    reference_arm: str
+    reference_arm: str | None  # None when the study has no arms; default: the first arm declared
     arms: tuple[Arm, ...]
     regimens: Mapping[str, str]
     endpoints: tuple[Endpoint, ...]
@@ -214,15 +214,20 @@ def _parse(raw: dict[str, Any], folder: Path, fname: str) -> Study:
         return table[key]
 
     head = raw.get("study", {})
-    for key in ("name", "id_column", "arm_column", "reference_arm"):
+    for key in ("name", "id_column"):
         need(head, key, "study")
 
     arms = tuple(
         Arm(name, spec.get("label", name), tuple(spec.get("regimens", ())))
         for name, spec in raw.get("arms", {}).items()
     )
-    if len(arms) < 2:
-        problems.append(Problem(fname, "fewer than two arms declared", "declare [arms.<name>] tables"))
+    if arms and not head.get("arm_column"):
+        problems.append(Problem(fname, "arms are declared but [study] has no arm_column",
+                                "add arm_column = \"<cohort column>\" under [study], or delete the [arms.*] "
+                                "tables (a study without arms analyses covariates only)"))
+    if head.get("arm_column") and not arms:
+        problems.append(Problem(fname, f"arm_column = {head['arm_column']!r} but no arm is declared",
+                                "declare [arms.<name>] tables, or delete arm_column"))
     regimens = dict(raw.get("regimens", {}))
     if not head.get("regimen_column") and (regimens or any(a.regimens for a in arms)):
         problems.append(Problem(fname, "regimens are declared but [study] has no regimen_column",
@@ -237,7 +242,7 @@ def _parse(raw: dict[str, Any], folder: Path, fname: str) -> Study:
     if not isinstance(randomised, bool):
         problems.append(Problem(fname, f"[study] randomised = {randomised!r} is not true or false",
                                 "write randomised = true for a randomised trial, false otherwise"))
-    if head.get("reference_arm") and head.get("reference_arm") not in {a.name for a in arms}:
+    if head.get("reference_arm") is not None and head.get("reference_arm") not in {a.name for a in arms}:
         problems.append(Problem(fname, f"reference_arm '{head['reference_arm']}' is not an arm",
                                 "name one of the [arms.*] tables"))
 
@@ -311,8 +316,8 @@ def _parse(raw: dict[str, Any], folder: Path, fname: str) -> Study:
     return Study(
         name=head["name"], title=head.get("title", head["name"]), citation=head.get("citation", ""),
         folder=folder, time_unit=head.get("time_unit", "months"), id_column=head["id_column"],
-        arm_column=head["arm_column"], regimen_column=head.get("regimen_column") or None,
-        reference_arm=head["reference_arm"], arms=arms, regimens=MappingProxyType(regimens),
+        arm_column=head.get("arm_column") or None, regimen_column=head.get("regimen_column") or None,
+        reference_arm=head.get("reference_arm", arms[0].name if arms else None), arms=arms, regimens=MappingProxyType(regimens),
         endpoints=tuple(endpoints), response=response, columns=tuple(columns), adverse_events=adverse,
         ae_grades=tuple(ae.get("grades", ("any",))), ae_total=ae.get("total"),
         factors=MappingProxyType(factors), cohort_file=head.get("cohort", "cohort.csv"),

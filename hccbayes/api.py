@@ -8,17 +8,17 @@ import time
 from pathlib import Path
 
 from hccbayes.inference.engine import run as engine
-from hccbayes.inference.engine.run import DiagnosticsFailed, RunResult
+from hccbayes.inference.engine.run import AnalysesFailed, DiagnosticsFailed, RunResult
 from hccbayes.reports.build import build_report
 
-__all__ = ["run_plan", "reproduce", "RunResult", "DiagnosticsFailed"]
+__all__ = ["run_plan", "reproduce", "RunResult", "AnalysesFailed", "DiagnosticsFailed"]
 
 
 def _with_report(call, report: bool) -> RunResult:
     t0 = time.perf_counter()
     try:
         result = call()
-    except DiagnosticsFailed as err:  # --strict: every output is written; the report too, then re-raise
+    except (DiagnosticsFailed, AnalysesFailed) as err:  # every other output is written; the report too, then re-raise
         if report:
             _report(err.result, t0)
         raise

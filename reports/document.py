@@ -15,6 +15,7 @@ GUARD = ("Rows marked **pseudo-patient cohort** come from a reconstructed pseudo
          "**exact re-analysis** are exact re-analyses of the published figures (counts, printed hazard "
          "ratios and confidence intervals); rows marked **published** are the paper's numbers.")
 BASIS = {True: "pseudo-patient cohort", False: "exact re-analysis"}
+TIME_LABELS = {"median": "median", "median_diff": "median difference", "rmst": "RMST", "rmst_diff": "RMST difference"}
 QUANTITY_LABELS = {"hr": "HR", "median": "median (months)", "median_diff": "median difference (months)",
                    "rmst": "RMST (months)", "rmst_diff": "RMST difference (months)", "rate": "rate",
                    "risk_difference": "risk difference (percentage points)", "rate_diff":
@@ -94,6 +95,19 @@ def probability_text(probs) -> str:
 KEYS = ("analysis", "population", "contrast", "source", "bq", "group")
 
 
+def quantity_label(quantity: str, unit: str, horizon) -> str:
+    """'median (days)', 'RMST to 1825 days (days)', 'survival probability at 365', 'HR', ...: a time
+    quantity names its unit, an RMST its horizon, S(t) its time."""
+    if quantity in TIME_LABELS and unit:
+        name = TIME_LABELS[quantity]
+        if quantity.startswith("rmst") and pd.notna(horizon):
+            name += f" to {horizon:g} {unit}"
+        return f"{name} ({unit})"
+    if quantity in ("survival", "survival_diff") and pd.notna(horizon):
+        return ("survival probability" if quantity == "survival" else "survival difference") + f" at {horizon:g}"
+    return QUANTITY_LABELS.get(quantity, quantity)
+
+
 def comparison_frame(rows: pd.DataFrame, with_key: bool = False) -> pd.DataFrame:
     """Display rows of one (or, ``with_key``, several) comparisons: one line per summary row, the
     probabilities of the same comparison/source/quantity/group on that line; probabilities without a
@@ -112,14 +126,15 @@ def comparison_frame(rows: pd.DataFrame, with_key: bool = False) -> pd.DataFrame
         mine = probs.get(k)
         used.add(k)
         kind = value_kind(r["quantity"], r["unit"])
-        label = QUANTITY_LABELS.get(r["bq"], r["bq"]) + (f", {r['group']}" if r["group"] else "")
+        label = quantity_label(r["bq"], r["unit"], r["horizon"]) + (f", {r['group']}" if r["group"] else "")
         interval = (f"{r['interval']} {fmt_interval(r['lower'], r['upper'], kind)}".strip()
                     if pd.notna(r["lower"]) or pd.notna(r["upper"]) else "")
         out.append(_line(r, with_key, label, fmt(r["estimate"], kind), interval,
                          probability_text(mine) if mine is not None else ""))
     for k, g in probs.items():
         if k not in used:
-            out.append(_line(g[0], with_key, QUANTITY_LABELS.get(k[4], k[4]), "", "", probability_text(g)))
+            out.append(_line(g[0], with_key, quantity_label(k[4], g[0]["unit"], g[0]["horizon"]), "", "",
+                             probability_text(g)))
     return pd.DataFrame(out)
 
 

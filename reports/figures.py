@@ -25,7 +25,7 @@ from hccbayes.reports.term_priors import prior_of
 log = logging.getLogger(__name__)
 
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
-ARM_COLOURS = ("#0072B2", "#D55E00")  # reference arm, comparison arm
+ARM_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00")  # reference arm first (Okabe–Ito)
 SOURCE_COLOURS = {"published": "#000000", "frequentist": "#E69F00", "bayes": "#0072B2"}
 MODEL_STYLES = {"weibull": "--", "pem": ":"}
 BAND_ALPHA = 0.18
@@ -40,17 +40,17 @@ def at_risk(km: pd.DataFrame, ticks: np.ndarray) -> list[int]:
 
 
 def survival_figure(curves: dict[str, pd.DataFrame], km: pd.DataFrame, arm_names: tuple[str, str],
-                    endpoint_label: str) -> Figure:
+                    endpoint_label: str, time_unit: str = "months") -> Figure:
     """``curves``: model name -> its posterior bands (rows of ``curves.csv``: level, time, lower, median,
     upper; e.g. Weibull and PEM under one prior set); ``km``: the Kaplan–Meier tables of the same patients
     (rows of ``km.csv``: level, time, n_risk, events, censored, survival); ``arm_names``: labels of levels
-    0 and 1."""
+    0, 1 (, 2, ...: a trial with more arms)."""
     t_max = float(np.ceil(km["time"].max()))
     fig = Figure(figsize=(7.2, 5.4), layout="constrained")
     gs = fig.add_gridspec(2, 1, height_ratios=(4, 1))
     ax = fig.add_subplot(gs[0])
     ax_risk = fig.add_subplot(gs[1], sharex=ax)
-    tables = [km[km["level"] == level] for level in (0, 1)]
+    tables = [km[km["level"] == level] for level in range(len(arm_names))]
     for k, name, colour in zip(tables, arm_names, ARM_COLOURS):
         steps = k[k["events"] > 0]
         x, y = np.r_[0.0, steps["time"].to_numpy(float)], np.r_[1.0, steps["survival"].to_numpy(float)]
@@ -77,11 +77,11 @@ def survival_figure(curves: dict[str, pd.DataFrame], km: pd.DataFrame, arm_names
     ticks = ticks[(ticks >= 0) & (ticks <= t_max)]
     for level, (k, name, colour) in enumerate(zip(tables, arm_names, ARM_COLOURS)):
         for t, n in zip(ticks, at_risk(k, ticks)):
-            ax_risk.text(t, 1 - level, str(n), ha="center", va="center", color=colour, fontsize=8,
-                         gid=f"risk:{name}")
-    ax_risk.set_yticks([1, 0], labels=list(arm_names), fontsize=8)
-    ax_risk.set_ylim(-0.6, 1.6)
-    ax_risk.set_xlabel("Time since start of second-line treatment (months)")
+            ax_risk.text(t, len(arm_names) - 1 - level, str(n), ha="center", va="center", color=colour,
+                         fontsize=8, gid=f"risk:{name}")
+    ax_risk.set_yticks(list(range(len(arm_names)))[::-1], labels=list(arm_names), fontsize=8)
+    ax_risk.set_ylim(-0.6, len(arm_names) - 0.4)
+    ax_risk.set_xlabel(f"Time ({time_unit})")
     ax_risk.set_title("Number at risk", fontsize=8, loc="left")
     for side in ("top", "right", "bottom"):
         ax_risk.spines[side].set_visible(False)

@@ -170,7 +170,7 @@ def methods_blocks(run) -> list:
     blocks = [Heading("Methods", "methods"),
               Para("Models: " + ", ".join(model_label(m) for m in models) + ". Survival models are proportional-"
                    "hazards models with a Weibull or a piecewise-constant (piecewise-exponential) baseline "
-                   "hazard fitted to the patient-level times of the pseudo-patient cohort; response rates are "
+                   "hazard fitted to the patient-level times of the cohort; response rates are "
                    "compared with conjugate beta-binomial models in closed form on the published counts; "
                    "published hazard ratios are re-analysed at summary level (normal likelihood for the log "
                    "hazard ratio from the printed confidence interval, normal prior). Posterior summaries are "

@@ -49,6 +49,8 @@ def fmt(x, kind: str = "real") -> str:
     if x is None:
         return NA
     x = float(x)
+    if math.isinf(x) and x > 0 and kind == "months":  # a median beyond the follow-up: a result
+        return "not reached"
     if not math.isfinite(x):
         return NA
     a = abs(x)

@@ -111,14 +111,15 @@ class StudyInfo:
     endpoints: tuple[Endpoint, ...]
     populations: dict[str, str]  # registry population name -> its label
     provenance: str  # the text of the study's PROVENANCE.md ("" when it has none)
+    cohort: str = "reconstructed"  # reconstructed | km_curves | patients (reports/cohort_basis.py)
     randomised: bool = False  # were the arms assigned at random (study.toml); else every contrast is an association
     arms: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, d: dict) -> "StudyInfo":
         return cls(d["name"], d["citation"], d["time_unit"], tuple(Endpoint(**e) for e in d["endpoints"]),
-                   dict(d["populations"]), d["provenance"], bool(d.get("randomised", False)),
-                   tuple(d.get("arms", ())))
+                   dict(d["populations"]), d["provenance"], d.get("cohort", "reconstructed"),
+                   bool(d.get("randomised", False)), tuple(d.get("arms", ())))
 
     @property
     def randomised_arms(self) -> tuple[str, ...]:

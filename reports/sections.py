@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 
 import pandas as pd
 
+from hccbayes.reports.cohort_basis import basis as cohort_basis
 from hccbayes.reports.document import (
-    GUARD,
+    BASIS,
     Figure,
     Heading,
     Para,
@@ -35,7 +37,7 @@ from hccbayes.reports.methods import checklist_blocks, methods_blocks
 from hccbayes.reports.model_checks_section import checks_blocks
 from hccbayes.reports.numbers import fmt
 from hccbayes.reports.selection_section import selection_blocks
-from hccbayes.reports.sentences import NULL, comparison_kind, comparison_sentences, two_groups
+from hccbayes.reports.sentences import COHORT_TAG, NULL, comparison_kind, comparison_sentences, two_groups
 from hccbayes.reports.tipping_section import tipping_blocks
 
 log = logging.getLogger(__name__)
@@ -59,7 +61,7 @@ def primary_prior_set(run) -> str:
 
 def provenance_blocks(run) -> list:
     text = run.provenance
-    blocks = [Heading("Data and provenance", "data"), Para(GUARD, "guard")]
+    blocks = [Heading("Data and provenance", "data"), Para(cohort_basis(run.study.cohort).guard, "guard")]
     if text:
         head = text.split("\n## ")[0].split("\n", 1)[-1].strip()
         blocks.append(Para(" ".join(head.split())))
@@ -104,7 +106,7 @@ def sentence_blocks(run, event_labels) -> list:
     other prior set ("Under the skeptical prior (...): ..."); the full sentence of every prior set is in
     the comparison's own section."""
     prior = primary_prior_set(run)
-    blocks = [Heading("Sentences for papers", "sentences"), Para(GUARD, "guard"),
+    blocks = [Heading("Sentences for papers", "sentences"), Para(cohort_basis(run.study.cohort).guard, "guard"),
               Para(f"Each comparison leads with the {prior.replace('_', ' ')} prior (the plan's primary prior "
                    "set); the other prior sets follow as one sensitivity line each, and their full sentences are "
                    "under the comparison in [Comparisons](#comparisons).")]
@@ -132,13 +134,22 @@ def _sentences(run, event_labels) -> list:
     key = id(run.table)
     if key not in _SENTENCES or _SENTENCES[key][0] is not run.table:
         _SENTENCES.clear()
-        _SENTENCES[key] = (run.table, comparison_sentences(run.table, event_labels, run.population_labels,
-                                                             run.study.randomised_arms))
+        tag = cohort_basis(run.study.cohort).sentence
+        sentences = comparison_sentences(run.table, event_labels, run.population_labels, run.study.randomised_arms)
+        _SENTENCES[key] = (run.table, [replace(s, text=s.text.replace(COHORT_TAG, tag),
+                                               basis=tag if s.basis == COHORT_TAG else s.basis) for s in sentences])
     return _SENTENCES[key][1]
 
 
+def _cohort_words(run, frame: pd.DataFrame) -> pd.DataFrame:
+    """The Basis column in the words of the run's cohort (reports/cohort_basis.py)."""
+    if "Basis" in frame:
+        frame["Basis"] = frame["Basis"].replace(BASIS[True], cohort_basis(run.study.cohort).short)
+    return frame
+
+
 def comparison_blocks(run, event_labels) -> list:
-    blocks = [Heading("Comparisons", "comparisons"), Para(GUARD, "guard")]
+    blocks = [Heading("Comparisons", "comparisons"), Para(cohort_basis(run.study.cohort).guard, "guard")]
     others = []
     sentences: dict[tuple, list] = {}
     for s in _sentences(run, event_labels):
@@ -149,14 +160,14 @@ def comparison_blocks(run, event_labels) -> list:
             continue
         title = comparison_title(rows.iloc[0])
         blocks.append(Heading(title, anchor("cmp-" + "-".join(key)), 3))
-        blocks.append(Table(anchor("cmp-" + "-".join(key)), title, comparison_frame(rows)))
+        blocks.append(Table(anchor("cmp-" + "-".join(key)), title, _cohort_words(run, comparison_frame(rows))))
         blocks += [_sentence_para(s) for s in sentences.get(tuple(key), [])]
         blocks += _fit_notes(rows)
     if others:
         blocks.append(Heading("All other comparisons", "comparisons-other", 3))
         blocks.append(Table("comparisons_other", "Every other comparison of the table (published hazard ratios "
                             "of Tables 4 and 5, their summary-level posteriors and the Cox fits on the cohort)",
-                            comparison_frame(pd.concat(others), with_key=True), collapsed=True))
+                            _cohort_words(run, comparison_frame(pd.concat(others), with_key=True)), collapsed=True))
     return blocks
 
 
@@ -230,7 +241,9 @@ def _survival_figures(run, prior: str, study) -> list:
                         run.path)
             continue
         failed = [m for m, i in infos.items() if not i.diagnostics.get("ok", True)]
-        fig = survival_figure(*stored, contrasts[analysis], label)
+        km = stored[1]
+        names = tuple(km.drop_duplicates("level").sort_values("level")["group"]) if "group" in km else contrasts[analysis]
+        fig = survival_figure(*stored, names, label, run.study.time_unit)
         note = (" Diagnostics FAILED for: " + ", ".join(failed) + "." if failed else "")
         out.append(Figure(f"km_{anchor(analysis)}", f"{label}: Kaplan–Meier curves per arm (steps) with the posterior "
                           f"median and {LEVEL}% band of the standardised survival curve per model ({prior.replace('_', ' ')}"
@@ -241,7 +254,7 @@ def _survival_figures(run, prior: str, study) -> list:
 
 def figure_blocks(run, study) -> list:
     prior = primary_prior_set(run)
-    blocks = [Heading("Figures", "figures"), Para(GUARD, "guard")]
+    blocks = [Heading("Figures", "figures"), Para(cohort_basis(run.study.cohort).guard, "guard")]
     blocks += _survival_figures(run, prior, study)
     for prefix, name in FOREST_TABLES:
         for endpoint in ("pfs", "os"):
@@ -283,7 +296,7 @@ def sensitivity_blocks(run) -> list:
     """One figure per primary HR comparison (each model and prior set), the summary-level multivariable
     HRs, then the tipping points. The hazard ratios of Tables 4-5 have their P(HR < 1) per prior set in
     the right panel of the forest plots."""
-    blocks = [Heading("Prior sensitivity", "sensitivity"), Para(GUARD, "guard"),
+    blocks = [Heading("Prior sensitivity", "sensitivity"), Para(cohort_basis(run.study.cohort).guard, "guard"),
               Para("The hazard ratios of the published tables (Tables 4 and 5) show their prior sensitivity in the "
                    "forest plots under [Figures](#figures): the right panel gives P(HR < 1) under each prior set.")]
     for key, rows in comparison_groups(run.table):
@@ -305,8 +318,17 @@ def sensitivity_blocks(run) -> list:
     return blocks + tipping_blocks(run)
 
 
+def _failures(run) -> list:
+    """One line per analysis (or the model checks) that failed inside a fit or a check (run.json)."""
+    failed = [f"{k}: {s.get('error', '')}" for k, s in run.run.get("analyses", {}).items()
+              if s.get("status") == "failed"]
+    if run.run.get("checks_error"):
+        failed.append(f"model checks: {run.run['checks_error']}")
+    return [Para("FAILED, no rows in this report — " + "; ".join(failed), "failed")] if failed else []
+
+
 def diagnostics_blocks(run) -> list:
-    blocks = [Heading("Diagnostics", "diagnostics")]
+    blocks = [Heading("Diagnostics", "diagnostics"), *_failures(run)]
     if not run.fits:
         return blocks + [Para("No MCMC fits in this run: every Bayesian row is closed form or summary level.")]
     d = diagnostics_frame(run.fits)
@@ -338,7 +360,7 @@ def report_blocks(run) -> list:
     labels = {ep.name: ep.event_label for ep in study.endpoints}
     title = f"Bayesian re-analysis: {study.name}"
     blocks = [Heading(title, "top", 1), Para(study.citation), Heading("Reading this report", "interpretation"),
-              Para(GUARD, "guard")]
+              Para(cohort_basis(run.study.cohort).guard, "guard")]
     for part in (provenance_blocks(run), sentence_blocks(run, labels), comparison_blocks(run, labels),
                  figure_blocks(run, study), sensitivity_blocks(run), diagnostics_blocks(run),
                  checks_blocks(run), selection_blocks(run), methods_blocks(run), checklist_blocks()):

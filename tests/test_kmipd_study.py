@@ -18,7 +18,7 @@ from hccbayes.inference.engine.plan import load_plan
 from hccbayes.inference.engine.table import note_cohort_rows
 from hccbayes.inference.frequentist.kmipd_fidelity import study_fidelity
 from hccbayes.models.survival.design import SurvivalData
-from hccbayes.models.survival.quantities import DEFAULT_GRID, default_grid
+from hccbayes.models.survival.quantities import GRID_STEPS, default_grid, time_grid
 
 STUDY = """
 [study]
@@ -120,15 +120,18 @@ def test_bundled_example_is_faithful(tmp_path):
 
 
 def test_time_grid_follows_the_follow_up():
-    """Posterior curves are evaluated on DEFAULT_GRID (0–60 by 0.05) when follow-up fits in it (the yin2025
-    months: unchanged), else from 0 to the follow-up rounded up to 2 significant digits in 1200 steps
-    (3329 days -> 0..3400), so medians and RMST of a study in days are not cut at 60."""
+    """Posterior curves are evaluated from 0 to the last observed time in GRID_STEPS equal steps, with the RMST
+    horizon and landmark times as grid points (quantities.time_grid), whatever the unit: a study in days gets
+    its medians and RMST (not cut at 60), and times scaled by c give the grid scaled by c."""
     def data(max_time):
         t = np.array([1.0, max_time])
         return SurvivalData(time=t, event=np.ones(2), X=np.zeros((2, 0)), terms=(), ids=np.array(["a", "b"]))
-    assert default_grid(data(59.9)) is DEFAULT_GRID
     grid = default_grid(data(3329.0))
-    assert grid[0] == 0 and grid[-1] == 3400 and len(grid) == 1201
+    assert grid[0] == 0 and grid[-1] == 3329.0 and len(grid) == GRID_STEPS + 1
+    np.testing.assert_array_equal(default_grid(data(4 * 3329.0)), 4 * grid)  # exact: 4 is a power of two
+    with_horizon = time_grid(data(3329.0), (1825.0,))
+    assert 1825.0 in with_horizon and len(with_horizon) == GRID_STEPS + 2
+    assert time_grid(data(20.0), (24.0,), end=24.0)[-1] == 24.0  # an extrapolated horizon extends the grid
 
 
 def test_reconstruct_command_on_a_curve_study(capsys):

@@ -17,6 +17,7 @@ from hccbayes.models.survival.design import SpecError, SurvivalSpec, survival_da
 from hccbayes.models.survival.quantities import (
     hazard_ratios,
     median_survival,
+    time_grid,
     prob_below,
     rmst,
     standardised_curves,
@@ -200,15 +201,16 @@ def test_weibull_median_and_rmst_closed_form(sim):
     d1 = survival_data(df, SimStudy(), spec)
     b0, k, beta = -0.7, 1.4, -0.4
     dt = _fake_weibull_tree(b0, k, [beta])
-    curve = survival_curve(dt, d1, spec, np.array([[1.0]]))
+    # the engine's grid: 0 to the last follow-up in GRID_STEPS steps, the horizon 24 as a grid point
+    curve = survival_curve(dt, d1, spec, np.array([[1.0]]), grid=time_grid(d1, (24.0,)))
     t_ref = d1.reference_time
     eta = beta * (1.0 - d1.center[0])  # models use centred covariates
     # closed form: S(t) = exp(−exp(b0 + η)·(t/t_ref)^k) → median = t_ref·(ln 2 / exp(b0 + η))^(1/k)
     expected_median = t_ref * (math.log(2) / math.exp(b0 + eta)) ** (1 / k)
-    # grid step 0.05 months with linear interpolation: error far below 0.01 months
+    # grid step (follow-up / 500) with linear interpolation: error far below 0.01 months
     assert float(median_survival(curve).values.ravel()[0]) == pytest.approx(expected_median, abs=0.01)
     expected_rmst, _ = integrate.quad(lambda t: math.exp(-math.exp(b0 + eta) * (t / t_ref) ** k), 0, 24)
-    # trapezoid on a 0.05 grid of a smooth decreasing curve: error < 1e-3 months
+    # trapezoid on that grid of a smooth decreasing curve, ending exactly at 24: error < 1e-3 months
     assert float(rmst(curve, 24.0).values.ravel()[0]) == pytest.approx(expected_rmst, abs=1e-3)
 
 

@@ -23,6 +23,7 @@ number         ``403``                                    estimate
 """
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ import pandas as pd
 
 from hccbayes.data.study import resolve_study_folder
 from hccbayes.errors import Problem, RegistryError
+
+log = logging.getLogger(__name__)
 
 KINDS = ("count", "percent", "median_iqr", "median_ci", "hr_ci", "p", "number")
 # attributes that say *what* an entry measures (used to find the same quantity reported twice)
@@ -196,6 +199,16 @@ def load_registry(path_or_study: str | Path) -> Registry:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise RegistryError(Problem(str(p), f"not valid TOML: {err}", "fix the syntax")) from None
     return parse_registry(raw, str(p))
+
+
+def study_registry(study) -> Registry:
+    """The registry of a study's ``published.toml``, or an empty one when the study publishes nothing (a
+    cohort of one's own, a trial re-analysed from its patient data): published.toml is optional."""
+    path = Path(study.folder) / "published.toml"
+    if not path.is_file():
+        log.info("study %s has no published.toml: no published figures, no audit", study.name)
+        return parse_registry({"registry": {"study": study.name}}, "")
+    return load_registry(path)
 
 
 def parse_registry(raw: dict[str, Any], fname: str = "<registry>") -> Registry:

@@ -22,7 +22,7 @@ import numpy as np
 
 from hccbayes.data.reconstruction.compare import is_better
 from hccbayes.data.reconstruction.fast import km_median, km_median_ci_collett
-from hccbayes.data.reconstruction.targets import MedianTarget, ReconstructionError, Targets
+from hccbayes.data.reconstruction.targets import MedianTarget, ReconstructionError, Targets, response_window
 from hccbayes.data.study import Study
 from hccbayes.errors import Problem
 
@@ -127,7 +127,13 @@ def response_plan(study: Study, targets: Targets, settings: dict[str, Any], prof
         return None, 0
     rs = settings.get("response", {})
     progressive = list(rs.get("progressive", ["PD"]))
-    late, early = rs.get("pd_latest_progression", 2.8), rs.get("non_pd_earliest_progression", 1.84)
+    window = response_window(study, settings)
+    if window is None:
+        raise ReconstructionError(Problem(str(study.folder / "reconstruction.toml"),
+                                          "best responses need the assessment schedule",
+                                          "set pd_latest_progression and non_pd_earliest_progression (the "
+                                          "study's time unit) under [reconstruction.response]"))
+    late, early = window
     out = np.empty(len(arms), dtype=object)
     bad = 0
     for arm in study.arm_names:

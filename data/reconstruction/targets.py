@@ -101,6 +101,17 @@ def load_settings(study: Study) -> dict[str, Any]:
         raise ReconstructionError(Problem(str(path), f"not valid TOML: {err}", "fix the syntax")) from None
 
 
+def response_window(study: Study, settings: dict[str, Any]) -> tuple[float, float] | None:
+    """(latest progression of a PD patient, earliest progression of the others) from reconstruction.toml's
+    ``[reconstruction.response]`` (the study's assessment schedule, in its time unit); None when the study
+    does not declare them. No default: the schedule belongs to the study, not to the code."""
+    rs = settings.get("response", {})
+    keys = ("pd_latest_progression", "non_pd_earliest_progression")
+    if not all(k in rs for k in keys):
+        return None
+    return float(rs[keys[0]]), float(rs[keys[1]])
+
+
 def _csv_value(study: Study, column: str, level: Any) -> str | None:
     col = study.column(column) if column in {c.name for c in study.columns} else None
     wanted = norm_level(level)

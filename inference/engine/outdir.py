@@ -32,7 +32,7 @@ def identity(plan, study, cohort_path: Path) -> dict[str, str]:
     """The plan hash (of the plan as data) and the study hash (study.toml, published.toml, the cohort)."""
     raw = json.dumps(plan.raw, sort_keys=True, default=str).encode()
     files = [study.folder / "study.toml", study.published_path, cohort_path]
-    return {"plan_hash": _sha(raw), "study_hash": _sha(*(p.read_bytes() for p in files))}
+    return {"plan_hash": _sha(raw), "study_hash": _sha(*(p.read_bytes() if p.is_file() else b"" for p in files))}
 
 
 def study_ref(study) -> str:
@@ -45,16 +45,10 @@ def write_run_json(run: dict, out: Path) -> None:
 
 
 def prepare_out(out: Path, ident: dict[str, str], force: bool) -> None:
-    """Create/check the output directory; refuse another run's outputs unless ``force``."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "fits").mkdir(exist_ok=True)
-        probe = out / ".write-probe.tmp"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as err:
-        raise OutputDirError(Problem(str(out), f"cannot write there ({err.strerror or err})",
-                                     "choose a writable directory with --out")) from None
+    """Check, then create, the output directory: another run's outputs (or any other files) are refused
+    unless ``force`` — and a refused run writes nothing, not even an empty folder."""
+    if out.exists() and not out.is_dir():
+        raise OutputDirError(Problem(str(out), "is a file, not a directory", "choose a directory with --out"))
     run_json = out / "run.json"
     if run_json.is_file():
         try:
@@ -67,8 +61,17 @@ def prepare_out(out: Path, ident: dict[str, str], force: bool) -> None:
                                          f"hash differs: {theirs.get('plan_hash', '?')!s:.12} vs "
                                          f"{ident['plan_hash']:.12})",
                                          "choose another --out directory, or pass --force to overwrite"))
-    elif any(p.name != "fits" for p in out.iterdir()) and not force:
+    elif out.is_dir() and any(p.name != "fits" for p in out.iterdir()) and not force:
         raise OutputDirError(Problem(str(out), "is not empty and holds no run.json of an hccbayes run",
                                      "choose an empty or new --out directory, or pass --force"))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "fits").mkdir(exist_ok=True)
+        probe = out / ".write-probe.tmp"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise OutputDirError(Problem(str(out), f"cannot write there ({err.strerror or err})",
+                                     "choose a writable directory with --out")) from None
     for folder in (out, out / "fits", out / "tipping", out / "checks", out / "study"):
         clean_temporary(folder)

@@ -18,7 +18,9 @@ Layout (``data/studies/yin2025/plan.toml`` is the full example)::
     quick_prior_set = "weakly_informative"   # the only prior set of a --quick run
     models = ["pem"]
     loo_models = ["weibull", "pem"]          # also fitted (default prior set only) so LOO compares them
-    horizon = 24.0              # RMST horizon (months)
+    horizon = 24.0              # RMST horizon, in the study's time unit (default: the smallest last follow-up
+                                # of the compared groups; beyond it an error, unless extrapolate = true)
+    missing = "complete_case"   # missing covariate values: complete_case | impute (default: refused)
     mcid = 0.7                  # clinically important HR of the skeptical/enthusiastic sets
     thresholds = { hr = [1.0, 0.7], median_diff = [0.0], rmst_diff = [0.0], rate_diff = [0.0] }
     sampler = { draws = 1000, tune = 1000, chains = 4, target_accept = 0.9 }
@@ -36,6 +38,11 @@ Layout (``data/studies/yin2025/plan.toml`` is the full example)::
     population = { arm = "TKI+ICI" }        # optional filter: column = value
     n_intervals = 10            # PEM intervals (default: about 4 events each, 6 to 20); or cuts = [3, 6, 12]
     baseline = "rw"             # PEM baseline: independent (default) | rw (random walk on the log hazard)
+    continuous = ["age"]        # numeric columns among the terms, entered per SD of the population ...
+    per_unit = ["age"]          # ... or per unit of their column
+    landmarks = [12.0, 24.0]    # S(t) per group and its difference at these times (with strata)
+    extrapolate = false         # true: an RMST horizon beyond the follow-up is allowed, and flagged
+    contrasts = [["Lev+5FU", "Lev"]]        # with 3+ groups: pairs compared besides each vs the reference
     landmark = 1.84             # start the clock here: patients event-free at 1.84, time from then on; for
                                 # covariates measured after time zero (study.toml measured_at), no earlier
     selection = "published"     # a multivariable model's terms: "published" (the paper's list, as given in
@@ -74,12 +81,14 @@ SAMPLER_KEYS = ("draws", "tune", "chains", "target_accept", "maxdepth", "cores")
 QUICK_SAMPLER = {"draws": 500, "tune": 500, "chains": 2}
 PLAN_KEYS = ("name", "study", "cohort", "seed", "description")
 DEFAULT_KEYS = ("prior_sets", "quick_prior_set", "models", "loo_models", "horizon", "mcid", "thresholds",
-                "sampler", "quick_sampler")
+                "sampler", "quick_sampler", "missing", "landmarks", "extrapolate")
+INHERITED = ("prior_sets", "models", "loo_models", "horizon", "mcid", "missing", "landmarks", "extrapolate")
 COMMON_KEYS = ("id", "kind", "title", "prior_sets", "thresholds", "seed")
 KIND_KEYS = {
     "survival": ("endpoint", "models", "terms", "primary", "continuous", "strata", "population", "link",
                  "regimen_effects", "each_term", "horizon", "sampler", "n_intervals", "cuts", "baseline",
-                 "loo_models", "tipping_points", "mcid", "landmark", "selection", "candidates", "selection_p"),
+                 "loo_models", "tipping_points", "mcid", "missing", "per_unit", "landmarks", "extrapolate",
+                 "contrasts", "landmark", "selection", "candidates", "selection_p"),
     "response": ("comparisons",),
     "summary": ("tables", "mcid"),
 }
@@ -107,7 +116,12 @@ class Analysis:
     population: Mapping[str, str] = field(default_factory=dict)
     link: tuple[str, ...] = ()
     regimen_effects: bool = False
-    horizon: float = 24.0
+    horizon: float | None = None  # None: from the follow-up (engine/horizon.py)
+    extrapolate: bool = False
+    landmarks: tuple[float, ...] = ()
+    missing: str | None = None
+    per_unit: tuple[str, ...] = ()
+    contrasts: tuple[tuple[str, str], ...] = ()
     sampler: Mapping[str, Any] = field(default_factory=dict)
     n_intervals: int | None = None  # None: the model's automatic choice (about 4 events per interval)
     cuts: tuple[float, ...] | None = None
@@ -305,6 +319,25 @@ def _thresholds(value: Any, key: str, bad) -> dict[str, tuple[float, ...]]:
     return out
 
 
+def _survival_extras(merged: dict, where: str, kw: dict, bad) -> None:
+    """landmarks (times > 0) and contrasts (pairs of group names) of a survival analysis."""
+    if "landmarks" in merged:
+        times = merged["landmarks"] if isinstance(merged["landmarks"], list) else [merged["landmarks"]]
+        if not all(isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0 for t in times):
+            bad(f"{where}.landmarks", f"{merged['landmarks']!r} is not a list of times > 0",
+                "write landmarks = [12.0, 24.0] (the study's time unit)")
+        else:
+            kw["landmarks"] = tuple(float(t) for t in times)
+    if "contrasts" in merged:
+        pairs = merged["contrasts"]
+        if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 and
+                                                  all(isinstance(g, str) for g in p) for p in pairs):
+            bad(f"{where}.contrasts", f"{pairs!r} is not a list of pairs of group names",
+                'write contrasts = [["Lev+5FU", "Lev"]]')
+        else:
+            kw["contrasts"] = tuple((a, b) for a, b in pairs)
+
+
 def _analysis(entry: dict, defaults: Mapping[str, Any], index: int, bad) -> list[Analysis]:
     where = f"analyses[{index}]" if not isinstance(entry.get("id"), str) else f"analyses.{entry['id']}"
     kind = entry.get("kind")
@@ -315,7 +348,7 @@ def _analysis(entry: dict, defaults: Mapping[str, Any], index: int, bad) -> list
         bad(f"{where}.id", "missing, or not letters, digits, '_' and '-'", 'set id = "arm_pfs"')
         return []
     _unknown(entry, COMMON_KEYS + KIND_KEYS[kind], f"{where}.", bad)
-    merged = {k: defaults[k] for k in ("prior_sets", "models", "loo_models", "horizon", "mcid") if k in defaults}
+    merged = {k: defaults[k] for k in INHERITED if k in defaults}
     merged.update({k: v for k, v in entry.items() if k not in ("thresholds", "sampler")})
     thresholds = {**_thresholds(defaults.get("thresholds", {}), "defaults.thresholds", bad),
                   **_thresholds(entry.get("thresholds", {}), f"{where}.thresholds", bad)}
@@ -328,13 +361,14 @@ def _analysis(entry: dict, defaults: Mapping[str, Any], index: int, bad) -> list
     if kind == "survival":
         kw["sampler"] = {**_sampler(defaults.get("sampler", {}), "defaults.sampler", bad),
                          **_sampler(entry.get("sampler", {}), f"{where}.sampler", bad)}
-        for key in ("models", "loo_models", "terms", "continuous", "link", "candidates"):
+        for key in ("models", "loo_models", "terms", "continuous", "link", "per_unit", "candidates"):
             if key in merged:
                 kw[key] = _strings(merged[key], f"{where}.{key}", bad)
         for key, typ in (("endpoint", str), ("primary", str), ("strata", str), ("regimen_effects", bool),
                          ("horizon", (int, float)), ("n_intervals", int), ("baseline", str),
-                         ("tipping_points", bool), ("mcid", (int, float)), ("landmark", (int, float)),
-                         ("selection", str), ("selection_p", float)):
+                         ("tipping_points", bool), ("mcid", (int, float)), ("missing", str),
+                         ("extrapolate", bool), ("landmark", (int, float)), ("selection", str),
+                         ("selection_p", float)):
             if key in merged:
                 if not isinstance(merged[key], typ) or (typ is not bool and isinstance(merged[key], bool)):
                     bad(f"{where}.{key}", f"{merged[key]!r} has the wrong type", f"see the plan format for {key}")
@@ -344,6 +378,7 @@ def _analysis(entry: dict, defaults: Mapping[str, Any], index: int, bad) -> list
             bad(f"{where}.n_intervals", f"{kw['n_intervals']} intervals", "use at least 1, or leave it out")
         if "cuts" in merged:
             kw["cuts"] = tuple(float(c) for c in merged["cuts"])
+        _survival_extras(merged, where, kw, bad)
         pop = merged.get("population", {})
         if not isinstance(pop, dict):
             bad(f"{where}.population", "must be a table of column = value", 'write population = { arm = "TKI+ICI" }')

@@ -11,6 +11,7 @@ from hccbayes.models.priors.roles import default_roles
 from hccbayes.models.priors.survival import PRIOR_SET_NAMES
 from hccbayes.models.survival.design import BASELINES, MODELS
 from hccbayes.models.survival.landmark import post_baseline_terms
+from hccbayes.models.survival.population import MISSING_RULES
 
 SELECTION_RULES = ("published", "univariable_p")  # where a multivariable model's terms come from
 LINKS = ("cox_hr", "km_median")  # frequentist rows a survival analysis may link to published figures
@@ -104,7 +105,7 @@ def _check_survival(a, w, study, endpoints, columns, models, baselines, links, b
             bad(f"{w}.strata", f"unknown column {a.strata!r}", "name a categorical study column, e.g. strata = \"arm\"")
         elif not a.regimen_effects:
             factor = study.factors.get(a.contrast_term or "")
-            if factor is None or factor.column != a.strata or not factor.levels:
+            if factor is None or factor.column != a.strata:
                 bad(f"{w}.strata", f"the primary term {a.contrast_term!r} is not a factor of column {a.strata!r}",
                     "make the primary term the level indicator of the strata column (e.g. tki_ici for arm)")
     if a.regimen_effects and study.regimen_column is None:
@@ -120,8 +121,17 @@ def _check_survival(a, w, study, endpoints, columns, models, baselines, links, b
                 f'set strata = "{study.regimen_column}"')
     if a.baseline not in baselines:
         bad(f"{w}.baseline", f"unknown PEM baseline {a.baseline!r}", f"use one of {', '.join(baselines)}")
-    if not a.horizon > 0:
-        bad(f"{w}.horizon", "must be > 0 months", "set horizon = 24.0")
+    if a.horizon is not None and not a.horizon > 0:
+        bad(f"{w}.horizon", f"must be > 0 ({study.time_unit})", "set horizon = a time in the study's unit, or "
+            "leave it out (default: the follow-up of the compared groups)")
+    if a.missing is not None and a.missing not in MISSING_RULES:
+        bad(f"{w}.missing", f"unknown rule {a.missing!r}", f"use one of {', '.join(MISSING_RULES)}")
+    for t in a.per_unit:
+        if t not in a.continuous:
+            bad(f"{w}.per_unit", f"{t!r} is not listed in `continuous`", "per_unit names continuous terms")
+    if (a.contrasts or a.landmarks) and a.strata is None:
+        bad(f"{w}.{'contrasts' if a.contrasts else 'landmarks'}", "needs strata (the groups compared)",
+            'set strata = "<column>", e.g. strata = "arm"')
     if a.landmark is not None:
         _check_landmark(a, w, study, bad)
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 import logging
 
-import numpy as np
-
+from hccbayes.inference.engine.groups import Groups, horizon_for, strata_groups
 from hccbayes.inference.engine.links import SurvivalLinks
+from hccbayes.inference.engine.rows_groups import contrast_rows, group_rows, summary_row
 from hccbayes.inference.engine.table import Rows, bayes_columns
 from hccbayes.inference.fitting.cache import FitOutcome
 from hccbayes.inference.frequentist.cox import cox_fit
@@ -35,12 +35,15 @@ def spec_for(analysis, model: str) -> SurvivalSpec:
     return SurvivalSpec(analysis.endpoint, terms=analysis.terms, primary=analysis.primary,
                         continuous=analysis.continuous, population=analysis.population, model=model,
                         regimen_effects=analysis.regimen_effects, cuts=analysis.cuts,
-                        n_intervals=analysis.n_intervals, baseline=analysis.baseline)
+                        n_intervals=analysis.n_intervals, baseline=analysis.baseline, missing=analysis.missing,
+                        per_unit=analysis.per_unit)
 
 
-def level_labels(study, term: str) -> tuple[str, str]:
+def level_labels(study, term: str, terms: tuple[str, ...] = ()) -> tuple[str, str]:
     """(label of indicator 0, label of indicator 1) of a factor: its column's level names, the arm names,
-    'X ≤ c' / 'X > c' for a threshold factor, 'X: no' / 'X: yes' for a 0/1 column."""
+    'X ≤ c' / 'X > c' for a threshold factor, 'X: no' / 'X: yes' for a 0/1 column. Other factors of the same
+    column among ``terms`` (the lev and lev5fu of a three-arm trial) take their levels out of indicator 0:
+    lev = 0 is then the reference arm, Obs."""
     factor = study.factors[term]
     if factor.above is not None:
         label = study.column(factor.column).label
@@ -53,21 +56,45 @@ def level_labels(study, term: str) -> tuple[str, str]:
         if column.type == "binary":
             return f"{column.label}: {'no' if one == '1' else 'yes'}", f"{column.label}: {'yes' if one == '1' else 'no'}"
         others = [lv for lv in column.levels if lv != one]
+    siblings = {str(v) for t in terms if t != term and t in study.factors
+                and study.factors[t].column == factor.column for v in study.factors[t].levels}
+    others = [lv for lv in others if lv not in siblings] or others
     return (others[0] if len(others) == 1 else f"not {one}"), one
 
 
-def contrast_label(study, term: str) -> str:
-    """'TKI+ICI vs TKI', 'ANRI > 5.4 vs ANRI ≤ 5.4', ... — the two groups a term's hazard ratio compares;
-    the term itself when the study does not declare it as a factor (e.g. a continuous column)."""
+def contrast_label(study, term: str, terms: tuple[str, ...] = ()) -> str:
+    """'TKI+ICI vs TKI', 'ANRI > 5.4 vs ANRI ≤ 5.4', 'Lev vs Obs' (with lev5fu among ``terms``) ... — the two
+    groups a term's hazard ratio compares; for a continuous column its label and scale
+    (:func:`continuous_label`) or the term itself when the study does not declare it."""
     if study is None or term not in study.factors:
         return term
-    zero, one = level_labels(study, term)
+    zero, one = level_labels(study, term, terms)
     factor = study.factors[term]
     if factor.above is None and factor.column != study.arm_column \
             and study.column(factor.column).type == "categorical":
         label = study.column(factor.column).label
         zero, one = f"{label} {zero}", f"{label} {one}"
     return f"{one} vs {zero}"
+
+
+def continuous_label(study, term: str, sd: float | None, per_unit: bool) -> str:
+    """'Age, per SD (10.3 years)' or 'Age, per unit (years)': what the hazard ratio of a continuous term is
+    per. The column's label and unit from the study (the term itself when the study does not declare it)."""
+    column = next((c for c in getattr(study, "columns", ()) if c.name == term), None)
+    label, unit = (column.label, column.unit) if column is not None else (term, "")
+    if per_unit:
+        return f"{label}, per unit ({unit})" if unit else f"{label}, per unit"
+    if sd is None:
+        return f"{label}, per SD"
+    return f"{label}, per SD ({sd:#.3g}{' ' + unit if unit else ''})"
+
+
+def term_label(study, a, term: str, scale) -> str:
+    """The contrast label of a term of analysis ``a``: its factor's two groups (:func:`contrast_label`), or
+    for a continuous term what its HR is per (:func:`continuous_label`; ``scale``: term -> (mean, sd))."""
+    if term in a.continuous:
+        return continuous_label(study, term, scale.get(term, (None, None))[1], term in a.per_unit)
+    return contrast_label(study, term, a.terms)
 
 
 def analysis_rows(analysis) -> Rows:
@@ -93,23 +120,26 @@ def published_rows(rows: Rows, study, links: SurvivalLinks) -> None:
     for group, entries in links.km.items():
         for e in entries:
             rows.add(quantity="median", group=group, source="published", estimate=e.estimate, lower=e.lower,
-                   upper=e.upper, unit="months", cohort_based=False, registry_id=e.id,
+                   upper=e.upper, unit=study.time_unit, cohort_based=False, registry_id=e.id,
                    interval="95% CI" if e.kind == "median_ci" else "interval as printed", note=e.source)
 
 
-def frequentist_rows(rows: Rows, a, sub, study, links: SurvivalLinks) -> None:
-    """Cox HR and p of every term of analysis ``a`` on ``sub`` (its population of the cohort); with strata,
-    KM medians per level (both CI methods) and the log-rank p."""
+def frequentist_rows(rows: Rows, a, sub, study, links: SurvivalLinks, note: str = "") -> None:
+    """Cox HR and p of every term of analysis ``a`` on ``sub`` (its patients: population filter and
+    missing-value rule), continuous terms per SD as in the models (or per unit); with strata, KM medians per
+    level (both CI methods) and the log-rank p. ``note``: what the missing-value rule did."""
     ep = study.endpoint(a.endpoint)
     freq = dict(source="frequentist", cohort_based=True)
+    scale = {t: (float(sub[t].mean()), float(sub[t].std(ddof=1))) for t in a.continuous}
+    sub = sub.assign(**{t: (sub[t] - m) / sd for t, (m, sd) in scale.items() if t not in a.per_unit and sd > 0})
     cox = cox_fit(sub, ep.time, ep.event, list(a.terms),
                   model="univariable" if len(a.terms) == 1 else "multivariable")
     for r in cox.itertuples():
         rid = _ids(links.hr.get(r.term, []))
-        contrast = contrast_label(study, r.term)
+        contrast = term_label(study, a, r.term, scale)
         rows.add(**freq, contrast=contrast, quantity="hr", model="cox", estimate=r.hr, lower=r.lower,
                  upper=r.upper, interval="95% CI (Wald)", unit="HR", registry_id=rid,
-                 note=f"Efron ties; n={r.n}, events={r.events}")
+                 note="; ".join(filter(None, [f"Efron ties; n={r.n}, events={r.events}", note])))
         rows.add(**freq, contrast=contrast, quantity="p_value", model="cox", estimate=r.p, registry_id=rid,
                  note="two-sided Wald")
     if not a.strata:
@@ -118,7 +148,7 @@ def frequentist_rows(rows: Rows, a, sub, study, links: SurvivalLinks) -> None:
         km = km_medians(sub, ep.time, ep.event, group=a.strata, ci_method=method)
         for r in km.itertuples():
             rows.add(**freq, quantity="median", group=str(r.group), model="km", estimate=r.median, lower=r.lower,
-                     upper=r.upper, interval=CI_LABEL[method], unit="months",
+                     upper=r.upper, interval=CI_LABEL[method], unit=study.time_unit,
                      registry_id=_ids(links.km.get(str(r.group), [])), note=f"n={r.n}, events={r.events}")
     lr = logrank(sub, ep.time, ep.event, a.strata).iloc[0]
     rows.add(**freq, contrast=str(lr["groups"]), quantity="p_value", model="logrank", estimate=float(lr["p"]),
@@ -130,17 +160,6 @@ def diagnostics_text(outcome: FitOutcome) -> str:
     text = (f"R-hat {d.max_rhat:.3f}; ESS bulk {d.min_ess_bulk:.0f}, tail {d.min_ess_tail:.0f}; "
             f"divergences {d.divergences}; E-BFMI {d.min_bfmi:.2f}; {d.chains}x{d.draws} draws")
     return text if d.ok else text + " — FAILED: " + "; ".join(d.problems())
-
-
-def _summary(rows: Rows, common: dict, x, quantity: str, unit: str, **kw) -> None:
-    s = q.summarise(x)
-    v = np.asarray(x.values, float)
-    missing = float(np.mean(~np.isfinite(v)))
-    note = common.get("note", "")
-    if missing > 0:
-        note = "; ".join(filter(None, [note, f"not reached within the grid in {missing:.1%} of draws"]))
-    rows.add(**{**common, "note": note}, quantity=quantity, estimate=s["estimate"], lower=s["lower"],
-           upper=s["upper"], interval=ETI, unit=unit, **kw)
 
 
 def fit_columns(outcome: FitOutcome, model: str, prior_set: str) -> dict:
@@ -158,46 +177,50 @@ def prior_text(priors, term: str, terms: tuple[str, ...], primary: str | None) -
 
 
 def bayes_rows(rows: Rows, a, study, data, spec: SurvivalSpec, outcome: FitOutcome, prior_set: str,
-               links: SurvivalLinks, priors=None) -> None:
+               links: SurvivalLinks, note: str = "", priors=None) -> None:
     """HR and P(HR < t) of every term (the HR's note names the term's prior when ``priors`` is given); with
-    strata, standardised medians and RMST per level (or regimen), their differences and P(Δ > t)."""
+    strata, standardised medians, RMST and landmark survival per group (or regimen), their differences and
+    P(Δ > t) (:mod:`.rows_groups`). ``note``: what the missing-value rule did."""
     dt = outcome.dt
     data_notes = json.loads(dt.attrs.get("data_notes", "[]"))  # e.g. no events in a level (see design.py)
     common = dict(**fit_columns(outcome, spec.model, prior_set), cohort_based=True,
-                  note="; ".join(filter(None, [outcome.note, *data_notes])))
+                  note="; ".join(filter(None, [outcome.note, *data_notes, note])))
     hr = q.hazard_ratios(dt)
     for term in a.terms:
         x = hr.sel(term=term)
         rid = _ids(links.hr.get(term, []))
-        contrast = contrast_label(study, term)
+        contrast = term_label(study, a, term, data.scale)
         prior = prior_text(priors, term, tuple(data.terms), spec.primary) if priors is not None else ""
-        _summary(rows, {**common, "note": "; ".join(filter(None, [prior, common["note"]]))}, x, "hr", "HR",
-                 contrast=contrast, registry_id=rid)
+        summary_row(rows, {**common, "note": "; ".join(filter(None, [prior, common["note"]]))}, x, "hr", "HR",
+                    contrast=contrast, registry_id=rid)
         for t in a.thresholds.get("hr", ()):
             rows.add(**common, contrast=contrast, quantity="hr", probability=q.prob_below(x, t), threshold=t,
                      direction="<", unit="HR", registry_id=rid)
     if not a.strata:
         return
-    term = a.contrast_term
+    unit = study.time_unit
+    groups = strata_for(a, study, data)
+    members = groups.members(data) if groups else {g: data.regimen == r for r, g in enumerate(data.regimen_names)}
+    horizon, horizon_note = horizon_for(a, members, data, unit)
+    follow_up = float(data.time.max())
+    grid = q.time_grid(data, (horizon, *a.landmarks), end=max(follow_up, horizon))
+    draws, thin_note = q.curve_draws(dt, data, grid)
+    curve_common = {**common, "note": "; ".join(filter(None, [common["note"], horizon_note, thin_note]))}
+    km_ids = lambda g: _ids(links.km.get(g, []))
     if a.regimen_effects:
-        curves = q.regimen_curves(dt, data, spec, term)
-        groups = [str(g) for g in curves["regimen"].values]
-        dim = "regimen"
-    else:
-        curves = q.standardised_curves(dt, data, spec, term)
-        groups = list(level_labels(study, term))
-        dim = "level"
-    med, rm_ = q.median_survival(curves), q.rmst(curves, a.horizon)
-    for i, g in enumerate(groups):
-        sel = {dim: curves[dim].values[i]}
-        _summary(rows, common, med.sel(sel), "median", "months", group=g, registry_id=_ids(links.km.get(g, [])))
-        _summary(rows, common, rm_.sel(sel), "rmst", "months", group=g, horizon=a.horizon)
-    if a.regimen_effects:
+        curves = q.regimen_curves(draws, data, spec, a.contrast_term, grid)
+        group_rows(rows, curve_common, a, curves, list(data.regimen_names), "regimen", horizon, follow_up, unit,
+                   km_ids)
         return
-    contrast = contrast_label(study, term)  # the HR's own label: median and RMST differences are the same comparison
-    for name, x, horizon in (("median_diff", med.sel(level=1) - med.sel(level=0), np.nan),
-                             ("rmst_diff", rm_.sel(level=1) - rm_.sel(level=0), a.horizon)):
-        _summary(rows, common, x, name, "months", contrast=contrast, horizon=horizon)
-        for t in a.thresholds.get(name, ()):
-            rows.add(**common, contrast=contrast, quantity=name, probability=q.prob_above(x, t), threshold=t,
-                     direction=">", unit="months", horizon=horizon)
+    curves = q.group_curves(draws, data, spec, groups.settings, grid)
+    med, rm_ = group_rows(rows, curve_common, a, curves, list(groups.settings), "group", horizon, follow_up, unit,
+                          km_ids)
+    labels = {groups.pairs[0]: contrast_label(study, groups.single, a.terms)} if groups.single else {}
+    contrast_rows(rows, curve_common, a, dt, curves, med, rm_, groups, labels, horizon, unit)
+
+
+def strata_for(a, study, data) -> Groups | None:
+    """The groups of analysis ``a`` (:func:`hccbayes.inference.engine.groups.strata_groups`)."""
+    if getattr(a, "regimen_effects", False):
+        return None
+    return strata_groups(study, a.strata, tuple(data.terms), level_labels, getattr(a, "contrasts", ()))

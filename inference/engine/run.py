@@ -46,7 +46,7 @@ from typing import Any
 import pandas as pd
 
 from hccbayes.data.cohort import load_cohort
-from hccbayes.data.published.registry import load_registry
+from hccbayes.data.published.registry import study_registry
 from hccbayes.data.reconstruction.kmipd.study_source import basis_note
 from hccbayes.data.study import load_study
 from hccbayes.errors import HccbayesError, PlanError, Problem
@@ -67,7 +67,20 @@ from hccbayes.inference.sensitivity.power_scaling import psense_rows
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DiagnosticsFailed", "OutputDirError", "RunResult", "reproduce", "run_plan"]
+__all__ = ["AnalysesFailed", "DiagnosticsFailed", "OutputDirError", "RunResult", "reproduce", "run_plan"]
+
+
+class AnalysesFailed(HccbayesError):
+    """Some analyses (or the model checks) failed inside a fit or a check: each is reported for itself in
+    run.json (status "failed" and the error); every other output is written (the CLI exits 2)."""
+
+    def __init__(self, result: "RunResult"):
+        self.result = result
+        failed = {k: s["error"] for k, s in result.statuses.items() if s.get("status") == "failed"}
+        if result.checks_error:
+            failed["model checks"] = result.checks_error
+        super().__init__(f"{len(failed)} part(s) of the run failed (the rest is written to {result.run_dir}): "
+                         + "; ".join(f"{k}: {v}" for k, v in failed.items()))
 
 
 class DiagnosticsFailed(HccbayesError):
@@ -89,6 +102,11 @@ class RunResult:
     compiles: int = 0
     report: Path | None = None  # report/report.html when the report was written (hccbayes.api)
     timings: dict[str, float] = field(default_factory=dict)  # fits, checks, report (seconds)
+    checks_error: str = ""  # the model checks' failure ("" when they ran or were not asked for)
+
+    @property
+    def failed_analyses(self) -> list[str]:
+        return [k for k, s in self.statuses.items() if s.get("status") == "failed"]
 
 
 
@@ -122,10 +140,18 @@ def _prefit(ctx: Context, executor) -> None:
     ctx.prefitted.update(prefit(jobs, ctx.fits_dir, executor))
 
 
-def _checks(ctx: Context, out: Path) -> list[dict]:
+def _failure(err: Exception) -> str:
+    """One line for a failure inside a fit or a check (the traceback goes to the log at DEBUG level)."""
+    log.debug("failure", exc_info=err)
+    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def _checks(ctx: Context, out: Path, failed: set[str]) -> list[dict]:
     """Model checks of the default-prior fits into ``out/checks``; their power-scaling diagnoses as rows,
-    with the columns every row of the fit has (source, model, prior set, diagnostics)."""
-    survival = [a for a in ctx.plan.analyses if a.kind == "survival"]
+    with the columns every row of the fit has (source, model, prior set, diagnostics). Analyses that
+    ``failed`` have no fits to check."""
+    survival = [a for a in ctx.plan.analyses if a.kind == "survival" and a.id not in failed]
     if not survival:
         return []
     fits = [CheckedFit(job.key, a.id, ps, job.data, job.spec, job.priors, ctx.fits_dir / f"{job.key}.nc")
@@ -156,7 +182,7 @@ def run_plan(plan_or_path: Plan | str | Path, out: str | Path, quick: bool = Fal
     cohort_path = plan.cohort or study.cohort_path
     df = load_cohort(cohort_path, study)
     basis = basis_note(study)
-    registry = load_registry(study.folder)
+    registry = study_registry(study)
     plan, selection = resolve_selection(plan, study, df, lambda d, a: analysis_frame(d, study, a))
     preflight(plan, study, df)
     out = Path(out).resolve()
@@ -183,31 +209,45 @@ def run_plan(plan_or_path: Plan | str | Path, out: str | Path, quick: bool = Fal
             log.info("analysis %d/%d: %s (%s)", i, len(plan.analyses), a.id, a.kind)
             t0 = time.perf_counter()
             status: dict[str, Any] = {"kind": a.kind, "fits": {}}
-            new = _run_analysis(ctx, a, status)
+            try:
+                new = _run_analysis(ctx, a, status)
+            except Exception as err:  # noqa: BLE001 - a failure inside one analysis is that analysis' result
+                new = []
+                status.update(error=_failure(err))
+                log.error("analysis %s failed: %s", a.id, status["error"])
             failed = [k for k, f in status["fits"].items() if not f["diagnostics"]["ok"]]
-            status.update(status="diagnostics_failed" if failed else "ok", rows=len(new),
-                          seconds=round(time.perf_counter() - t0, 3))
+            status.update(status="failed" if "error" in status else "diagnostics_failed" if failed else "ok",
+                          rows=len(new), seconds=round(time.perf_counter() - t0, 3))
             statuses[a.id] = status
             rows.extend(new)
             bar.update(1)
     ctx.figures.write(out)
     timings = {"fits": round(time.perf_counter() - t_start, 2)}
+    checks_error = ""
     if checks:
         t0 = time.perf_counter()
-        rows += _checks(ctx, out)
+        try:
+            rows += _checks(ctx, out, {k for k, s in statuses.items() if s["status"] == "failed"})
+        except Exception as err:  # noqa: BLE001 - the table and fits stand without the checks
+            checks_error = _failure(err)
+            log.error("model checks failed: %s", checks_error)
         timings["checks"] = round(time.perf_counter() - t0, 2)
     table = _table_of(rows, basis)
     write_table(table, out / "comparisons.csv")
     failed_fits = [k for s in statuses.values() for k, f in s["fits"].items() if not f["diagnostics"]["ok"]]
     seconds = time.perf_counter() - t_start
-    run.update(status="complete", finished=datetime.now(timezone.utc).isoformat(), seconds=round(seconds, 2),
+    failed_analyses = [k for k, s in statuses.items() if s["status"] == "failed"]
+    run.update(status="failed" if failed_analyses or checks_error else "complete",
+               finished=datetime.now(timezone.utc).isoformat(), seconds=round(seconds, 2),
                compiles=ctx.cache.compiles - compiles0, rows=len(table), failed_fits=failed_fits,
-               timings=timings, analyses=statuses)
+               timings=timings, analyses=statuses, **({"checks_error": checks_error} if checks_error else {}))
     write_run_json(run, out)
     log.info("run complete in %.1f s: %d rows, %d fits failed the diagnostics gate", seconds, len(table),
              len(failed_fits))
     result = RunResult(table, out, statuses, failed_fits, seconds, ctx.cache.compiles - compiles0,
-                       timings=timings)
+                       timings=timings, checks_error=checks_error)
+    if failed_analyses or checks_error:
+        raise AnalysesFailed(result)
     if strict and failed_fits:
         raise DiagnosticsFailed(result)
     return result

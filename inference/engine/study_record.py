@@ -1,12 +1,12 @@
 """What a run records of its study, so that its report needs neither the study folder nor a re-run of
 the audit or of the reconstruction check. Written by the run engine into ``<run>/study/``:
 
-* ``study.json`` — name, citation, time unit, whether the arms were randomised and their names, endpoints
-  (name, label, event label), the registry's population labels and the text of the study's PROVENANCE.md
-  ("" when it has none);
+* ``study.json`` — name, citation, time unit, what the cohort is (:func:`cohort_kind`), whether the arms were
+  randomised and their names, endpoints (name, label, event label), the registry's population labels and the
+  text of the study's PROVENANCE.md ("" when it has none);
 * ``audit.csv`` — the consistency audit of the published figures
   (:func:`hccbayes.data.published.audit.audit`: rule, severity, entries, message, arithmetic);
-* ``fidelity.csv`` — the fidelity table of the run's cohort: against the published targets
+* ``fidelity.csv`` — for a reconstructed cohort only: its fidelity table, against the published targets
   (:func:`hccbayes.inference.frequentist.fidelity.fidelity`), or, for a cohort rebuilt from digitised
   Kaplan–Meier curves, against the curves and the numbers at risk
   (:func:`hccbayes.inference.frequentist.kmipd_fidelity.fidelity_table`);
@@ -34,10 +34,18 @@ log = logging.getLogger(__name__)
 FOLDER = "study"
 
 
+def cohort_kind(study) -> str:
+    """'km_curves' (rebuilt from digitised Kaplan–Meier curves), 'reconstructed' (pseudo-patients from
+    published summaries: the study has a reconstruction.toml) or 'patients' (patient data)."""
+    if curve_source(study) is not None:
+        return "km_curves"
+    return "reconstructed" if (study.folder / "reconstruction.toml").is_file() else "patients"
+
+
 def study_description(study, registry) -> dict:
     """The study as the report names it (see the module docstring)."""
     provenance = study.folder / "PROVENANCE.md"
-    return {"name": study.name, "citation": study.citation, "time_unit": study.time_unit,
+    return {"name": study.name, "citation": study.citation, "time_unit": study.time_unit, "cohort": cohort_kind(study),
             "randomised": study.randomised, "arms": list(study.arm_names),
             "endpoints": [{"name": ep.name, "label": ep.label, "event_label": ep.event_label}
                           for ep in study.endpoints],
@@ -58,7 +66,10 @@ def write_study_record(out: Path, study, registry, cohort: pd.DataFrame, cohort_
         write_csv(figure_data(rec, ipd), folder / "km_reconstruction.csv", float_format="%.10g")
     else:
         (folder / "km_reconstruction.csv").unlink(missing_ok=True)  # another study's, in a reused folder
-        table = fidelity(study, cohort_path)
-    write_csv(table, folder / "fidelity.csv")
+        table = fidelity(study, cohort_path) if cohort_kind(study) == "reconstructed" else None
+    if table is None:  # patient data, not a reconstruction: there is no fidelity to report
+        (folder / "fidelity.csv").unlink(missing_ok=True)
+    else:
+        write_csv(table, folder / "fidelity.csv")
     log.info("study record written to %s", folder)
     return folder

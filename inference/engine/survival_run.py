@@ -22,6 +22,7 @@ from hccbayes.errors import PlanError, Problem
 from hccbayes.inference.engine import links as lk
 from hccbayes.inference.engine import rows_survival as rs
 from hccbayes.inference.engine.curves import FigureData
+from hccbayes.inference.engine.groups import GroupError, horizon_for
 from hccbayes.inference.engine.plan import Plan
 from hccbayes.inference.engine.seeds import derived_seed
 from hccbayes.inference.engine.table import Rows
@@ -32,7 +33,7 @@ from hccbayes.inference.sensitivity.tipping import tipping_rows
 from hccbayes.inference.sensitivity.tipping_run import tipping_search
 from hccbayes.models.priors.roles import TermRoles, default_roles, with_roles
 from hccbayes.models.priors.sets import resolve_prior_set
-from hccbayes.models.survival.design import SpecError, survival_data
+from hccbayes.models.survival.design import SpecError, analysis_population, survival_data
 from hccbayes.models.survival.landmark import landmark_frame, landmark_note, naive_note, post_baseline_terms
 
 log = logging.getLogger(__name__)
@@ -108,12 +109,28 @@ def preflight(plan: Plan, study, df) -> None:
             continue
         for model in fitted_models(a):
             try:
-                survival_data(analysis_frame(df, study, a), study, rs.spec_for(a, model))
+                data = survival_data(analysis_frame(df, study, a), study, rs.spec_for(a, model))
             except SpecError as err:
                 problems.append(Problem(str(plan.path or "<plan>"), f"key 'analyses.{a.id}': {err}",
                                         "drop that term or change the population of this analysis"))
+                break
+        else:
+            problems.extend(_group_problems(plan, a, study, data))
     if problems:
         raise PlanError(problems, summary=f"{len(problems)} analysis(es) cannot be run on the cohort")
+
+
+def _group_problems(plan: Plan, a, study, data) -> list[Problem]:
+    """The groups and RMST horizon of an analysis with strata, checked on its data (one problem or none)."""
+    if not a.strata:
+        return []
+    try:
+        groups = rs.strata_for(a, study, data)
+        members = groups.members(data) if groups else {r: data.regimen == i for i, r in enumerate(data.regimen_names)}
+        horizon_for(a, members, data, study.time_unit)
+    except GroupError as err:
+        return [Problem(str(plan.path or "<plan>"), f"key 'analyses.{a.id}': {err}", "see the message")]
+    return []
 
 
 def fit_jobs(ctx: Context, a):
@@ -134,15 +151,13 @@ def run_survival(ctx: Context, a, status: dict) -> list[dict]:
     """The rows of one survival analysis (see the module docstring); ``status`` gets each fit's record."""
     links = lk.survival_links(a, ctx.registry)
     rows = rs.analysis_rows(a)
-    population = ctx.df
-    for col, val in a.population.items():
-        population = population[population[col].astype(str) == str(val)]
-    sub = analysis_frame(population, ctx.study, a)
-    rows.shared["note"] = analysis_notes(ctx.study, a, population, sub)  # each row adds its own note to it
+    population = analysis_population(ctx.df, rs.spec_for(a, a.models[0]))
+    sub = analysis_frame(population.frame, ctx.study, a)
+    rows.shared["note"] = analysis_notes(ctx.study, a, population.frame, sub)  # each row adds its own note to it
     if a.landmark is None and post_baseline_terms(ctx.study, a.terms):
         rows.shared["title"] = f"{a.title} (naive analysis from time zero)"
     rs.published_rows(rows, ctx.study, links)
-    rs.frequentist_rows(rows, a, sub, ctx.study, links)
+    rs.frequentist_rows(rows, a, sub, ctx.study, links, population.note)
     start = None  # the fit a tipping-point search starts from: first model, primary prior set
     for model, ps, job in fit_jobs(ctx, a):
         if (model, ps) == (a.models[0], ctx.primary_prior_set(a)):
@@ -155,7 +170,7 @@ def run_survival(ctx: Context, a, status: dict) -> list[dict]:
                                    "seconds": round(outcome.seconds, 3), "fit_hash": outcome.dt.attrs["fit_hash"],
                                    "diagnostics": outcome.diagnostics.to_dict(), "note": outcome.note}
         ctx.fit_columns[job.key] = rs.fit_columns(outcome, model, ps)
-        rs.bayes_rows(rows, a, ctx.study, job.data, job.spec, outcome, ps, links, job.priors)
+        rs.bayes_rows(rows, a, ctx.study, job.data, job.spec, outcome, ps, links, population.note, job.priors)
         ctx.figures.add(a, ps, outcome.dt, job.data, job.spec)
     if a.tipping_points:
         _tipping(ctx, a, rows, status, *start)
@@ -168,7 +183,7 @@ def _tipping(ctx: Context, a, rows: Rows, status: dict, ps: str, job: FitJob) ->
     t0 = time.perf_counter()
     points, cached = tipping_search(a.id, job.data, job.spec, job.priors, ps, job.settings,
                                     ctx.seed(a, job.spec.model, "tipping"), ctx.cache, a.mcid, ctx.fits_dir.parent)
-    base = dict(contrast=rs.contrast_label(ctx.study, job.spec.contrast_term), cohort_based=True, unit="HR",
+    base = dict(contrast=rs.contrast_label(ctx.study, job.spec.contrast_term, a.terms), cohort_based=True, unit="HR",
                 **ctx.fit_columns[job.key])
     rows.extend(tipping_rows(points, base, a.mcid))
     status["tipping"] = {"model": job.spec.model, "prior_set": ps, "cached": cached,

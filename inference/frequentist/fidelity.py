@@ -22,7 +22,7 @@ import pandas as pd
 from hccbayes.data.cohort import load_cohort
 from hccbayes.data.published.registry import load_registry
 from hccbayes.data.reconstruction.search import population_mask
-from hccbayes.data.reconstruction.targets import collect_targets, load_settings
+from hccbayes.data.reconstruction.targets import collect_targets, load_settings, response_window
 from hccbayes.data.study import Study, load_study
 from hccbayes.inference.frequentist.cox import cox_fit
 from hccbayes.inference.frequentist.survival import km_medians
@@ -106,14 +106,18 @@ def _cox(study: Study, targets, df: pd.DataFrame, rows: list) -> None:
 
 def _coherence(study: Study, settings: dict, df: pd.DataFrame, rows: list) -> None:
     rs = settings.get("response", {})
-    late, early = rs.get("pd_latest_progression", 2.8), rs.get("non_pd_earliest_progression", 1.84)
-    pfs, os_ = study.endpoint("pfs"), study.endpoint("os")
+    implied = [(study.endpoint(e.implies), e) for e in study.endpoints if e.implies]
+    if not implied:
+        return
+    pfs, os_ = implied[0]  # e.g. a death is also a progression event, and PFS time never exceeds OS time
     t_p, e_p, t_o, e_o = (df[c].astype(float).to_numpy() for c in (pfs.time, pfs.event, os_.time, os_.event))
     row(rows, "coherence.pfs_le_os", "hard", "all", int((t_p <= t_o).sum()), "every patient",
          (t_p <= t_o).all(), "study.toml endpoints.os.implies")
     row(rows, "coherence.death_is_pfs_event", "hard", "all", int(((e_o == 0) | (e_p == 1)).sum()),
          "every patient", ((e_o == 0) | (e_p == 1)).all(), "study.toml endpoints.os.implies")
-    if study.response is not None:
+    window = response_window(study, settings)
+    if study.response is not None and window is not None:
+        late, early = window
         prog = set(rs.get("progressive", ["PD"]))
         is_pd = df[study.response.column].astype(str).isin(prog).to_numpy()
         ok_pd = (e_p == 1) & (t_p <= late)
@@ -122,7 +126,9 @@ def _coherence(study: Study, settings: dict, df: pd.DataFrame, rows: list) -> No
              int((is_pd & ok_pd).sum()), f"PFS event <= {late} mo", (ok_pd | ~is_pd).all(), "Methods 1.2")
         row(rows, "coherence.non_pd_progresses_after_first_assessment", "hard", int((~is_pd).sum()),
              int((~is_pd & ok_other).sum()), f"PFS > {early} mo", (ok_other | is_pd).all(), "Methods 1.2")
-    lo, hi = settings.get("survival", {}).get("censor_window", [4.0, 30.0])
+    if "censor_window" not in settings.get("survival", {}):
+        return
+    lo, hi = settings["survival"]["censor_window"]
     cens = e_o == 0
     inside = (t_o[cens] >= lo - 1e-9) & (t_o[cens] <= hi + 1e-9)
     row(rows, "coherence.censored_follow_up", "hard", int(cens.sum()), int(inside.sum()),

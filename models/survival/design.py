@@ -4,7 +4,9 @@
 :func:`survival_data` turns a validated cohort DataFrame (:func:`hccbayes.data.cohort.load_cohort`,
 whose derived 0/1 factor columns are named after the study's factors) into :class:`SurvivalData`.
 Binary factors enter as 0/1; a term listed in ``continuous`` enters standardised ((x − mean)/sd of the
-modelled population), so its HR is per standard deviation.
+modelled population), so its HR is per standard deviation — or, listed in ``per_unit`` too, per unit of its
+column. The patients are those of the spec's population filter and missing-value rule
+(:mod:`hccbayes.models.survival.population`).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from hccbayes.errors import HccbayesError
+from hccbayes.models.survival.population import Population, PopulationError, select_population
 
 MODELS = ("weibull", "pem")
 BASELINES = ("independent", "rw")
@@ -39,6 +42,8 @@ class SurvivalSpec:
     cuts: tuple[float, ...] | None = None  # PEM interior cut points (months); None: event-time quantiles
     n_intervals: int | None = None  # PEM intervals; None: about 4 events each, 6-20 (intervals.automatic_n_intervals)
     baseline: str = "independent"  # PEM baseline prior: independent | rw (Gaussian random walk on log hazard)
+    missing: str | None = None  # missing covariate values: None (refused) | complete_case | impute (population.py)
+    per_unit: tuple[str, ...] = ()  # continuous terms entered per unit of their column instead of per SD
 
     def __post_init__(self):
         if self.model not in MODELS:
@@ -47,6 +52,7 @@ class SurvivalSpec:
             raise SpecError(f"unknown PEM baseline {self.baseline!r}; use one of {', '.join(BASELINES)}")
         object.__setattr__(self, "terms", tuple(self.terms))
         object.__setattr__(self, "continuous", tuple(self.continuous))
+        object.__setattr__(self, "per_unit", tuple(self.per_unit))
         if self.cuts is not None:
             object.__setattr__(self, "cuts", tuple(float(c) for c in self.cuts))
         if self.n_intervals is not None and self.n_intervals < 1:
@@ -58,7 +64,13 @@ class SurvivalSpec:
         return self.primary or (self.terms[0] if self.terms else None)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True, default=list)
+        """The spec as JSON (its fits' hash input); the missing-value rule and per-unit terms only when set, so
+        the specs that predate them keep their JSON (and their cached fits)."""
+        d = asdict(self)
+        for key, default in (("missing", None), ("per_unit", ())):
+            if d[key] == default or d[key] == list(default or ()):
+                del d[key]
+        return json.dumps(d, sort_keys=True, default=list)
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,7 @@ class SurvivalData:
     regimen_names: tuple[str, ...] = ()
     regimen_arm: np.ndarray | None = None  # (R,) arm index of each regimen
     scale: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # continuous term -> (mean, sd)
+    # (a term in spec.per_unit keeps its own unit: then only centred, its HR per unit)
     center: np.ndarray | None = None  # (p,) column means of X: models use X − center (see below)
 
     def centred(self, X: np.ndarray) -> np.ndarray:
@@ -186,31 +199,31 @@ def _level_codes(column: pd.Series, names: Sequence[str]) -> np.ndarray:
     return lookup[code]
 
 
+def analysis_population(df: pd.DataFrame, spec: SurvivalSpec) -> Population:
+    """The patients of ``spec``: its population filter, then its missing-value rule (population.py)."""
+    try:
+        return select_population(df, spec.population, spec.terms, spec.missing)
+    except PopulationError as err:
+        raise SpecError(str(err)) from None
+
+
 def survival_data(df: pd.DataFrame, study, spec: SurvivalSpec) -> SurvivalData:
     """Select the population, check the terms and build the arrays for ``spec``."""
     ep = study.endpoint(spec.endpoint) if hasattr(study, "endpoint") else None
     tcol, ecol = (ep.time, ep.event) if ep else (f"{spec.endpoint}_months", f"{spec.endpoint}_event")
-    sub = df
-    for col, val in spec.population.items():
-        if col not in sub.columns:
-            raise SpecError(f"population filter names unknown column {col!r}")
-        sub = sub[sub[col].astype(str) == str(val)]
-    if len(sub) == 0:
-        raise SpecError(f"no patients in population {spec.population}")
-    missing = [t for t in spec.terms if t not in sub.columns]
-    if missing:
-        raise SpecError(f"unknown term(s) {missing}: use factor names of the study or cohort columns")
+    sub = analysis_population(df, spec).frame
     cols, scale = [], {}
     for t in spec.terms:
         x = sub[t].astype(float).to_numpy()
         if np.isnan(x).any():
             raise SpecError(f"term {t!r} has {int(np.isnan(x).sum())} missing values in this population; "
-                            "complete-case analysis is not automatic — filter the population explicitly")
+                            "missing = \"impute\" needs a model with imputation")
         if t in spec.continuous:
             m, s = float(x.mean()), float(x.std(ddof=1))
             if not s > 0:
                 raise SpecError(f"continuous term {t!r} is constant in this population")
-            x = (x - m) / s
+            if t not in spec.per_unit:
+                x = (x - m) / s
             scale[t] = (m, s)
         elif x.min() == x.max():
             raise SpecError(f"term {t!r} has a single level in this population; its hazard ratio is not "

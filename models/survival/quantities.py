@@ -2,15 +2,18 @@
 
 * hazard ratios exp(β) per term;
 * survival curves S(t) for a covariate pattern (conditional) or **standardised** over the modelled
-  population's covariate distribution with one term set to 0 or 1 (g-computation: the average of the
-  patients' conditional curves; patients sharing a covariate pattern are averaged once, weighted);
-* median survival (first grid time where S ≤ 0.5, linearly interpolated; NaN if not reached within the
-  grid) and restricted mean survival time ∫_0^τ S(t) dt (trapezoid on the grid; τ default 24 months);
-* posterior probabilities P(HR < c), P(Δ > d).
+  population's covariate distribution with some terms set for everyone (g-computation: the average of the
+  patients' conditional curves; patients sharing a covariate pattern are averaged once, weighted) — one term
+  at 0 and 1 (:func:`standardised_curves`) or any number of groups, e.g. the arms of a three-arm trial coded
+  by two indicators (:func:`group_curves`);
+* median survival (first grid time where S ≤ 0.5, linearly interpolated) — **+inf when not reached**
+  within the follow-up: a result, not a clipped number; restricted mean survival time ∫_0^τ S(t) dt
+  (trapezoid on the grid) and S(t) at landmark times;
+* posterior probabilities P(HR < c), P(Δ > d); summaries whose quantiles keep ±inf draws.
 
-Curves are computed on a time grid for every posterior draw: by default (:func:`default_grid`) 0–60 by
-0.05 when the follow-up fits in it (60 months), else 0 to the last follow-up time in 1200 steps, so a
-study in days or weeks gets its medians and RMST too.
+Curves are computed on a grid from the data (:func:`time_grid`): 0 to the last observed time in
+:data:`GRID_STEPS` equal steps, plus the RMST horizon and landmark times as exact grid points. It has no
+unit of its own, so changing the study's time unit (days → months) changes nothing but the units.
 """
 from __future__ import annotations
 
@@ -20,19 +23,48 @@ import xarray as xr
 from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
 from hccbayes.models.survival.intervals import interval_stats, resolve_cuts
 
-DEFAULT_HORIZON = 24.0
-DEFAULT_GRID = np.round(np.arange(0.0, 60.0 + 1e-9, 0.05), 10)
-GRID_STEPS = 1200  # steps of the grid of a follow-up longer than DEFAULT_GRID
+GRID_STEPS = 500  # linear interpolation of a smooth S(t): medians and RMST within ~1e-5 relative of the exact
+CURVE_BUDGET = 4e8  # draws x covariate patterns x grid times of one standardised curve (about 2 s)
+
+
+def time_grid(data: SurvivalData, extra=(), end: float | None = None) -> np.ndarray:
+    """0 to ``end`` (default: the last observed time) in GRID_STEPS equal steps, with the times ``extra``
+    (RMST horizons, landmark times: exact results there) added as grid points. Proportional to the data's
+    times: times scaled by c give the grid scaled by c."""
+    end = float(np.max(data.time)) if end is None else float(end)
+    grid = np.linspace(0.0, end, GRID_STEPS + 1)
+    extra = np.asarray([t for t in extra if t is not None and 0 < t <= end], float)
+    return np.unique(np.concatenate([grid, extra])) if extra.size else grid
 
 
 def default_grid(data: SurvivalData) -> np.ndarray:
-    """DEFAULT_GRID when the data's follow-up fits in it; else 0 to the last follow-up time rounded up to
-    two significant digits (3329 days -> 3400), in GRID_STEPS steps."""
-    end = float(np.max(data.time))
-    if end <= DEFAULT_GRID[-1]:
-        return DEFAULT_GRID
-    unit = 10.0 ** (np.floor(np.log10(end)) - 1)
-    return np.round(np.linspace(0.0, np.ceil(end / unit) * unit, GRID_STEPS + 1), 10)
+    """The grid of the data's own follow-up (:func:`time_grid` without extra points)."""
+    return time_grid(data)
+
+
+def thin(dt, max_draws: int):
+    """The DataTree with every k-th draw of each chain, so that at most about ``max_draws`` draws remain."""
+    post = dt["posterior"].to_dataset()
+    total = post.sizes["chain"] * post.sizes["draw"]
+    step = max(1, -(-total // max(1, int(max_draws))))
+    return xr.DataTree.from_dict({"posterior": post.isel(draw=slice(None, None, step))}) if step > 1 else dt
+
+
+def curve_draws(dt, data: SurvivalData, grid: np.ndarray, budget: float = CURVE_BUDGET) -> tuple[object, str]:
+    """(DataTree, note): all draws when a standardised curve over the data's covariate patterns on ``grid``
+    stays within ``budget`` evaluations, else evenly thinned draws (said in the note). A cohort with a
+    continuous covariate has about one pattern per patient: 900 patients x 500 times x 4000 draws would
+    take a minute per group."""
+    post = dt["posterior"]
+    total = post.sizes["chain"] * post.sizes["draw"]
+    cells = data.patterns.counts.size * len(grid)
+    if cells * total <= budget:
+        return dt, ""
+    out = thin(dt, int(budget // cells))
+    used = out["posterior"].sizes["chain"] * out["posterior"].sizes["draw"]
+    note = (f"medians, RMST and S(t) from {used} of {total} draws (evenly thinned: {data.patterns.counts.size} "
+            "covariate patterns)")
+    return out, note
 
 
 def hazard_ratios(dt) -> xr.DataArray:
@@ -83,19 +115,27 @@ def survival_curve(dt, data: SurvivalData, spec: SurvivalSpec, X: np.ndarray, we
                         name="survival")
 
 
-def standardised_curves(dt, data: SurvivalData, spec: SurvivalSpec, term: str,
-                        grid: np.ndarray | None = None) -> xr.DataArray:
-    """Standardised S(t) with ``term`` set to 0 and to 1 for everyone: dims (level, chain, draw, time)."""
-    j = data.terms.index(term)
+def group_curves(dt, data: SurvivalData, spec: SurvivalSpec, settings, grid: np.ndarray | None = None,
+                 dim: str = "group") -> xr.DataArray:
+    """Standardised S(t) per group, a group being terms set to values for everyone (``settings``: a
+    mapping group -> {term: value}; e.g. {"Obs": {"lev": 0, "lev5fu": 0}, "Lev": {"lev": 1, "lev5fu": 0}}):
+    dims (``dim``, chain, draw, time)."""
     curves = []
-    for level in (0.0, 1.0):
+    for values in settings.values():
         X = data.X.copy()
-        X[:, j] = level
+        for term, value in values.items():
+            X[:, data.terms.index(term)] = value
         keys = X if data.regimen is None else np.column_stack([X, data.regimen])
         patterns, counts = np.unique(keys, axis=0, return_counts=True)
         reg = patterns[:, -1].astype(int) if data.regimen is not None else None
         curves.append(survival_curve(dt, data, spec, patterns[:, : X.shape[1]], counts / counts.sum(), reg, grid))
-    return xr.concat(curves, dim=xr.DataArray([0, 1], dims="level", name="level"))
+    return xr.concat(curves, dim=xr.DataArray(list(settings), dims=dim, name=dim))
+
+
+def standardised_curves(dt, data: SurvivalData, spec: SurvivalSpec, term: str,
+                        grid: np.ndarray | None = None) -> xr.DataArray:
+    """Standardised S(t) with ``term`` set to 0 and to 1 for everyone: dims (level, chain, draw, time)."""
+    return group_curves(dt, data, spec, {0: {term: 0.0}, 1: {term: 1.0}}, grid, dim="level")
 
 
 def regimen_curves(dt, data: SurvivalData, spec: SurvivalSpec, arm_term: str | None,
@@ -118,8 +158,9 @@ def regimen_curves(dt, data: SurvivalData, spec: SurvivalSpec, arm_term: str | N
     return xr.concat(curves, dim=xr.DataArray(list(data.regimen_names), dims="regimen", name="regimen"))
 
 
-def median_survival(curve: xr.DataArray) -> xr.DataArray:
-    """First time S(t) ≤ 0.5 (linear interpolation between grid points); NaN when not reached."""
+def median_survival(curve: xr.DataArray, limit: float | None = None) -> xr.DataArray:
+    """First time S(t) ≤ 0.5 (linear interpolation between grid points); +inf when not reached within the
+    grid or, given ``limit`` (the last follow-up of a grid extended beyond it), not by that time."""
     s = curve.values
     t = curve["time"].values
     below = s <= 0.5
@@ -130,18 +171,26 @@ def median_survival(curve: xr.DataArray) -> xr.DataArray:
     s1 = np.take_along_axis(s, idx[..., None], -1)[..., 0]
     frac = np.where(s0 > s1, (s0 - 0.5) / np.where(s0 > s1, s0 - s1, 1.0), 0.0)
     med = t[idx - 1] + frac * (t[idx] - t[idx - 1])
-    med = np.where(reached, med, np.nan)
+    med = np.where(reached, med, np.inf)
+    if limit is not None:
+        med = np.where(med > limit, np.inf, med)
     return xr.DataArray(med, dims=curve.dims[:-1], coords={k: v for k, v in curve.coords.items() if k != "time"},
                         name="median")
 
 
-def rmst(curve: xr.DataArray, horizon: float = DEFAULT_HORIZON) -> xr.DataArray:
-    """Restricted mean survival time to ``horizon`` (trapezoid rule on the grid)."""
+def rmst(curve: xr.DataArray, horizon: float) -> xr.DataArray:
+    """Restricted mean survival time to ``horizon`` (trapezoid rule on the grid, which should hold the
+    horizon as a point: :func:`time_grid`)."""
     t = curve["time"].values
     if horizon > t[-1]:
         raise ValueError(f"RMST horizon {horizon} is beyond the time grid (max {t[-1]})")
     sub = curve.sel(time=slice(0, horizon))
     return sub.integrate("time").rename("rmst")
+
+
+def survival_at(curve: xr.DataArray, t: float) -> xr.DataArray:
+    """S(t) at a landmark time (linear interpolation between grid points; exact at a grid point)."""
+    return curve.interp(time=t).drop_vars("time").rename("survival")
 
 
 def prob_below(x: xr.DataArray, threshold: float) -> float:
@@ -155,11 +204,27 @@ def prob_above(x: xr.DataArray, threshold: float) -> float:
     return float(np.mean(np.nan_to_num(v, nan=-np.inf) > threshold))
 
 
+def quantiles(v: np.ndarray, probs) -> np.ndarray:
+    """numpy's (linear) quantiles of draws that may be ±inf (a median not reached): a quantile that falls
+    on, or interpolates towards, an infinite draw is that infinity; the others are numpy's own numbers."""
+    v = np.sort(np.asarray(v, float).ravel())
+    finite = np.isfinite(v)
+    if finite.all():
+        return np.quantile(v, probs)
+    capped = np.clip(v, v[finite].min(), v[finite].max()) if finite.any() else np.zeros_like(v)
+    out = np.quantile(capped, probs)
+    h = np.asarray(probs, float) * (v.size - 1)
+    lo, hi = np.floor(h).astype(int), np.ceil(h).astype(int)
+    out = np.where(~finite[hi] & (h > lo), v[hi], out)
+    return np.where(~finite[lo], v[lo], out)
+
+
 def summarise(x: xr.DataArray, ci_prob: float = 0.95) -> dict[str, float]:
-    """Posterior median and equal-tailed ``ci_prob`` interval over (chain, draw)."""
+    """Posterior median and equal-tailed ``ci_prob`` interval over (chain, draw); ±inf draws (not reached)
+    count as such, undefined (NaN: inf − inf) draws are left out."""
     v = np.asarray(x.values, float).ravel()
-    v = v[np.isfinite(v)]
+    v = v[~np.isnan(v)]
     if v.size == 0:
         return {"estimate": np.nan, "lower": np.nan, "upper": np.nan}
-    lo, mid, hi = np.quantile(v, [(1 - ci_prob) / 2, 0.5, (1 + ci_prob) / 2])
+    lo, mid, hi = quantiles(v, [(1 - ci_prob) / 2, 0.5, (1 + ci_prob) / 2])
     return {"estimate": float(mid), "lower": float(lo), "upper": float(hi)}
