@@ -84,7 +84,7 @@ endpoint = "pfs"
 population = {{ arm = "TKI+ICI" }}
 terms = ["afp_elevated"]
 strata = "afp_change"
-landmark = {landmark}
+from_landmark = {landmark}
 {extra}
 
 [[analyses]]

@@ -40,10 +40,10 @@ Layout (``data/studies/yin2025/plan.toml`` is the full example)::
     baseline = "rw"             # PEM baseline: independent (default) | rw (random walk on the log hazard)
     continuous = ["age"]        # numeric columns among the terms, entered per SD of the population ...
     per_unit = ["age"]          # ... or per unit of their column
-    landmarks = [12.0, 24.0]    # S(t) per group and its difference at these times (with strata)
+    landmarks = [12.0, 24.0]    # S(t) per group and its difference at these times (with strata); not from_landmark
     extrapolate = false         # true: an RMST horizon beyond the follow-up is allowed, and flagged
     contrasts = [["Lev+5FU", "Lev"]]        # with 3+ groups: pairs compared besides each vs the reference
-    landmark = 1.84             # start the clock here: patients event-free at 1.84, time from then on; for
+    from_landmark = 1.84        # start the clock here: patients event-free at 1.84, time from then on; for
                                 # covariates measured after time zero (study.toml measured_at), no earlier
     selection = "published"     # a multivariable model's terms: "published" (the paper's list, as given in
     candidates = ["tki_ici", ...]  # terms) or "univariable_p" (the candidates with univariable Cox p <
@@ -88,7 +88,7 @@ KIND_KEYS = {
     "survival": ("endpoint", "models", "terms", "primary", "continuous", "strata", "population", "link",
                  "regimen_effects", "each_term", "horizon", "sampler", "n_intervals", "cuts", "baseline",
                  "loo_models", "tipping_points", "mcid", "missing", "per_unit", "landmarks", "extrapolate",
-                 "contrasts", "landmark", "selection", "candidates", "selection_p"),
+                 "contrasts", "from_landmark", "selection", "candidates", "selection_p"),
     "response": ("comparisons",),
     "summary": ("tables", "mcid"),
 }
@@ -126,7 +126,7 @@ class Analysis:
     n_intervals: int | None = None  # None: the model's automatic choice (about 4 events per interval)
     cuts: tuple[float, ...] | None = None
     baseline: str = "independent"
-    landmark: float | None = None  # landmark analysis from this time (models/survival/landmark.py)
+    from_landmark: float | None = None  # landmark analysis from this time (models/survival/landmark.py)
     selection: str = ""  # "" | published | univariable_p: where a multivariable model's terms come from
     candidates: tuple[str, ...] = ()
     selection_p: float = 0.1
@@ -367,13 +367,13 @@ def _analysis(entry: dict, defaults: Mapping[str, Any], index: int, bad) -> list
         for key, typ in (("endpoint", str), ("primary", str), ("strata", str), ("regimen_effects", bool),
                          ("horizon", (int, float)), ("n_intervals", int), ("baseline", str),
                          ("tipping_points", bool), ("mcid", (int, float)), ("missing", str),
-                         ("extrapolate", bool), ("landmark", (int, float)), ("selection", str),
+                         ("extrapolate", bool), ("from_landmark", (int, float)), ("selection", str),
                          ("selection_p", float)):
             if key in merged:
                 if not isinstance(merged[key], typ) or (typ is not bool and isinstance(merged[key], bool)):
                     bad(f"{where}.{key}", f"{merged[key]!r} has the wrong type", f"see the plan format for {key}")
                 else:
-                    kw[key] = float(merged[key]) if key in ("horizon", "mcid", "landmark") else merged[key]
+                    kw[key] = float(merged[key]) if key in ("horizon", "mcid", "from_landmark") else merged[key]
         if kw.get("n_intervals", 1) < 1:
             bad(f"{where}.n_intervals", f"{kw['n_intervals']} intervals", "use at least 1, or leave it out")
         if "cuts" in merged:

@@ -129,10 +129,10 @@ def _check_survival(a, w, study, endpoints, columns, models, baselines, links, b
     for t in a.per_unit:
         if t not in a.continuous:
             bad(f"{w}.per_unit", f"{t!r} is not listed in `continuous`", "per_unit names continuous terms")
-    if (a.contrasts or a.landmarks) and a.strata is None:
+    if (a.contrasts or a.from_landmarks) and a.strata is None:
         bad(f"{w}.{'contrasts' if a.contrasts else 'landmarks'}", "needs strata (the groups compared)",
             'set strata = "<column>", e.g. strata = "arm"')
-    if a.landmark is not None:
+    if a.from_landmark is not None:
         _check_landmark(a, w, study, bad)
 
 
@@ -154,13 +154,13 @@ def _check_selection(a, w, bad) -> None:
 def _check_landmark(a, w, study, bad) -> None:
     """A landmark is a positive time no earlier than the measurement of any post-baseline term, and a landmark
     analysis reproduces no published figure (the paper's are from time zero)."""
-    if not a.landmark > 0:
-        bad(f"{w}.landmark", f"{a.landmark!r} is not a positive time", f"give the landmark in {study.time_unit}")
+    if not a.from_landmark > 0:
+        bad(f"{w}.from_landmark", f"{a.from_landmark!r} is not a positive time", f"give the landmark in {study.time_unit}")
         return
     for term, at in post_baseline_terms(study, a.terms).items():
-        if a.landmark < at:
-            bad(f"{w}.landmark", f"{a.landmark:g} is before {term!r} is measured ({at:g} {study.time_unit})",
-                f"set landmark = {at:g} or later")
+        if a.from_landmark < at:
+            bad(f"{w}.from_landmark", f"{a.from_landmark:g} is before {term!r} is measured ({at:g} {study.time_unit})",
+                f"set from_landmark = {at:g} or later")
     if a.link:
         bad(f"{w}.link", "a landmark analysis has no published counterpart (published figures count from time "
             "zero)", "delete link; the naive analysis of the same terms links the published figures")

@@ -86,15 +86,15 @@ def fitted_models(a) -> tuple[str, ...]:
 def analysis_frame(df: pd.DataFrame, study, a) -> pd.DataFrame:
     """The cohort an analysis is fitted to: ``df`` itself, or for a landmark analysis its patients event-free
     and in follow-up at the landmark, with time from then on (:mod:`hccbayes.models.survival.landmark`)."""
-    return df if a.landmark is None else landmark_frame(df, study, a.endpoint, a.landmark)
+    return df if a.from_landmark is None else landmark_frame(df, study, a.endpoint, a.from_landmark)
 
 
 def analysis_notes(study, a, df: pd.DataFrame, sub: pd.DataFrame) -> str:
     """What every row of an analysis says about its clock — the landmark and its patients (``df`` the analysis'
     population from time zero, ``sub`` from the landmark), or that a post-baseline covariate is used as if known
     at time zero (the naive analysis) — and where its terms come from (:mod:`.selection`)."""
-    if a.landmark is not None:
-        clock = landmark_note(study, a.endpoint, a.landmark, len(df), len(sub))
+    if a.from_landmark is not None:
+        clock = landmark_note(study, a.endpoint, a.from_landmark, len(df), len(sub))
     else:
         measured = post_baseline_terms(study, a.terms)
         clock = naive_note(study, measured) if measured else ""
@@ -154,7 +154,7 @@ def run_survival(ctx: Context, a, status: dict) -> list[dict]:
     population = analysis_population(ctx.df, rs.spec_for(a, a.models[0]))
     sub = analysis_frame(population.frame, ctx.study, a)
     rows.shared["note"] = analysis_notes(ctx.study, a, population.frame, sub)  # each row adds its own note to it
-    if a.landmark is None and post_baseline_terms(ctx.study, a.terms):
+    if a.from_landmark is None and post_baseline_terms(ctx.study, a.terms):
         rows.shared["title"] = f"{a.title} (naive analysis from time zero)"
     rs.published_rows(rows, ctx.study, links)
     rs.frequentist_rows(rows, a, sub, ctx.study, links, population.note)

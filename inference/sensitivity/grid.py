@@ -66,7 +66,7 @@ def _grid_jobs(a, grid, *, study, cohort, seed: int, models, settings, roles=Non
     """(model, label, FitJob) of every fit of one analysis in the grid, seeded as the engine seeds them, with
     the engine's term roles (``roles``: :mod:`hccbayes.models.priors.roles`) and landmark cohort."""
     run_settings = settings or replace(SamplerSettings(), **dict(a.sampler))
-    frame = cohort if a.landmark is None else landmark_frame(cohort, study, a.endpoint, a.landmark)
+    frame = cohort if a.from_landmark is None else landmark_frame(cohort, study, a.endpoint, a.from_landmark)
     for model in (m for m in a.models if models is None or m in models):
         spec = rs.spec_for(a, model)
         data = survival_data(frame, study, spec)
