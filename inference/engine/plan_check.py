@@ -129,7 +129,7 @@ def _check_survival(a, w, study, endpoints, columns, models, baselines, links, b
     for t in a.per_unit:
         if t not in a.continuous:
             bad(f"{w}.per_unit", f"{t!r} is not listed in `continuous`", "per_unit names continuous terms")
-    if (a.contrasts or a.from_landmarks) and a.strata is None:
+    if (a.contrasts or a.landmarks) and a.strata is None:
         bad(f"{w}.{'contrasts' if a.contrasts else 'landmarks'}", "needs strata (the groups compared)",
             'set strata = "<column>", e.g. strata = "arm"')
     if a.from_landmark is not None:
