@@ -67,7 +67,7 @@ def check_plan(plan, fname: str) -> list[Problem]:
                 if c not in RESPONSE_COMPARISONS:
                     bad(f"{w}.comparisons", f"unknown comparison set {c!r}",
                         f"use names from {', '.join(RESPONSE_COMPARISONS)}")
-        if a.kind != "response" and not 0 < a.mcid < 1:
+        if not 0 < a.mcid < 1:
             bad(f"{w}.mcid", f"{a.mcid} is not a hazard ratio in (0, 1)", "set mcid = 0.7")
     return out
 

@@ -23,10 +23,11 @@ import pandas as pd
 from hccbayes.inference.engine.rows_survival import prior_text
 from hccbayes.inference.engine.table import Rows, bayes_columns, row
 from hccbayes.inference.frequentist.proportions import contingency_test
-from hccbayes.models.priors.roles import TermRoles, with_roles
+from hccbayes.models.priors.roles import TermRoles, default_roles, with_roles
 from hccbayes.models.priors.survival import prior_set
 from hccbayes.models.response.beta_binomial import RateComparison, compare_rates, draw_intervals
 from hccbayes.models.response.counts import RateData, response_indicators
+from hccbayes.models.response.logistic import CLINICAL, compare_rates_logistic, log_odds_priors
 from hccbayes.models.summary_audit import SummaryInput
 from hccbayes.models.summary_hr import figure_notes, normal_update, survival_prior_sets, wald_p
 
@@ -60,18 +61,21 @@ def _join(*notes: str | None) -> str:
 def rate_rows(rows: Rows, comp: RateComparison, contrast: str, extra_note: str = "") -> None:
     """The Bayesian rows of one comparison of rates: per group the rate (``group`` its level), then the
     rate difference, risk ratio and odds ratio, then P(difference > t) per threshold."""
-    bayes = dict(**bayes_columns("beta_binomial", comp.prior_set), diagnostics=CLOSED_FORM)
+    bayes = dict(**bayes_columns(comp.model, comp.prior_set), diagnostics=CLOSED_FORM)
+    prior = "prior: " + (comp.prior_text or "; ".join(f"{_short(g)} Beta({p.a:g}, {p.b:g})" if hasattr(p, "a")
+                                                        else f"{_short(g)} {p.to_dict()}" for g, p in comp.priors.items()))
+    how = "closed form" if comp.model == "beta_binomial" else "from the draws of the 2-D quadrature grid"
     for g, s in comp.summaries.items():
         group, population = (_short(g), "all") if ":" in g else (None, g)
         rows.add(**bayes, population=population, group=group, quantity="rate", estimate=s.median, interval=ETI,
                  lower=s.lower, upper=s.upper, unit="proportion",
-                 note=_join(f"posterior mean {s.mean:.4f}; closed form", extra_note))
+                 note=_join(prior, f"posterior mean {s.mean:.4f}; {how}", extra_note))
     derived = comp.derived()
     summary = draw_intervals(np.stack(list(derived.values())), CI_PROB)
     for name, (lo, med, hi) in zip(derived, summary.T):
         quantity, unit = DERIVED[name]
         rows.add(**bayes, contrast=contrast, quantity=quantity, estimate=med, interval=ETI, lower=lo, upper=hi,
-                 unit=unit, note=_join(f"{comp.n_draws} exact posterior draws, seed {comp.seed}", extra_note))
+                 unit=unit, note=_join(prior, f"{comp.n_draws} exact posterior draws, seed {comp.seed}", extra_note))
     for t, p in comp.prob_gt.items():  # the exact probability (quadrature) where it is computed, else the draws'
         exact = comp.prob_gt_exact.get(t)
         how = (f"exact by quadrature; from the {comp.n_draws} draws {p:.4f} (MC SE {comp.mcse(p):.4f})"
@@ -110,10 +114,29 @@ def _test_row(rd: RateData, cohort_based: bool, registry_id: str) -> dict[str, A
                      f"{yates}, Fisher {t.fisher_p:.4g} ({t.fisher_method}); min expected {t.min_expected:.2f}")
 
 
-def response_rows(analysis, comparisons: list[RateData], df: pd.DataFrame, study, seeds) -> list[dict]:
+def compare(data: RateData, ps: str, analysis, study, roles: TermRoles, thresholds, seed: int) -> RateComparison:
+    """One comparison under prior set ``ps``: vague and weakly informative per-group Betas
+    (:mod:`~hccbayes.models.response.beta_binomial`); the clinical sets on the log-odds scale, a treatment
+    contrast (the groups are arms and an arm factor is a treatment in ``roles``) with the MCID's odds ratio, any
+    other comparison with the neutral shrinkage, no belief taken from the data (:mod:`~hccbayes.models.response.logistic`)."""
+    if ps not in CLINICAL:
+        return compare_rates(data.counts, data.reference, prior_set=ps, thresholds=thresholds, seed=seed)
+    column = data.groups[0].partition(":")[0]
+    treatment = column == study.arm_column and any(
+        t in study.factors and study.factors[t].column == study.arm_column for t in roles.treatment)
+    historical = analysis.historical.get(data.endpoint)
+    priors = log_odds_priors(ps, treatment, analysis.mcid, roles.prognostic_hr95, historical,
+                             analysis.historical_weight)
+    return compare_rates_logistic(data.counts, data.reference, priors, ps, thresholds, seed=seed)
+
+
+def response_rows(analysis, comparisons: list[RateData], df: pd.DataFrame, study, seeds,
+                  roles: TermRoles | None = None) -> list[dict]:
     """Rows of every comparison of a response analysis; each row's ``endpoint`` is the comparison's outcome
     (``best_response:ORR``) and its ``title`` names it. The cohort's counts are analysed only where they
-    differ from the published ones (identical counts would give the same p and posterior twice)."""
+    differ from the published ones (identical counts would give the same p and posterior twice). ``roles``:
+    which comparisons are treatment contrasts (default: the study's arm factors)."""
+    roles = roles or default_roles(study)
     rows = Rows()
     thresholds = tuple(dict.fromkeys(float(t) for t in analysis.thresholds.get("rate_diff", (0.0,))))
     for rd in comparisons:
@@ -140,8 +163,7 @@ def response_rows(analysis, comparisons: list[RateData], df: pd.DataFrame, study
             rows.add(**_test_row(data, on_cohort, p_id))
             bayes = Rows({**rows.shared, "cohort_based": on_cohort, "registry_id": ";".join(rd.sources)})
             for ps in analysis.prior_sets:
-                comp = compare_rates(data.counts, data.reference, prior_set=ps, thresholds=thresholds,
-                                     seed=seeds(rd.endpoint, ps, on_cohort))
+                comp = compare(data, ps, analysis, study, roles, thresholds, seeds(rd.endpoint, ps, on_cohort))
                 rate_rows(bayes, comp, rd.contrast, "the cohort's counts are the published counts" if same else "")
             rows.rows.extend(bayes.rows)
     return rows.rows

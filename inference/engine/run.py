@@ -116,7 +116,7 @@ def _run_analysis(ctx: Context, a, status: dict) -> list[dict]:
     if a.kind == "response":
         seeds = lambda endpoint, ps, cohort: ctx.seed(a, endpoint, ps, cohort)  # noqa: E731
         return rows_counts.response_rows(replace(a, prior_sets=ctx.prior_sets(a)),
-                                         lk.response_links(a, ctx.registry), ctx.df, ctx.study, seeds)
+                                         lk.response_links(a, ctx.registry), ctx.df, ctx.study, seeds, ctx.roles)
     return rows_counts.summary_rows(replace(a, prior_sets=ctx.prior_sets(a)),
                                     lk.summary_analysis_inputs(a, ctx.registry), a.mcid, ctx.roles)
 

@@ -101,6 +101,8 @@ class RateComparison:
     prior_set: str
     seed: int
     prob_gt_exact: Mapping[float, float] = field(default_factory=dict)  # threshold -> exact, by quadrature
+    model: str = "beta_binomial"  # or "logistic" (models/response/logistic.py: the clinical prior sets)
+    prior_text: str = ""  # the priors in words, when not per-group Betas
 
     @property
     def n_draws(self) -> int:
