@@ -288,7 +288,8 @@ def figure_blocks(run, study) -> list:
         blocks.append(Figure(f"response_{anchor(analysis)}", f"{title}, per prior set{panels_note}; dashed and "
                              "dotted lines at the thresholds of the posterior probabilities. Densities "
                              "from Beta posteriors recovered from the table's rate rows (exact re-analysis of the "
-                             "published counts).", response_density_figure(items, title)))
+                             "published counts; for the clinical sets, whose rates are a log-odds model, the Beta "
+                             "with the same median and interval).", response_density_figure(items, title)))
     return blocks
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from scipy import special, stats
 
 from hccbayes.data.published.registry import load_registry
 from hccbayes.data.study import load_study
-from hccbayes.inference.engine.rows_counts import rate_rows
+from hccbayes.inference.engine.rows_counts import compare, rate_rows
 from hccbayes.inference.engine.table import Rows
 from hccbayes.inference.fitting.diagnostics import diagnose
 from hccbayes.models.priors.response import (
@@ -27,6 +28,7 @@ from hccbayes.models.priors.response import (
     robust,
     uniform,
 )
+from hccbayes.models.priors.roles import default_roles
 from hccbayes.models.response.beta_binomial import compare_rates, posterior, prob_greater, summarise
 from hccbayes.models.response.counts import (
     afp_change_rates,
@@ -123,13 +125,13 @@ def test_priors_and_prior_sets_round_trip_json():
         MixturePrior((1.0,), (uniform(), jeffreys()))
 
 
-def test_skeptical_set_shares_a_prior_centred_on_the_pooled_rate():
-    priors = response_prior_sets(n0=20)["skeptical"].priors(DCR, "arm:TKI")
-    # pooled DCR 55/70 (Table 3); Beta(1 + 20·55/70, 1 + 20·15/70), identical for both arms
-    assert priors["arm:TKI"] == priors["arm:TKI+ICI"]
-    assert priors["arm:TKI"].a == pytest.approx(1 + 20 * 55 / 70, rel=1e-12)
-    ent = response_prior_sets(n0=20)["enthusiastic"].priors(DCR, "arm:TKI")
-    assert ent["arm:TKI+ICI"].mean() > ent["arm:TKI"].mean()
+def test_clinical_sets_are_not_beta_binomial_sets_that_reuse_the_data():
+    """Issue 16 part 4: no response prior is centred on the data's own pooled rate any more; the clinical names
+    point to the log-odds model (tests/test_response_logistic.py)."""
+    assert set(response_prior_sets()) == {"vague", "weakly_informative"}
+    for name in ("skeptical", "enthusiastic", "pessimistic"):
+        with pytest.raises(KeyError, match="hccbayes.models.response.logistic"):
+            compare_rates(DCR, "arm:TKI", name)
 
 
 def test_afp_change_counts_are_derived_from_percent_and_group_size(registry):
@@ -152,11 +154,13 @@ def test_registry_run_covers_every_table3_and_table6_comparison(registry):
     # Table 3 prints 6 rows (CR, PR, SD, PD, ORR, DCR); Table 6 prints 21 events × 2 grades
     assert len(t3) == 6
     assert len(t6) == 2 * len(study.adverse_events) == 42
-    sets = response_prior_sets()
+    sets = ("vague", "weakly_informative", "skeptical", "enthusiastic", "pessimistic")
+    analysis = SimpleNamespace(mcid=0.7, historical={}, historical_weight=0.5)
     table = Rows()
     for r in rates:
         for name in sets:
-            rate_rows(table, compare_rates(r.counts, r.reference, name, n_draws=2000, seed=1), r.contrast)
+            rate_rows(table, compare(r, name, analysis, study, default_roles(study), (0.0, 0.05, 0.10), 1),
+                      r.contrast)
     rows = table.rows
     n_cmp = len(rates)  # 6 + 42 + 2 AFP-change comparisons
     assert n_cmp == 50
@@ -165,7 +169,8 @@ def test_registry_run_covers_every_table3_and_table6_comparison(registry):
     diffs = [r for r in rows if r["quantity"] == "rate_diff" and "probability" not in r]
     probs = [r for r in rows if r["quantity"] == "rate_diff" and r.get("threshold") == 0]
     assert len(diffs) == len(probs) == n_cmp * len(sets)
-    assert {r["source"] for r in rows} == {f"bayes:beta_binomial:{s}" for s in sets}
+    assert {r["source"] for r in rows} == ({f"bayes:beta_binomial:{s}" for s in sets[:2]}
+                                           | {f"bayes:logistic:{s}" for s in sets[2:]})
     assert all(0 <= r["probability"] <= 1 for r in probs)
 
 

@@ -22,9 +22,11 @@ informative component that conflicts with them; the posterior weights are update
 
 Named prior sets
 ----------------
-A :class:`ResponsePriorSet` turns the observed counts of one comparison into one prior per group.
-The five sets parallel the survival prior sets (vague, weakly_informative, skeptical, enthusiastic,
-pessimistic); see each constructor's docstring and :func:`response_prior_sets`.
+A :class:`ResponsePriorSet` gives each group of one comparison its prior. The beta-binomial sets are the two
+that hold no belief about the difference: ``vague`` (Jeffreys) and ``weakly_informative`` (uniform), and robust
+external-data sets (:func:`external_prior_set`). The clinical sets (skeptical, enthusiastic, pessimistic) put
+their belief on the log odds ratio, calibrated like the survival sets and without taking anything from the data
+they analyse: :mod:`hccbayes.models.response.logistic`.
 """
 from __future__ import annotations
 
@@ -221,11 +223,9 @@ def robust(component: BetaPrior, weight: float = 0.5, vague: BetaPrior | None = 
 # ---- named prior sets --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ResponsePriorSet:
-    """A named rule mapping the counts of one comparison to one prior per group.
+    """A named rule giving each group of one comparison its prior.
 
-    ``kind`` is one of ``fixed`` (the same ``base`` prior for every group), ``centred`` (every group
-    gets uniform-plus-``n0``-pseudo-patients centred on the pooled rate, the comparison group's centre
-    shifted by ``log_or_shift`` on the log-odds scale) or ``external`` (``external`` maps group ->
+    ``kind`` is ``fixed`` (the same ``base`` prior for every group) or ``external`` (``external`` maps group ->
     (events, total), made robust with weight ``weight``; groups without external data get ``base``).
     """
 
@@ -233,8 +233,6 @@ class ResponsePriorSet:
     kind: str
     description: str
     base: BetaPrior = field(default_factory=uniform)
-    n0: float = 0.0
-    log_or_shift: float = 0.0
     external: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     weight: float = 0.5
 
@@ -242,16 +240,6 @@ class ResponsePriorSet:
         """One prior per group of ``counts`` (group -> (events, total)); ``reference`` is the control."""
         if self.kind == "fixed":
             return {g: self.base for g in counts}
-        if self.kind == "centred":
-            x = sum(c[0] for c in counts.values())
-            n = sum(c[1] for c in counts.values())
-            pooled = x / n if n else 0.5
-            out = {}
-            for g in counts:
-                centre = pooled if g == reference else _shift(pooled, self.log_or_shift)
-                out[g] = informative(self.n0 * centre, self.n0, label=f"{self.name}: centre {centre:.3f}, "
-                                     f"{self.n0:g} pseudo-patients")
-            return out
         if self.kind == "external":
             return {g: robust(informative(*self.external[g]), self.weight) if g in self.external else self.base
                     for g in counts}
@@ -274,44 +262,23 @@ class ResponsePriorSet:
         return cls(**d)
 
 
-def _shift(p: float, log_or: float) -> float:
-    """Rate p moved by log_or on the log-odds scale (p kept inside (0, 1))."""
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return float(special.expit(special.logit(p) + log_or))
+CLINICAL_SETS = ("skeptical", "enthusiastic", "pessimistic")
 
 
-def response_prior_sets(n0: float = 20.0, mcid_or: float = 1 / 0.7) -> dict[str, ResponsePriorSet]:
-    """The five named response-rate prior sets (parallel to the survival sets).
+def response_prior_sets() -> dict[str, ResponsePriorSet]:
+    """The beta-binomial named sets, with no belief about the difference between groups.
 
-    - ``vague``: Jeffreys Beta(1/2, 1/2) for every group — the reference prior, closest to the
-      frequentist analysis (effective sample size 1).
-    - ``weakly_informative`` (the default): Beta(1, 1) for every group — every rate equally likely a
-      priori (effective sample size 2).
-    - ``skeptical``: every group gets the same Beta(1 + n0·p̄, 1 + n0·(1 − p̄)) centred on the pooled
-      rate p̄ of the comparison, worth ``n0`` pseudo-patients: sceptical of any difference, it shrinks
-      the groups towards each other. p̄ comes from the same data (an empirical-Bayes null-centred
-      prior); it does not move the pooled rate, only the difference.
-    - ``enthusiastic``: as skeptical, but the comparison group's centre is the pooled rate moved up by
-      log(``mcid_or``) on the log-odds scale (odds ratio 1/0.7 ≈ 1.43 by default, mirroring the survival
-      MCID of HR 0.7): a prior belief that the comparison arm's rate is higher.
-    - ``pessimistic``: the mirror image, comparison centre moved down by log(``mcid_or``).
+    - ``vague``: Jeffreys Beta(1/2, 1/2) for every group — the reference prior, closest to the frequentist
+      analysis (effective sample size 1).
+    - ``weakly_informative`` (the default): Beta(1, 1) for every group — every rate equally likely a priori
+      (effective sample size 2).
 
-    "Higher" is good for response (ORR, DCR) and bad for adverse events; the set names follow the
-    response reading. Robust external-data priors: :func:`external_prior_set`.
+    The clinical sets of a response comparison are on the log-odds scale: :mod:`hccbayes.models.response.logistic`.
     """
-    shift = math.log(mcid_or)
     return {
         "vague": ResponsePriorSet("vague", "fixed", "Jeffreys Beta(1/2,1/2) for every group", jeffreys()),
         "weakly_informative": ResponsePriorSet("weakly_informative", "fixed",
                                                "uniform Beta(1,1) for every group", uniform()),
-        "skeptical": ResponsePriorSet("skeptical", "centred",
-                                      f"shared Beta centred on the pooled rate, {n0:g} pseudo-patients", n0=n0),
-        "enthusiastic": ResponsePriorSet("enthusiastic", "centred",
-                                         f"comparison arm centred at pooled odds x {mcid_or:.3g}, "
-                                         f"{n0:g} pseudo-patients", n0=n0, log_or_shift=shift),
-        "pessimistic": ResponsePriorSet("pessimistic", "centred",
-                                        f"comparison arm centred at pooled odds / {mcid_or:.3g}, "
-                                        f"{n0:g} pseudo-patients", n0=n0, log_or_shift=-shift),
     }
 
 
@@ -326,6 +293,10 @@ def external_prior_set(external: Mapping[str, tuple[float, float]], weight: floa
 def get_response_prior_set(name: str | ResponsePriorSet) -> ResponsePriorSet:
     if isinstance(name, ResponsePriorSet):
         return name
+    if name in CLINICAL_SETS:
+        raise KeyError(f"the {name} set of a response comparison is a belief about the log odds ratio: use "
+                       "hccbayes.models.response.logistic (log_odds_priors, compare_rates_logistic), as the run "
+                       "engine does")
     sets = response_prior_sets()
     if name not in sets:
         raise KeyError(f"unknown response prior set {name!r}; use one of {', '.join(sets)}")

@@ -36,7 +36,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import integrate, special
+from scipy import interpolate, special
 
 from hccbayes.models.response.beta_binomial import DEFAULT_DRAWS, RateComparison, RateSummary, draw_intervals
 
@@ -63,7 +63,7 @@ class LogOddsPriors:
     def log_alpha(self, a: np.ndarray) -> np.ndarray:
         comps = [np.log(w) - 0.5 * ((a - m) / s) ** 2 - np.log(s)
                  for w, m, s in zip(self.alpha_weights, self.alpha_means, self.alpha_sds)]
-        return np.logaddexp.reduce(np.stack(comps), axis=0)
+        return comps[0] if len(comps) == 1 else np.logaddexp.reduce(np.stack(comps), axis=0)
 
 
 def log_odds_priors(kind: str, treatment: bool, mcid: float, prognostic_hr95: float = 3.0,
@@ -98,19 +98,15 @@ def _trapezoid(x: np.ndarray) -> np.ndarray:
 
 
 def _log_posterior(a, b, counts, priors: LogOddsPriors) -> np.ndarray:
-    A, B = np.meshgrid(a, b, indexing="ij")
-    return _log_posterior_at(A, B, counts, priors)
-
-
-def _log_posterior_at(A, B, counts, priors: LogOddsPriors) -> np.ndarray:
     (xr, nr), (xc, nc) = counts
+    A, B = np.meshgrid(a, b, indexing="ij")
     loglik = (-xr * np.logaddexp(0, -A) - (nr - xr) * np.logaddexp(0, A)
               - xc * np.logaddexp(0, -(A + B)) - (nc - xc) * np.logaddexp(0, A + B))
     return loglik + priors.log_alpha(A) - 0.5 * ((B - priors.beta_mean) / priors.beta_sd) ** 2
 
 
-def posterior_grid(counts, priors: LogOddsPriors) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """(α axis, β axis, posterior density up to a constant, the log of that constant) on a :data:`GRID` × :data:`GRID` grid. A coarse pass
+def posterior_grid(counts, priors: LogOddsPriors) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(α axis, β axis, posterior density up to a constant) on a :data:`GRID` × :data:`GRID` grid. A coarse pass
     over the likelihood's and the prior's ranges (:data:`SPAN` SDs each) finds where the posterior has mass
     (log density within :data:`LOG_FLOOR` of its maximum); the fine grid covers that box and one coarse cell more."""
     (xr, nr), (xc, nc) = counts
@@ -128,7 +124,7 @@ def posterior_grid(counts, priors: LogOddsPriors) -> tuple[np.ndarray, np.ndarra
     a = np.linspace(a[ia.min()] - da, a[ia.max()] + da, GRID)
     b = np.linspace(b[ib.min()] - db, b[ib.max()] + db, GRID)
     lp = _log_posterior(a, b, counts, priors)
-    return a, b, np.exp(lp - lp.max()), float(lp.max())
+    return a, b, np.exp(lp - lp.max())
 
 
 def compare_rates_logistic(counts, reference: str, priors: LogOddsPriors, prior_set: str, thresholds=(0.0,),
@@ -136,12 +132,12 @@ def compare_rates_logistic(counts, reference: str, priors: LogOddsPriors, prior_
     """The comparison of two groups' rates under ``priors`` (module docstring), as a
     :class:`~hccbayes.models.response.beta_binomial.RateComparison` (model ``logistic``)."""
     comparison = next(g for g in counts if g != reference)
-    pair = (counts[reference], counts[comparison])
-    a, b, dens, log_max = posterior_grid(pair, priors)
-    mass = dens * _trapezoid(a)[:, None] * _trapezoid(b)[None, :]
-    total = _mass_beyond(a, b, pair, priors, log_max, None)
-    prob = {float(t): _mass_beyond(a, b, pair, priors, log_max, float(t)) / total
-            for t in dict.fromkeys((0.0, *thresholds))}
+    a, b, dens = posterior_grid((counts[reference], counts[comparison]), priors)
+    wa = _trapezoid(a)  # the α-integrands are smooth: the trapezoid rule converges fast
+    anti = interpolate.CubicSpline(b, dens, axis=1).antiderivative()
+    whole = float(wa @ _row_masses(a, b, anti, None))
+    prob = {float(t): float(wa @ _row_masses(a, b, anti, float(t))) / whole for t in dict.fromkeys((0.0, *thresholds))}
+    mass = dens * wa[:, None] * _trapezoid(b)[None, :]
     total = mass.sum()
     rng = np.random.default_rng(seed)
     ia, ib = np.unravel_index(rng.choice(mass.size, size=n_draws, p=(mass / total).ravel()), mass.shape)
@@ -158,21 +154,16 @@ def compare_rates_logistic(counts, reference: str, priors: LogOddsPriors, prior_
                           model="logistic", prior_text=priors.description)
 
 
-def _mass_beyond(a, b, counts, priors: LogOddsPriors, log_max: float, t: float | None) -> float:
-    """∫∫ posterior·1{expit(α + β) − expit(α) > t} dα dβ, unnormalised as the grid's density (exp(log posterior −
-    ``log_max``)); ``t`` None: the whole mass. Per α of the grid, Simpson's rule over :data:`GRID` β points from the
-    boundary β*(α) = logit(expit(α) + t) − α (or the grid's start) to the grid's end — the boundary is a node, so
-    the rule keeps its fourth order; then the trapezoid rule over α, whose integrand is smooth."""
-    lo, hi = b[0], b[-1]
-    start = np.full(a.size, lo)
-    keep = np.ones(a.size, bool)
-    if t is not None:
-        target = special.expit(a) + t
-        keep = target < 1.0
-        inside = keep & (target > 0.0)
-        start[inside] = np.clip(special.logit(target[inside]) - a[inside], lo, hi)
-    nodes = start[:, None] + (hi - start)[:, None] * np.linspace(0.0, 1.0, GRID)[None, :]
-    A = np.broadcast_to(a[:, None], nodes.shape)
-    lp = _log_posterior_at(A, nodes, counts, priors) - log_max
-    rows = integrate.simpson(np.exp(lp), x=nodes, axis=1)
-    return float(np.sum(_trapezoid(a) * np.where(keep, rows, 0.0)))
+def _row_masses(a, b, anti, t: float | None) -> np.ndarray:
+    """Per α of the grid, ∫ density dβ over the β with expit(α + β) − expit(α) > t (``t`` None: over all β): the
+    rows' cubic splines (``anti``: their antiderivatives) integrated exactly from the boundary β*(α) = logit(expit(α) + t) − α (fourth order in the
+    grid step, whatever the boundary's place between nodes); 0 where the boundary is beyond the grid."""
+    end = anti(b[-1])
+    if t is None:
+        return end - anti(b[0])
+    target = special.expit(a) + t
+    start = np.full(a.size, b[0])
+    inside = (target > 0.0) & (target < 1.0)
+    start[inside] = np.clip(special.logit(target[inside]) - a[inside], b[0], b[-1])
+    masses = end - np.diagonal(anti(start))
+    return np.where(target < 1.0, masses, 0.0)
