@@ -156,8 +156,9 @@ def compare_rates_logistic(counts, reference: str, priors: LogOddsPriors, prior_
 
 def _row_masses(a, b, anti, t: float | None) -> np.ndarray:
     """Per α of the grid, ∫ density dβ over the β with expit(α + β) − expit(α) > t (``t`` None: over all β): the
-    rows' cubic splines (``anti``: their antiderivatives) integrated exactly from the boundary β*(α) = logit(expit(α) + t) − α (fourth order in the
-    grid step, whatever the boundary's place between nodes); 0 where the boundary is beyond the grid."""
+    rows' cubic splines (``anti``: their antiderivatives) integrated exactly from the boundary
+    β*(α) = logit(expit(α) + t) − α (fourth order in the grid step, whatever the boundary's place between nodes);
+    0 where the boundary is beyond the grid."""
     end = anti(b[-1])
     if t is None:
         return end - anti(b[0])
