@@ -18,7 +18,7 @@ from hccbayes.inference.fitting.diagnostics import BFMI_MIN, ESS_MIN, RHAT_MAX
 from hccbayes.reports.document import Heading, Para, Table
 from hccbayes.reports.numbers import fmt, model_label
 from hccbayes.reports.sentences import PROBABLE, STRONG
-from hccbayes.reports.term_priors import term_prior_frame
+from hccbayes.reports.term_priors import rate_prior_frame, term_prior_frame
 
 # (guideline, item, what it asks, section anchor)
 CHECKLIST = (
@@ -191,6 +191,15 @@ def methods_blocks(run) -> list:
                            "plan; the summary-level re-analysis of the published hazard ratios gives each factor the "
                            "prior of its role too (each row's note names it)."))
         blocks.append(Table("term_priors", "Log-HR prior of every term under each prior set", frame))
+    rates = rate_prior_frame(table)
+    if not rates.empty:
+        blocks.append(Para("Response and adverse-event rates: vague and weakly informative are Jeffreys and uniform "
+                           "Beta priors per group (no belief about the difference); the clinical sets put theirs on "
+                           "the log odds ratio, calibrated like the hazard-ratio sets (the MCID as an odds ratio, 5% "
+                           "prior mass beyond it) for comparisons of arms and the neutral shrinkage for the others, "
+                           "with the reference group's log-odds Normal(0, 1.5) unless the plan gives historical "
+                           "counts; nothing in them is taken from the counts analysed."))
+        blocks.append(Table("rate_priors", "Priors of the rate comparisons under each prior set", rates))
     baseline = _baseline_text(run.fits)
     if baseline:
         blocks.append(Para(baseline))

@@ -308,6 +308,7 @@ def test_methods_state_baseline_priors_intervals_sampler_groups_and_seeds(run_di
     # yin2025 is not randomised (study.toml): Methods says so, and no sentence words a contrast as an effect
     assert "The study is not randomised" in methods
     assert "Log-HR prior of every term under each prior set" in methods  # the Methods table of term priors
+    assert "Priors of the rate comparisons under each prior set" in methods and "log OR ~ Normal(0, 0.2168)" in methods
     assert "was associated with a lower hazard" in md and "reduced the hazard" not in md.replace(methods, "")
 
 
