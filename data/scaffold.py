@@ -143,7 +143,8 @@ def study_toml(df: pd.DataFrame, name: str, endpoints: list[EndpointSpec], time_
     lines = [f"# Study {name}: scaffolded by `hccbayes init` from a cohort CSV. Every guess is marked REVIEW;",
              "# check them (types, reference levels, labels) before running a plan.", "",
              "[study]", f"name = {_quote(name)}", f"title = {_quote(name)}",
-             f"time_unit = {_quote(time_unit)}", f"id_column = {_quote(id_column)}"]
+             f"time_unit = {_quote(time_unit)}", f"id_column = {_quote(id_column)}",
+             "randomised = false   # REVIEW: true only if the arms were assigned at random (sets the wording)"]
     arm_factors: dict[str, str] = {}
     arms_block = ""
     if arm:

@@ -37,6 +37,7 @@ class Column:
     min: float | None = None
     max: float | None = None
     cutoff: float | None = None
+    measured_at: float | None = None  # post-baseline covariate: measured this long after time zero
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class Study:
     ae_total: str | None
     factors: Mapping[str, Factor] = field(default_factory=dict)
     cohort_file: str = "cohort.csv"
+    randomised: bool = False  # were the arms assigned at random? (sets the wording of the report)
 
     # -- convenience -------------------------------------------------------------------------------
     @property
@@ -236,6 +238,10 @@ def _parse(raw: dict[str, Any], folder: Path, fname: str) -> Study:
             if r not in regimens:
                 problems.append(Problem(fname, f"arm '{a.name}' names regimen '{r}' not in [regimens]",
                                         f"add {r} = \"label\" under [regimens]"))
+    randomised = head.get("randomised", False)
+    if not isinstance(randomised, bool):
+        problems.append(Problem(fname, f"[study] randomised = {randomised!r} is not true or false",
+                                "write randomised = true for a randomised trial, false otherwise"))
     if head.get("reference_arm") is not None and head.get("reference_arm") not in {a.name for a in arms}:
         problems.append(Problem(fname, f"reference_arm '{head['reference_arm']}' is not an arm",
                                 "name one of the [arms.*] tables"))
@@ -271,8 +277,16 @@ def _parse(raw: dict[str, Any], folder: Path, fname: str) -> Study:
         if ctype == "categorical" and not spec.get("levels"):
             problems.append(Problem(fname, f"categorical column '{name}' has no levels",
                                     "add levels = [...] (reference level first)"))
+        measured_at = spec.get("measured_at")
+        if measured_at is not None and (isinstance(measured_at, bool) or not isinstance(measured_at, (int, float))
+                                        or not measured_at > 0):
+            problems.append(Problem(fname, f"column '{name}': measured_at = {measured_at!r} is not a positive time",
+                                    "give the time after time zero at which the value is measured, in the "
+                                    "study's time unit (e.g. 1.84 for 8 weeks in months), or delete it"))
+            measured_at = None
         columns.append(Column(name, ctype, spec.get("label", name), tuple(str(v) for v in spec.get("levels", ())),
-                              spec.get("unit", ""), spec.get("min"), spec.get("max"), spec.get("cutoff")))
+                              spec.get("unit", ""), spec.get("min"), spec.get("max"), spec.get("cutoff"),
+                              float(measured_at) if measured_at is not None else None))
 
     ae = raw.get("adverse_events", {})
     adverse = tuple((e["name"], e.get("label", e["name"])) for e in ae.get("events", ()))
@@ -307,4 +321,5 @@ def _parse(raw: dict[str, Any], folder: Path, fname: str) -> Study:
         endpoints=tuple(endpoints), response=response, columns=tuple(columns), adverse_events=adverse,
         ae_grades=tuple(ae.get("grades", ("any",))), ae_total=ae.get("total"),
         factors=MappingProxyType(factors), cohort_file=head.get("cohort", "cohort.csv"),
+        randomised=bool(randomised) if isinstance(randomised, bool) else False,
     )

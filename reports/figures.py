@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from hccbayes.models.priors.values import CI_PROB
 from hccbayes.models.survival.families import FAMILIES
 from hccbayes.reports.numbers import base_quantity, model_label
+from hccbayes.reports.term_priors import prior_of
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,9 @@ def forest_rows(table: pd.DataFrame, prefix: str, endpoint: str, prior_set: str)
             for col in ("estimate", "lower", "upper"):
                 row[f"{key}_{col}"] = float(r[col]) if r is not None else np.nan
         row["bayes_source"] = bayes["source"] if bayes is not None else ""
+        prior = prior_of(bayes["note"]) if bayes is not None else ""
+        if prior:  # the prior of the term in the posterior shown
+            row["label"] += f" · prior {prior.split(' (')[0]}"
         if bayes is not None:  # P(HR < 1) of the same model under each prior set
             for src, r in by_source.items():
                 if src.startswith("bayes:") and r["model"] == bayes["model"] and (rid, src) in probs:

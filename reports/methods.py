@@ -20,6 +20,7 @@ from hccbayes.models.survival.families import FAMILIES
 from hccbayes.reports.document import Heading, Para, Table
 from hccbayes.reports.numbers import fmt, model_label
 from hccbayes.reports.sentences import PROBABLE, STRONG
+from hccbayes.reports.term_priors import rate_prior_frame, term_prior_frame
 
 # (guideline, item, what it asks, section anchor)
 CHECKLIST = (
@@ -101,10 +102,47 @@ def _baseline_text(fits) -> str:
             parts.append(fam.describe(settings, fitted, fmt))
     if any(f.spec.get("regimen_effects") for f in survival):
         tau = FAMILIES[survival[0].model].settings(PriorSet.from_json(survival[0].attrs["priors"]))["regimen_tau"]
-        parts.append(f"regimen effects: non-centred deviations from their arm's log hazard ratio with sd "
-                     f"τ ~ {tau.text(lambda v: fmt(v, 'real'))}, one τ per arm")
+        parts.append(f"regimen effects: deviations from their arm's log hazard ratio with sd "
+                     f"τ ~ {tau.text(lambda v: fmt(v, 'real'))}, one τ per arm, centred within the arm (their "
+                     "patient-weighted mean is zero), so the arm term is the contrast of the arms, not of two "
+                     "typical regimens")
     return ("Baseline hazards, the same under every prior set (covariates centred, so the baseline is that of "
             "an average patient): " + "; ".join(parts) + ".") if parts else ""
+
+
+def design_text(study) -> str:
+    """How the study's design sets the verbs of the sentences (``randomised`` in study.toml)."""
+    if study.randomised:
+        return ("The study is randomised: a contrast between two of its arms is worded as an effect (\"reduced "
+                "the hazard\"); every other contrast (covariates, strata, subgroups) as an association (\"was "
+                "associated with a lower hazard\").")
+    return ("The study is not randomised (study.toml), so its arm comparisons may be confounded by who received "
+            "which treatment: every contrast, between arms and of covariates alike, is worded as an association "
+            "(\"was associated with a lower hazard\"), never as an effect.")
+
+
+def landmark_text(table: pd.DataFrame) -> str:
+    """The landmark analyses of post-baseline covariates and the naive analyses beside them, from the rows'
+    titles and notes (:mod:`hccbayes.models.survival.landmark`)."""
+    first = table.drop_duplicates("analysis")
+    landmark = first[first["note"].str.startswith("landmark analysis from")]
+    naive = first[first["title"].str.endswith("(naive analysis from time zero)")]
+    if landmark.empty and naive.empty:
+        return ""
+    text = ("Covariates measured after time zero (study.toml: measured_at) are not known when follow-up starts; "
+            "used as baseline covariates they credit the time a patient had to survive to be measured to the "
+            "group of the later value (guarantee-time bias).")
+    if not landmark.empty:
+        text += (" Landmark analyses start the clock at the measurement: only the patients free of the event and "
+                 "in follow-up at the landmark, with time from the landmark (" + "; ".join(
+                     f"{r.title}: {r.note.split(';')[0].removeprefix('landmark analysis from ')}"
+                     for r in landmark.itertuples()) + ").")
+    if not naive.empty:
+        text += (f" The {_count(len(naive), 'analysis', 'analyses')} that {'uses' if len(naive) == 1 else 'use'} "
+                 "such a covariate from time zero, as "
+                 "the paper did, are kept for comparison with the published figures and labelled \"naive analysis "
+                 "from time zero\".")
+    return text
 
 
 def methods_blocks(run) -> list:
@@ -131,19 +169,42 @@ def methods_blocks(run) -> list:
         text += " Survival-model priors on the log hazard ratios, in words: " + "; ".join(
             described[p] for p in priors if p in described) + "."
     blocks.append(Para(text))
+    frame = term_prior_frame(table)
+    if not frame.empty:
+        blocks.append(Para("The prior of every term: a term has the same log-HR prior in every model of a prior set "
+                           "(univariable, multivariable, each population and endpoint), given by its role in the "
+                           "plan; the summary-level re-analysis of the published hazard ratios gives each factor the "
+                           "prior of its role too (each row's note names it)."))
+        blocks.append(Table("term_priors", "Log-HR prior of every term under each prior set", frame))
+    rates = rate_prior_frame(table)
+    if not rates.empty:
+        blocks.append(Para("Response and adverse-event rates: vague and weakly informative are Jeffreys and uniform "
+                           "Beta priors per group (no belief about the difference); the clinical sets put theirs on "
+                           "the log odds ratio, calibrated like the hazard-ratio sets (the MCID as an odds ratio, 5% "
+                           "prior mass beyond it) for comparisons of arms and the neutral shrinkage for the others, "
+                           "with the reference group's log-odds Normal(0, 1.5) unless the plan gives historical "
+                           "counts; nothing in them is taken from the counts analysed."))
+        blocks.append(Table("rate_priors", "Priors of the rate comparisons under each prior set", rates))
     baseline = _baseline_text(run.fits)
     if baseline:
         blocks.append(Para(baseline))
     if run.fits:
         blocks.append(Para("Sampling: the No-U-Turn sampler (nutpie) with " + _settings_text(run.fits) + ". "
                            + _seeds_text(run)))
+    if landmark_text(table):
+        blocks.append(Para(landmark_text(table)))
+    if getattr(run, "selection", None) is not None and not run.selection.empty:
+        blocks.append(Para("Multivariable models: the terms each model uses, the paper's published lists and the "
+                           "lists the univariable screen picks on the cohort are under [Variable selection]"
+                           "(#selection); every row of such a model says where its terms come from."))
     blocks.append(Para(f"Diagnostics gate: every MCMC fit must have R-hat ≤ {fmt(RHAT_MAX, 'real')}, bulk and "
                        f"tail effective sample size ≥ {fmt(ESS_MIN, 'count')}, no divergent transitions and "
                        f"E-BFMI ≥ {fmt(BFMI_MIN, 'real')} in every chain; rows of a fit that fails are marked "
                        "FAILED wherever they appear, and their sentences say so."))
     blocks.append(Para(f"Wording of sentences: a direction is stated without qualification when its posterior "
                        f"probability is at least {fmt(STRONG, 'prob')}, as \"probably\" when it is at least "
-                       f"{fmt(PROBABLE, 'prob')}, and as \"no clear difference\" below that."))
+                       f"{fmt(PROBABLE, 'prob')}, and as \"no clear difference\" below that. "
+                       + design_text(run.study)))
     versions = run.versions
     if versions:
         blocks.append(Para("Software: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "."))

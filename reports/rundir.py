@@ -112,11 +112,19 @@ class StudyInfo:
     populations: dict[str, str]  # registry population name -> its label
     provenance: str  # the text of the study's PROVENANCE.md ("" when it has none)
     cohort: str = "reconstructed"  # reconstructed | km_curves | patients (reports/cohort_basis.py)
+    randomised: bool = False  # were the arms assigned at random (study.toml); else every contrast is an association
+    arms: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, d: dict) -> "StudyInfo":
         return cls(d["name"], d["citation"], d["time_unit"], tuple(Endpoint(**e) for e in d["endpoints"]),
-                   dict(d["populations"]), d["provenance"], d.get("cohort", "reconstructed"))
+                   dict(d["populations"]), d["provenance"], d.get("cohort", "reconstructed"),
+                   bool(d.get("randomised", False)), tuple(d.get("arms", ())))
+
+    @property
+    def randomised_arms(self) -> tuple[str, ...]:
+        """The arms whose comparisons may be worded as effects: all arms of a randomised study, else none."""
+        return self.arms if self.randomised else ()
 
 
 def _read_csv(path: Path, strings: tuple[str, ...] = ()) -> pd.DataFrame | None:
@@ -168,6 +176,11 @@ class RunData:
     def curves(self) -> pd.DataFrame | None:
         """Posterior median and band of the standardised S(t) per analysis, model, prior set and level."""
         return _read_csv(self.path / "curves.csv", ("analysis", "model", "prior_set", "group"))
+
+    @cached_property
+    def selection(self) -> pd.DataFrame | None:
+        """Per multivariable analysis and term: univariable p, selected, published, used (``selection.csv``)."""
+        return _read_csv(self.path / "selection.csv", ("analysis", "endpoint", "population", "rule", "term"))
 
     @cached_property
     def km(self) -> pd.DataFrame | None:

@@ -37,6 +37,7 @@ from hccbayes.reports.kmipd_figure import reconstruction_figure
 from hccbayes.reports.methods import checklist_blocks, methods_blocks
 from hccbayes.reports.model_checks_section import checks_blocks
 from hccbayes.reports.numbers import fmt
+from hccbayes.reports.selection_section import selection_blocks
 from hccbayes.reports.sentences import COHORT_TAG, NULL, comparison_kind, comparison_sentences, two_groups
 from hccbayes.reports.tipping_section import tipping_blocks
 
@@ -136,9 +137,9 @@ def _sentences(run, event_labels) -> list:
     if key not in _SENTENCES or _SENTENCES[key][0] is not run.table:
         _SENTENCES.clear()
         tag = cohort_basis(run.study.cohort).sentence
+        sentences = comparison_sentences(run.table, event_labels, run.population_labels, run.study.randomised_arms)
         _SENTENCES[key] = (run.table, [replace(s, text=s.text.replace(COHORT_TAG, tag),
-                                               basis=tag if s.basis == COHORT_TAG else s.basis)
-                                       for s in comparison_sentences(run.table, event_labels, run.population_labels)])
+                                               basis=tag if s.basis == COHORT_TAG else s.basis) for s in sentences])
     return _SENTENCES[key][1]
 
 
@@ -265,7 +266,9 @@ def figure_blocks(run, study) -> list:
             title = f"{name}, {endpoint.upper()}: hazard ratios"
             blocks.append(Figure(f"forest_{prefix}_{endpoint}", f"{title}: published {LEVEL}% CI, Cox {LEVEL}% CI on the "
                                  f"pseudo-patient cohort, posterior {LEVEL}% CrI ({prior.replace('_', ' ')} prior); "
-                                 f"right: P(HR < {ONE}) of the same model under each prior set.",
+                                 f"right: P(HR < {ONE}) of the same model under each prior set. Each label ends "
+                                 "with the term's log-HR prior in the posterior shown; its prior under every set is "
+                                 "in the [Methods](#methods).",
                                  forest_figure(rows, title)))
     panels: dict[str, list] = {}
     t = run.table
@@ -287,7 +290,8 @@ def figure_blocks(run, study) -> list:
         blocks.append(Figure(f"response_{anchor(analysis)}", f"{title}, per prior set{panels_note}; dashed and "
                              "dotted lines at the thresholds of the posterior probabilities. Densities "
                              "from Beta posteriors recovered from the table's rate rows (exact re-analysis of the "
-                             "published counts).", response_density_figure(items, title)))
+                             "published counts; for the clinical sets, whose rates are a log-odds model, the Beta "
+                             "with the same median and interval).", response_density_figure(items, title)))
     return blocks
 
 
@@ -362,6 +366,6 @@ def report_blocks(run) -> list:
               Para(cohort_basis(run.study.cohort).guard, "guard")]
     for part in (provenance_blocks(run), sentence_blocks(run, labels), comparison_blocks(run, labels),
                  figure_blocks(run, study), sensitivity_blocks(run), diagnostics_blocks(run),
-                 checks_blocks(run), methods_blocks(run), checklist_blocks()):
+                 checks_blocks(run), selection_blocks(run), methods_blocks(run), checklist_blocks()):
         blocks += part
     return blocks

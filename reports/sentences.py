@@ -8,8 +8,12 @@ response comparisons).
 
 Wording rules (the only words that depend on numbers; documented here and in the report's methods):
 
-* The direction comes from the posterior median: HR < 1 "reduced the hazard", HR > 1 "increased";
-  risk difference > 0 "increased the <rate>", < 0 "decreased".
+* Verbs follow the design (``randomised`` in study.toml): only a contrast between two arms of a randomised
+  study is worded as an effect ("reduced the hazard", "increased the <rate>"); a contrast of a
+  non-randomised study and every covariate contrast (AFP strata, biomarkers) is worded as an association
+  ("was associated with a lower hazard", "was associated with a higher <rate>").
+* The direction comes from the posterior median: HR < 1 "reduced" / "lower", HR > 1 "increased" /
+  "higher"; risk difference > 0 "increased" / "higher", < 0 "decreased" / "lower".
 * Its certainty comes from the posterior probability of that direction, p_dir = P(HR < 1) when the
   median is below 1 and 1 − P(HR < 1) otherwise (for differences P(difference > 0) likewise), read from
   the table's probability row at the null threshold (1 for ratios, 0 for differences):
@@ -17,8 +21,8 @@ Wording rules (the only words that depend on numbers; documented here and in the
   ==================  =====================================================================
   p_dir               wording
   ==================  =====================================================================
-  ≥ 0.95              "<verb>" (e.g. "reduced the hazard of death")
-  0.80 – 0.95         "probably <verb>"
+  ≥ 0.95              "<verb>" (e.g. "was associated with a lower hazard of death")
+  0.80 – 0.95         "probably <verb>" ("was probably associated with a lower hazard of death")
   < 0.80              "showed no clear difference in ..." (numbers still given)
   no probability row  no direction word: "the posterior median ... was ..."
   ==================  =====================================================================
@@ -154,9 +158,26 @@ def group_phrases(population_labels: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def _direction(strength: str, causal: bool, up: bool, what: str) -> str:
+    """The verb phrase of a stated direction: an effect ("probably reduced the hazard of death") for a
+    randomised contrast, an association ("was probably associated with a lower hazard of death") else."""
+    probably = "probably " if strength == "probable" else ""
+    if causal:
+        down = "reduced" if what.startswith("hazard") else "decreased"
+        return f"{probably}{'increased' if up else down} the {what}"
+    return f"was {probably}associated with a {'higher' if up else 'lower'} {what}"
+
+
+def is_causal(contrast: str, randomised_arms: tuple[str, ...]) -> bool:
+    """Whether a contrast may be worded as an effect: both its groups are arms of a randomised study."""
+    groups = two_groups(contrast)
+    return groups is not None and all(g in randomised_arms for g in groups)
+
+
 def _sentence(summary: pd.Series, probs: pd.DataFrame, kind: str, outcome: str,
-              groups: dict[str, str] | None = None) -> tuple[str, str]:
-    """(full sentence, its bracketed numbers) of one Bayesian source."""
+              groups: dict[str, str] | None = None, causal: bool = False) -> tuple[str, str]:
+    """(full sentence, its bracketed numbers) of one Bayesian source; ``causal``: word a stated direction
+    as an effect (a randomised contrast) rather than an association."""
     comp, ref = ((groups or {}).get(g, g) for g in two_groups(summary["contrast"]))
     vk = value_kind(summary["quantity"], summary["unit"])
     level = interval_level(summary["interval"])
@@ -173,25 +194,24 @@ def _sentence(summary: pd.Series, probs: pd.DataFrame, kind: str, outcome: str,
     if kind == "hr":
         label = "HR"
         numbers = f"posterior median HR {fmt(est, vk)}, {ci}{fmt_interval(summary['lower'], summary['upper'], vk)}"
-        verb = "reduced" if est < 1 else "increased"
         if strength == "unclear":
             head = f"Compared with {ref}, {comp} showed no clear difference in the hazard of {outcome}"
         elif strength == "none":
             head = f"Compared with {ref}, the hazard of {outcome} with {comp} was summarised as"
         else:
-            head = f"Compared with {ref}, {comp} {'probably ' if strength == 'probable' else ''}{verb} the hazard of {outcome}"
+            head = f"Compared with {ref}, {comp} {_direction(strength, causal, est > 1, f'hazard of {outcome}')}"
     else:
         label = "difference"
         numbers = (f"posterior median difference {fmt(est, vk)} percentage points, "
                    f"{ci}{fmt_interval(summary['lower'], summary['upper'], vk)}")
-        verb = "increased" if est > 0 else "decreased"
         if strength == "unclear":
             head = f"Compared with {ref}, {comp} showed no clear difference in the {outcome}"
         elif strength == "none":
             head = f"Compared with {ref}, the {outcome} with {comp} was summarised as"
         else:
-            head = (f"Compared with {ref}, {comp} {'probably ' if strength == 'probable' else ''}{verb} the "
-                    f"{outcome} by {fmt(abs(est), vk)} percentage points")
+            by = f"by {fmt(abs(est), vk)} percentage points"
+            head = f"Compared with {ref}, {comp} {_direction(strength, causal, est > 0, outcome)}" \
+                   + (f" {by}" if causal else f", {by}")
     inner = numbers + ("; " + _probabilities(probs, vk, label) if len(probs) else "")
     return f"{head} ({inner}) {_tag(summary)}.{_failed(summary)}", inner
 
@@ -216,10 +236,12 @@ def _outcome(rows: pd.DataFrame, kind: str, event_labels: dict[str, str]) -> str
 
 
 def comparison_sentences(table: pd.DataFrame, event_labels: dict[str, str] | None = None,
-                         population_labels: dict[str, str] | None = None) -> list[Sentence]:
+                         population_labels: dict[str, str] | None = None,
+                         randomised_arms: tuple[str, ...] = ()) -> list[Sentence]:
     """One sentence per Bayesian source of every primary and every response comparison (table order).
     ``event_labels``: endpoint -> what its event is called; ``population_labels``: registry population
-    name -> label (for :func:`group_phrases`)."""
+    name -> label (for :func:`group_phrases`); ``randomised_arms``: the arms of a randomised study, whose
+    contrasts are worded as effects (none: every contrast is an association, see the module docstring)."""
     labels = event_labels or {}
     groups = group_phrases(population_labels or {})
     out: list[Sentence] = []
@@ -238,7 +260,8 @@ def comparison_sentences(table: pd.DataFrame, event_labels: dict[str, str] | Non
                 continue
             summary = summaries.iloc[0]
             probs = g[g["probability"].notna()]
-            text, inner = _sentence(summary, probs, kind, _outcome(rows, kind, labels), groups)
+            text, inner = _sentence(summary, probs, kind, _outcome(rows, kind, labels), groups,
+                                    is_causal(summary["contrast"], randomised_arms))
             ok = not (pd.notna(summary["diagnostics_ok"]) and not bool(summary["diagnostics_ok"]))
             out.append(Sentence(summary["analysis"], str(source), kind, text, ok, tuple(key),
                                 str(summary["prior_set"]), _brief(summary, inner),

@@ -109,8 +109,10 @@ def tipping_blocks(run) -> list:
     blocks = [Heading("Tipping points", "tipping", 3),
               Para("How far the prior would have to move before the conclusion changes: each search refits the "
                    "compiled model under a changed prior for the treatment contrast (other priors as in the "
-                   "starting prior set) until P(HR < 1) crosses the target; the intervals are Monte Carlo "
-                   "uncertainty of the crossing, not posterior intervals.")]
+                   "starting prior set) until P(HR < 1) crosses the target; every refit goes through the "
+                   "diagnostics gate like any fit (refitted once when it fails; a search with a refit that still "
+                   "fails is marked FAILED). The intervals are Monte Carlo uncertainty of the crossing, not "
+                   "posterior intervals.")]
     for analysis, rows in tip.groupby("analysis", sort=False):
         blocks.append(Para(tipping_sentence(t, rows), "sentence"))
         stored = run.tipping.get(analysis)

@@ -10,8 +10,8 @@ Rows come from the project's own estimators, not typed numbers:
 * the arm comparisons of PFS and OS: small Weibull and PEM fits (inference.fit.fit) on the bundled
   cohort, the Cox HR and the KM medians per arm; one PEM fit is sampled far too briefly on purpose so
   that it fails the diagnostics gate (R-hat/ESS), to exercise the failure paths;
-* Table 3 ORR and DCR: exact beta-binomial posteriors (models.response; rows by the engine's
-  rows_counts.rate_rows) from the published counts.
+* Table 3 ORR and DCR: the engine's comparisons (rows_counts.compare: beta-binomial, and the skeptical set on the
+  log-odds scale) of the published counts, rows by the engine's rows_counts.rate_rows.
 """
 from __future__ import annotations
 
@@ -20,17 +20,20 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from hccbayes.data import load_cohort, load_registry, load_study
+from hccbayes.data.published.audit import audit
 from hccbayes.inference import cox_fit, study_km
 from hccbayes.inference.engine.curves import FigureData
-from hccbayes.inference.engine.rows_counts import rate_rows, summary_rows
+from hccbayes.inference.engine.rows_counts import compare, rate_rows, summary_rows
+from hccbayes.inference.engine.rows_survival import prior_text
 from hccbayes.inference.engine.study_record import write_study_record
 from hccbayes.inference.engine.table import Rows, bayes_source, make_table, write_table
 from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings, diagnostics_of, fit, versions
 from hccbayes.inference.sensitivity.tipping import survival_tipping_points, tipping_rows
 from hccbayes.inference.sensitivity.tipping_run import save_search
+from hccbayes.models.priors.roles import default_roles
 from hccbayes.models.priors.sets import PRIOR_SET_NAMES, prior_set
-from hccbayes.models.response.beta_binomial import compare_rates
 from hccbayes.models.response.counts import table3_rates
+from hccbayes.models.summary_audit import summary_inputs
 from hccbayes.models.summary_hr import published_hrs
 from hccbayes.models.survival.design import SurvivalSpec, survival_data
 from hccbayes.models.survival.quantities import hazard_ratios, median_survival, standardised_curves, summarise
@@ -54,7 +57,8 @@ def _published_hr_rows(reg, cohort, study) -> list[dict]:
         by_model.setdefault(entry["model"] or "reported", []).append((entry, p_entry))
     for model, pairs in by_model.items():
         analysis = SimpleNamespace(id=f"cox_hr:{model}", title="", prior_sets=PRIOR_SET_NAMES)
-        rows += [{**r, "title": f"Cox HR ({model}), {r['contrast']}"} for r in summary_rows(analysis, pairs, 0.7)]
+        inputs = summary_inputs(pairs, audit(reg))
+        rows += [{**r, "title": f"Cox HR ({model}), {r['contrast']}"} for r in summary_rows(analysis, inputs, 0.7)]
     # Cox on the pseudo-patient cohort for the whole-cohort univariable rows
     for r in [r for r in rows if r["source"] == "published" and r["quantity"] == "hr"
               and r["population"] == "all" and r["analysis"] == "cox_hr:univariable"]:
@@ -76,7 +80,8 @@ def _survival_rows(endpoint: str, dt, data, spec, prior: str) -> list[dict]:
                 diagnostics_ok=diag.ok, diagnostics="ok" if diag.ok else "; ".join(diag.problems()),
                 cohort_based=True)
     hr = hazard_ratios(dt).sel(term=ARM_TERM)
-    rows = [dict(base, quantity="hr", unit="HR", interval="95% ETI", **summarise(hr))]
+    note = prior_text(prior_set(prior), ARM_TERM, (ARM_TERM,), ARM_TERM)  # as the engine's HR row names its prior
+    rows = [dict(base, quantity="hr", unit="HR", interval="95% ETI", note=note, **summarise(hr))]
     for t in (1.0, 0.7):
         rows.append(dict(base, quantity="hr", unit="HR", probability=float((hr < t).mean()), threshold=t,
                          direction="<"))
@@ -109,7 +114,7 @@ def _frequentist_arm_rows(endpoint, cohort, study, reg) -> list[dict]:
     return rows
 
 
-def _response_rows(reg) -> list[dict]:
+def _response_rows(reg, study) -> list[dict]:
     rows = []
     for rd in table3_rates(reg):
         if rd.endpoint not in ("best_response:ORR", "best_response:DCR"):
@@ -117,8 +122,9 @@ def _response_rows(reg) -> list[dict]:
         name = rd.endpoint.split(":")[1].lower()
         title = {"orr": "Objective response rate", "dcr": "Disease control rate"}[name]
         bayes = Rows(dict(analysis=f"t3_{name}", title=title, population="all", endpoint=name, cohort_based=False))
-        for prior in RESPONSE_PRIORS:
-            comp = compare_rates(rd.counts, rd.reference, prior, seed=SEED, n_draws=4000)
+        for prior in RESPONSE_PRIORS:  # the engine's comparison (the skeptical set on the log-odds scale)
+            analysis = SimpleNamespace(mcid=0.7, historical={}, historical_weight=0.5)
+            comp = compare(rd, prior, analysis, study, default_roles(study), (0.0, 0.05, 0.10), SEED)
             rate_rows(bayes, comp, "TKI+ICI vs TKI")
         rows += bayes.rows
         for g, pct in zip(rd.groups, rd.published_percent):
@@ -149,7 +155,7 @@ def make_run_dir(path: Path, with_fits: bool = True) -> Path:
     study = load_study("yin2025")
     reg = load_registry("yin2025")
     cohort = load_cohort(study.cohort_path, study)
-    rows = _published_hr_rows(reg, cohort, study) + _response_rows(reg)
+    rows = _published_hr_rows(reg, cohort, study) + _response_rows(reg, study)
     write_study_record(path, study, reg, cohort, study.cohort_path)
     figures = FigureData(study)
     status = {}

@@ -81,6 +81,8 @@ STUDY_CASES = {
                               "refers to unknown column 'years'"),
     "reference_arm_unknown": ('reference_arm = "TKI"', 'reference_arm = "placebo"',
                               "reference_arm 'placebo' is not an arm"),
+    "randomised_not_bool": ("randomised = false", 'randomised = "no"', "randomised = 'no' is not true or false"),
+    "measured_at_negative": ("measured_at = 1.84", "measured_at = -8", "measured_at = -8 is not a positive time"),
 }
 
 

@@ -113,6 +113,7 @@ def test_forest_rows_equal_the_tables_hr_rows(run, figures, prefix, endpoint):
         n = int(rows[f"{key}_estimate"].notna().sum())
         assert sum(len(line.get_xdata()) for line in points) == n, key
     assert rows["bayes_estimate"].notna().all()  # every published HR has its summary-level posterior
+    assert rows["label"].str.contains(r" · prior Normal\(", regex=True).all()  # and shows its term's prior
     # right panel: P(HR < 1) of the same model under each prior set, one marker per row with that set
     sets = [c[2:] for c in rows.columns if c.startswith("p_")]
     assert len(sets) == 5  # the summary-level posteriors of the factory: five named sets

@@ -209,17 +209,41 @@ def _hr_table(median, p_below_1, ok=True):
                        dict(base, probability=p_below_1, threshold=1.0, direction="<"), diff])
 
 
-@pytest.mark.parametrize("median,p,expected", [
-    (0.5, 0.99, "B reduced the hazard of progression"),       # p_dir 0.99 >= STRONG
-    (0.5, 0.90, "B probably reduced the hazard"),              # PROBABLE <= 0.90 < STRONG
-    (0.9, 0.60, "B showed no clear difference in the hazard"),  # 0.60 < PROBABLE
-    (1.8, 0.02, "B increased the hazard"),                     # p_dir = 1 - 0.02 >= STRONG
-    (1.3, 0.15, "B probably increased the hazard"),            # p_dir = 0.85
+@pytest.mark.parametrize("median,p,effect,association", [
+    (0.5, 0.99, "B reduced the hazard of progression",          # p_dir 0.99 >= STRONG
+     "B was associated with a lower hazard of progression"),
+    (0.5, 0.90, "B probably reduced the hazard",                 # PROBABLE <= 0.90 < STRONG
+     "B was probably associated with a lower hazard"),
+    (0.9, 0.60, "B showed no clear difference in the hazard",    # 0.60 < PROBABLE
+     "B showed no clear difference in the hazard"),
+    (1.8, 0.02, "B increased the hazard",                        # p_dir = 1 - 0.02 >= STRONG
+     "B was associated with a higher hazard"),
+    (1.3, 0.15, "B probably increased the hazard",               # p_dir = 0.85
+     "B was probably associated with a higher hazard"),
 ])
-def test_sentence_wording_follows_the_rules(median, p, expected):
-    (s,) = comparison_sentences(_hr_table(median, p), {"pfs": "progression"})
-    assert s.text.startswith("Compared with A, " + expected)
-    assert f"P(HR < 1) = {fmt(p, 'prob')}" in s.text and "MCMC diagnostics failed" not in s.text
+def test_sentence_wording_follows_the_rules_and_the_design(median, p, effect, association):
+    """Effects only for a contrast of two arms of a randomised study; an association otherwise (the default:
+    a study that does not say it was randomised), and for any contrast that is not between randomised arms."""
+    for arms, expected in ((("A", "B"), effect), ((), association), (("A", "C"), association)):
+        (s,) = comparison_sentences(_hr_table(median, p), {"pfs": "progression"}, randomised_arms=arms)
+        assert s.text.startswith("Compared with A, " + expected)
+        assert f"P(HR < 1) = {fmt(p, 'prob')}" in s.text and "MCMC diagnostics failed" not in s.text
+        if arms != ("A", "B"):
+            assert "reduced" not in s.text and "increased" not in s.text
+
+
+def test_response_sentences_of_a_non_randomised_comparison_are_associations():
+    base = dict(analysis="t3", title="Table 3", population="all", endpoint="best_response:ORR",
+                contrast="TKI+ICI vs TKI", quantity="rate_diff", source="bayes:beta_binomial:weakly_informative",
+                model="beta_binomial", prior_set="weakly_informative", unit="proportion", cohort_based=False)
+    table = make_table([dict(base, estimate=0.12, lower=0.01, upper=0.25, interval="95% ETI"),
+                        dict(base, probability=0.98, threshold=0.0, direction=">")])
+    (assoc,) = comparison_sentences(table)
+    assert assoc.text.startswith("Compared with TKI, TKI+ICI was associated with a higher objective response "
+                                 "rate (ORR), by 12.0 percentage points")
+    (effect,) = comparison_sentences(table, randomised_arms=("TKI", "TKI+ICI"))
+    assert effect.text.startswith("Compared with TKI, TKI+ICI increased the objective response rate (ORR) by 12.0 "
+                                  "percentage points")
 
 
 def test_failed_diagnostics_are_said():
@@ -281,6 +305,11 @@ def test_methods_state_baseline_priors_intervals_sampler_groups_and_seeds(run_di
     assert "2 chains of 30 tuning and 30 kept draws, target acceptance 0.9 (1 fit of arm_pfs)" in methods
     assert f"derived from the plan seed {run.run['plan']['seed']}" in methods
     assert not any(f.key in methods for f in run.fits.values())  # no per-fit lists in a paper's Methods
+    # yin2025 is not randomised (study.toml): Methods says so, and no sentence words a contrast as an effect
+    assert "The study is not randomised" in methods
+    assert "Log-HR prior of every term under each prior set" in methods  # the Methods table of term priors
+    assert "Priors of the rate comparisons under each prior set" in methods and "log OR ~ Normal(0, 0.2168)" in methods
+    assert "was associated with a lower hazard" in md and "reduced the hazard" not in md.replace(methods, "")
 
 
 def test_loo_verdicts_count_the_better_model_and_clear_differences():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,10 +13,11 @@ from scipy import special, stats
 
 from hccbayes.data.published.registry import load_registry
 from hccbayes.data.study import load_study
-from hccbayes.inference.engine.rows_counts import rate_rows
+from hccbayes.inference.engine.rows_counts import compare, rate_rows
 from hccbayes.inference.engine.table import Rows
 from hccbayes.inference.fitting.diagnostics import diagnose
 from hccbayes.models.priors.rates import BetaPrior, MixturePrior, informative, jeffreys, robust, uniform
+from hccbayes.models.priors.roles import default_roles
 from hccbayes.models.priors.sets import PriorSet, external_prior_set, named_prior_sets
 from hccbayes.models.priors.values import prior_from_json
 from hccbayes.models.response.beta_binomial import compare_rates, posterior, prob_greater, summarise
@@ -79,6 +81,29 @@ def test_exact_prob_greater_matches_closed_sum_and_draws():
     assert comp.prob_gt0_exact == pytest.approx(exact, abs=1e-8)
 
 
+def test_exact_probabilities_at_every_threshold_reach_the_table():
+    """Issue 16 part 5: P(Δrate > t) in the table is the exact quadrature value at every threshold; the draws'
+    value is in the note. Checks: X ~ Beta(2, 1), Y ~ Beta(1, 1): P(X − Y > d) = ∫_d^1 (x − d)·2x dx
+    = (2/3)(1 − d³) − d(1 − d²) (closed form, 1e-8: QUADPACK's error); a negative threshold adds the
+    mass where p_r < −d; and the Table 3 ORR comparison (weakly informative) reads 0.3541, not the Monte
+    Carlo 0.3598 of 10,000 draws that the table showed before (issue 16)."""
+    for d in (0.0, 0.05, 0.3):
+        assert prob_greater(BetaPrior(2, 1), BetaPrior(1, 1), d) == pytest.approx(
+            2 / 3 * (1 - d**3) - d * (1 - d**2), abs=1e-8)
+    # P(X − Y > −d) = 1 − P(Y − X > d) = 1 − ∫_0^{1−d} 2x(1 − d − x) dx = 1 − (1 − d)³/3
+    assert prob_greater(BetaPrior(2, 1), BetaPrior(1, 1), -0.2) == pytest.approx(1 - 0.8**3 / 3, abs=1e-8)
+    orr = {"arm:TKI": (4, 21), "arm:TKI+ICI": (8, 49)}  # Table 3 ORR
+    comp = compare_rates(orr, "arm:TKI", "weakly_informative", thresholds=(0.0, 0.1), seed=1)
+    rows = Rows()
+    rate_rows(rows, comp, "TKI+ICI vs TKI")
+    probs = {r["threshold"]: r for r in rows.rows if "probability" in r}
+    assert probs[0.0]["probability"] == comp.prob_gt_exact[0.0] == pytest.approx(0.3541, abs=5e-5)
+    assert probs[0.1]["probability"] == comp.prob_gt_exact[0.1]
+    assert f"from the 10000 draws {comp.prob_gt[0.0]:.4f}" in probs[0.0]["note"]
+    for t, exact in comp.prob_gt_exact.items():  # the draws agree within 4 Monte Carlo SE
+        assert abs(comp.prob_gt[t] - exact) <= 4 * math.sqrt(exact * (1 - exact) / comp.n_draws)
+
+
 def test_priors_and_prior_sets_round_trip_json():
     mix = robust(informative(10, 50, a0=0.5), weight=0.7)
     for prior in (uniform(), jeffreys(), informative(3, 20), mix):
@@ -91,13 +116,15 @@ def test_priors_and_prior_sets_round_trip_json():
         MixturePrior((1.0,), (uniform(), jeffreys()))
 
 
-def test_skeptical_set_shares_a_prior_centred_on_the_pooled_rate():
-    priors = named_prior_sets()["skeptical"].rates.priors(DCR, "arm:TKI")  # n0 = 20 pseudo-patients
-    # pooled DCR 55/70 (Table 3); Beta(1 + 20·55/70, 1 + 20·15/70), identical for both arms
-    assert priors["arm:TKI"] == priors["arm:TKI+ICI"]
-    assert priors["arm:TKI"].a == pytest.approx(1 + 20 * 55 / 70, rel=1e-12)
-    ent = named_prior_sets()["enthusiastic"].rates.priors(DCR, "arm:TKI")
-    assert ent["arm:TKI+ICI"].mean() > ent["arm:TKI"].mean()
+def test_clinical_sets_are_not_beta_binomial_sets_that_reuse_the_data():
+    """Issue 16 part 4: no response prior is centred on the data's own pooled rate any more; the clinical names
+    point to the log-odds model (tests/test_response_logistic.py)."""
+    kinds = {name: ps.rates.kind for name, ps in named_prior_sets().items()}
+    assert kinds == {"vague": "fixed", "weakly_informative": "fixed", "skeptical": "log_odds",
+                     "enthusiastic": "log_odds", "pessimistic": "log_odds"}
+    for name in ("skeptical", "enthusiastic", "pessimistic"):
+        with pytest.raises(KeyError, match="hccbayes.models.response.logistic"):
+            compare_rates(DCR, "arm:TKI", name)
 
 
 def test_afp_change_counts_are_derived_from_percent_and_group_size(registry):
@@ -120,11 +147,13 @@ def test_registry_run_covers_every_table3_and_table6_comparison(registry):
     # Table 3 prints 6 rows (CR, PR, SD, PD, ORR, DCR); Table 6 prints 21 events × 2 grades
     assert len(t3) == 6
     assert len(t6) == 2 * len(study.adverse_events) == 42
-    sets = named_prior_sets()
+    sets = ("vague", "weakly_informative", "skeptical", "enthusiastic", "pessimistic")
+    analysis = SimpleNamespace(mcid=0.7, historical={}, historical_weight=0.5)
     table = Rows()
     for r in rates:
         for name in sets:
-            rate_rows(table, compare_rates(r.counts, r.reference, name, n_draws=2000, seed=1), r.contrast)
+            rate_rows(table, compare(r, name, analysis, study, default_roles(study), (0.0, 0.05, 0.10), 1),
+                      r.contrast)
     rows = table.rows
     n_cmp = len(rates)  # 6 + 42 + 2 AFP-change comparisons
     assert n_cmp == 50
@@ -133,7 +162,8 @@ def test_registry_run_covers_every_table3_and_table6_comparison(registry):
     diffs = [r for r in rows if r["quantity"] == "rate_diff" and "probability" not in r]
     probs = [r for r in rows if r["quantity"] == "rate_diff" and r.get("threshold") == 0]
     assert len(diffs) == len(probs) == n_cmp * len(sets)
-    assert {r["source"] for r in rows} == {f"bayes:beta_binomial:{s}" for s in sets}
+    assert {r["source"] for r in rows} == ({f"bayes:beta_binomial:{s}" for s in sets[:2]}
+                                           | {f"bayes:logistic:{s}" for s in sets[2:]})
     assert all(0 <= r["probability"] <= 1 for r in probs)
 
 

@@ -194,3 +194,26 @@ def test_tipping_points_mcmc_arm_pfs_os(study, cohort, cache, plan):
         rows = tipping_rows(points, {"analysis": aid, "source": "bayes:weibull:tipping", "prior_set": "tipping"}, 0.7)
         assert validate_table(make_table(rows)) == []
     assert cache.compiles == 1  # the same compiled Weibull model as the grid (module cache)
+
+
+def test_tipping_refits_go_through_the_diagnostics_gate(study, cohort, cache, plan, caplog):
+    """A refit that fails the gate (here: 30 draws, far below the ESS floor) is refitted once with more draws,
+    as every fit of a run is, and a search with a refit still failing is marked FAILED in its rows."""
+    from dataclasses import replace
+
+    from hccbayes.inference.engine.rows_survival import spec_for
+    from hccbayes.inference.sensitivity.tipping import MCMCEvaluator, TippingPoint, skeptical_sigma
+    from hccbayes.models.priors.sets import prior_set
+
+    spec = spec_for(plan.analysis("arm_pfs"), "weibull")
+    short = SamplerSettings(draws=30, tune=30, chains=2)
+    ev = MCMCEvaluator(survival_data(cohort, study, spec), spec, prior_set("weakly_informative"), "mean", short, 3,
+                       cache, sigma=skeptical_sigma(0.7))
+    p = ev(0.0)
+    assert 0 <= p <= 1 and "refitting once with draws=60" in caplog.text
+    assert ev.failed and "ESS" in ev.failed[0.0]
+    tp = TippingPoint("prior_mean", 0.95, 0.1, (0.0, 0.2), ((0.0, p),), True, 1, gate_failures=1)
+    (r,) = tipping_rows([tp], {"analysis": "a", "source": "bayes:weibull:x", "prior_set": "x", "diagnostics_ok": True,
+                               "diagnostics": "R-hat 1.001"}, 0.7)
+    assert r["diagnostics_ok"] is False and "1 refit(s) of this tipping-point search failed" in r["diagnostics"]
+    assert tipping_rows([replace(tp, gate_failures=0)], {"diagnostics_ok": True}, 0.7)[0]["diagnostics_ok"] is True

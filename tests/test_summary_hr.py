@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 from hccbayes.data.published.registry import load_registry
+from hccbayes.inference.engine.links import summary_analysis_inputs
 from hccbayes.inference.engine.rows_counts import summary_rows
 from hccbayes.models.priors.sets import named_prior_sets
 from hccbayes.models.summary_hr import (
@@ -28,8 +29,8 @@ def registry():
 
 def table_rows(registry, tables=("t4", "t5", "text")) -> pd.DataFrame:
     """The run engine's rows of every published HR of ``tables`` under every named prior set (MCID 0.7)."""
-    analysis = SimpleNamespace(id="summary", title="", prior_sets=tuple(named_prior_sets()))
-    return pd.DataFrame(summary_rows(analysis, published_hrs(registry, tables), 0.7))
+    analysis = SimpleNamespace(id="summary", title="", prior_sets=tuple(named_prior_sets()), tables=tables)
+    return pd.DataFrame(summary_rows(analysis, summary_analysis_inputs(analysis, registry), 0.7))
 
 
 def test_prior_sets_have_the_stated_tail_probabilities():
@@ -63,8 +64,8 @@ def test_vague_prior_reproduces_published_hr_and_ci_to_rounding(registry):
                & df.probability.isna()].set_index("registry_id")
     checked = 0
     for e, _p in published_hrs(registry):
-        if figure_notes(e.estimate, e.lower, e.upper):
-            continue  # a printed figure that is not a symmetric log-CI (reported in note), e.g. text ANRI
+        if figure_notes(e.estimate, e.lower, e.upper) or e.id not in vague.index:
+            continue  # a printed figure that is not a symmetric log-CI (reported in note), or a duplicate
         y, se = log_hr_likelihood(e.estimate, e.lower, e.upper)
         k = 100.0 / (100.0 + se**2)  # shrinkage factor of the N(0, 10^2) prior: mean k·y, sd se·sqrt(k)
         row = vague.loc[e.id]
@@ -80,7 +81,7 @@ def test_vague_prior_reproduces_published_hr_and_ci_to_rounding(registry):
                    + 0.5 * 10 ** -e.decimals["estimate"] / e.estimate)
             assert abs(math.log(got) - math.log(pub)) <= tol + 1e-12, e.id
         checked += 1
-    assert checked >= 120  # all but the few flagged figures of 130 (Tables 4, 5 and the text)
+    assert checked >= 120  # all but the few flagged figures and the 5 text duplicates of 130 (Tables 4, 5, text)
 
 
 def test_every_hr_of_tables_4_and_5_under_every_prior_set(registry):
@@ -104,3 +105,38 @@ def test_figure_notes_flag_the_text_anri_interval():
     assert "midpoint" in figure_notes(0.23, 0.08, 0.26)
     assert figure_notes(0.23, 0.08, 0.62) == ""
     assert "outside" in figure_notes(0.5, 0.6, 0.9)
+
+
+def test_audit_flagged_entries_are_re_derived_excluded_or_analysed_once(registry):
+    """Issue 16 part 3, on the yin2025 registry and its audit (hccbayes audit --study yin2025):
+
+    * Table 4 SN multivariable PFS, 0.47 (0.08-0.62), p = 0.402: the CI is off its estimate (e.ratio_ci), so
+      the SE comes from the p: |ln 0.47| / Φ⁻¹(1 − 0.402/2) (closed form, rel 1e-12) — not the CI's 0.522;
+    * the Results text's ANRI 0.23 (0.08–0.26) is Table 4's 0.23 (0.08-0.62) printed again: analysed once, as
+      the table's (SE 0.522 from its CI, not 0.301: the text's posterior would be 1.7 times too narrow);
+    * every text HR that repeats a table cell has its published row only, with a note naming the cell.
+    """
+    df = table_rows(registry)
+    sn = df[df.registry_id == "t4.sn_high.pfs_multi"]
+    se = abs(math.log(0.47)) / stats.norm.isf(0.402 / 2)
+    assert se == pytest.approx(0.901, abs=5e-4)  # the arithmetic of the note
+    vague = sn[(sn.source == "bayes:summary_normal:vague") & sn.probability.isna()].iloc[0]
+    post = normal_update(math.log(0.47), se, 0.0, 10.0)
+    assert vague.estimate == pytest.approx(math.exp(post.mean), rel=1e-12)
+    assert vague.upper == pytest.approx(math.exp(post.mean + Z * post.sd), rel=1e-12)
+    assert sn["note"].str.contains("SE re-derived from the printed p = 0.402").all()
+    wald = sn[sn.source == "frequentist"].iloc[0]
+    assert wald.estimate == pytest.approx(0.402, rel=1e-9)  # the re-derived SE gives back the printed p
+    text = df[df.registry_id == "text.cox.all.pfs.anri_high.hr"]
+    assert set(text.source) == {"published"}
+    assert text["note"].str.contains("duplicate: the same quantity as t4.anri_high.pfs_multi").all()
+    assert text["note"].str.contains("printings disagree").all()
+    table = df[(df.registry_id == "t4.anri_high.pfs_multi") & (df.source == "bayes:summary_normal:vague")
+               & df.probability.isna()].iloc[0]
+    y, se_table = log_hr_likelihood(0.23, 0.08, 0.62)
+    assert se_table == pytest.approx(0.522, abs=5e-4)
+    post = normal_update(y, se_table, 0.0, 10.0)
+    assert table.upper == pytest.approx(math.exp(post.mean + Z * post.sd), rel=1e-12)
+    duplicates = {e.id for e, _ in published_hrs(registry) if e.table == "text"}
+    assert len(duplicates) == 5  # every Cox HR of Results 2.5 repeats a Table 4 or 5 cell
+    assert not df[df.registry_id.isin(duplicates) & df.source.str.startswith("bayes:")].shape[0]

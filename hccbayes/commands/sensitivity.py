@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from hccbayes.inference.engine.table import write_table
     from hccbayes.inference.fitting.fit import SamplerSettings
     from hccbayes.inference.sensitivity.grid import hr_grid, sensitivity
+    from hccbayes.models.priors.roles import default_roles
     from hccbayes.models.priors.sets import DEFAULT_MCID, resolve_prior_set
 
     plan = load_plan(args.plan)
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = sensitivity(analyses, args.prior_sets, mcids, study=study, cohort=cohort, seed=plan.seed,
                              custom=custom, models=args.models, settings=settings, fits_dir=out / "fits",
-                             executor=executor)
+                             executor=executor, roles=plan.roles or default_roles(study))
     finally:
         close(executor)
     write_table(result.table, out / "sensitivity.csv")

@@ -36,6 +36,7 @@ from hccbayes.inference.checks.ppc import posterior_predictive_km
 from hccbayes.inference.engine.rows_survival import level_labels
 from hccbayes.inference.fitting.cache import read_groups
 from hccbayes.inference.sensitivity.power_scaling import power_scaling
+from hccbayes.models.priors.roles import with_roles
 from hccbayes.models.priors.sets import PriorSet, resolve_prior_set
 from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
 
@@ -101,6 +102,12 @@ def _per_fit(fits: Sequence[CheckedFit], study, n_rep: int, seed: int) -> dict[s
     return frames
 
 
+def _like(fitted: PriorSet, priors: PriorSet) -> PriorSet:
+    """``priors`` with the term roles of a fitted prior set, if it has them (the engine's priors)."""
+    roles = getattr(fitted, "roles", None)
+    return with_roles(priors, roles) if roles is not None else priors
+
+
 def _prior_predictive(fits: Sequence[CheckedFit], study, names: tuple[str, ...], draws: int, seed: int,
                       custom: Mapping[str, PriorSet] | None) -> tuple[list[pd.DataFrame], list[str]]:
     by_key = {(f.analysis, f.model, f.prior_set): f for f in fits}
@@ -112,7 +119,8 @@ def _prior_predictive(fits: Sequence[CheckedFit], study, names: tuple[str, ...],
         labels = _labels(study, first.spec) or ("0", "1")
         for name in names:
             stored = by_key.get((first.analysis, first.model, name))
-            priors = stored.priors if stored is not None else resolve_prior_set(name, custom=custom)
+            priors = stored.priors if stored is not None else _like(first.priors,
+                                                                    resolve_prior_set(name, custom=custom))
             pp = prior_predictive(first.data, priors, first.spec, draws, seed, level_labels=labels)
             frames.append(pp.assign(prior_set=name, family=family, analysis=first.analysis, model=first.model))
     return frames, sorted(families)

@@ -8,7 +8,7 @@ One model per survival family and two more, each with a fixed design and its own
   Bernoulli(0.4), fixed across simulations), log-HRs under the ``weakly_informative`` prior set, baseline
   priors the family's own defaults;
 * ``regimen`` — Weibull PH with hierarchical regimen effects on the yin2025 arm/regimen structure
-  (:data:`REGIMENS`, n = 70), arm log-HR plus τ_arm · z_regimen;
+  (:data:`REGIMENS`, n = 70), arm log-HR plus τ_arm · (z_regimen − its arm's patient-weighted mean);
 * ``beta_binomial`` — the hierarchical (marginalised) beta-binomial across the five regimens
   (:func:`~hccbayes.models.response.hierarchical.build_hier_beta_binomial`, default :class:`HierPriors`), with
   the regimen rates p_j drawn from their exact conditional as the model does.
@@ -37,7 +37,7 @@ from hccbayes.models.response.hierarchical import HierPriors, add_group_rates, b
 from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
 from hccbayes.models.survival.families import FAMILIES
 from hccbayes.models.survival.family import Anchors, flat
-from hccbayes.models.survival.likelihood import linear_predictor
+from hccbayes.models.survival.likelihood import linear_predictor, regimen_centring, regimen_deviation
 
 T_REF = 10.0  # months: fixed reference time of the Weibull intercept
 RATE0 = math.log(2.0) / T_REF  # hazard at the prior centre: median survival 10 months
@@ -107,9 +107,11 @@ def _spec(model: str, data: SurvivalData) -> SurvivalSpec:
 
 
 def _event_times(theta, data: SurvivalData, spec: SurvivalSpec, setup, rng) -> np.ndarray:
-    """Event times of the design under the drawn parameters (the family inverts its cumulative hazard)."""
+    """Event times of the design under the drawn parameters (the family inverts its cumulative hazard); the
+    regimen deviations centred within arm, as the model (likelihood.add_effects)."""
     fam = FAMILIES[spec.model]
-    deviation = (theta["regimen_tau"][data.regimen_arm] * theta["regimen_z"]) if data.regimen is not None else None
+    deviation = regimen_deviation(theta["regimen_tau"], theta["regimen_z"], regimen_centring(data),
+                                  data.regimen_arm) if data.regimen is not None else None
     eta = linear_predictor(data.centred(data.X), theta["log_hr"], deviation, data.regimen)
     draws = {k: np.asarray(theta[k]).reshape(1, -1) for k in fam.parameters(spec)}
     return fam.draw_times(eta[None, :], setup, draws, rng)[0]

@@ -7,7 +7,8 @@
   endpoint whose population is ``<strata>:<level>`` or, for an unfiltered analysis, ``all``;
 * response analyses: the registry comparisons of :func:`hccbayes.models.response.counts.rates_from_registry`
   in the analysis's ``comparisons`` (their count/percent and p entries);
-* summary analyses: every published Cox HR of the analysis's ``tables``.
+* summary analyses: every published Cox HR of the analysis's ``tables``, read as the audit lets it be read
+  (:func:`summary_analysis_inputs`).
 
 :func:`required_entries` lists what the paper reports as comparisons (every hr_ci of Tables 4/5 and
 the text, every KM median, every Table 3/6 count and the AFP-change percentages); :func:`coverage`
@@ -17,8 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hccbayes.data.published.audit import audit
 from hccbayes.data.published.registry import Entry, Registry
 from hccbayes.models.response.counts import rates_from_registry
+from hccbayes.models.summary_audit import SummaryInput, summary_inputs
 from hccbayes.models.summary_hr import published_hrs
 
 
@@ -58,6 +61,12 @@ def response_links(analysis, registry: Registry) -> list:
 
 def summary_links(analysis, registry: Registry) -> list[tuple[Entry, Entry | None]]:
     return published_hrs(registry, analysis.tables)
+
+
+def summary_analysis_inputs(analysis, registry: Registry) -> list[SummaryInput]:
+    """The published HRs of a summary analysis as its audit lets them be used (duplicates once, an SE re-derived
+    from the p where the CI is off its estimate, excluded where it cannot be): :mod:`~hccbayes.models.summary_audit`."""
+    return summary_inputs(summary_links(analysis, registry), audit(registry))
 
 
 def analysis_entry_ids(analysis, registry: Registry) -> list[str]:

@@ -40,13 +40,22 @@ Layout (``data/studies/yin2025/plan.toml`` is the full example)::
     baseline = "rw"             # PEM baseline: independent (default) | rw (random walk on the log hazard)
     continuous = ["age"]        # numeric columns among the terms, entered per SD of the population ...
     per_unit = ["age"]          # ... or per unit of their column
-    landmarks = [12.0, 24.0]    # S(t) per group and its difference at these times (with strata)
+    landmarks = [12.0, 24.0]    # S(t) per group and its difference at these times (with strata); not from_landmark
     extrapolate = false         # true: an RMST horizon beyond the follow-up is allowed, and flagged
     contrasts = [["Lev+5FU", "Lev"]]        # with 3+ groups: pairs compared besides each vs the reference
+    from_landmark = 1.84        # start the clock here: patients event-free at 1.84, time from then on; for
+                                # covariates measured after time zero (study.toml measured_at), no earlier
+    selection = "published"     # a multivariable model's terms: "published" (the paper's list, as given in
+    candidates = ["tki_ici", ...]  # terms) or "univariable_p" (the candidates with univariable Cox p <
+    selection_p = 0.1           # selection_p on the cohort, plus the primary); with candidates, a published
+                                # list is shown beside the one the rule picks (inference/engine/selection.py)
 
 Custom prior sets are data too: ``[prior_sets.<name>]`` tables (format and parser:
-:func:`hccbayes.inference.sensitivity.grid.custom_prior_sets`) that analyses then name in ``prior_sets``
-like the five named sets.
+:func:`hccbayes.models.priors.sets.custom_prior_sets`) that analyses then name in ``prior_sets``
+like the five named sets. ``[roles]`` says which terms are treatment contrasts (the clinical prior sets
+apply to them), which prognostic terms have a hypothesised HR, and how strongly the clinical sets shrink the
+other terms (format and meaning: :mod:`hccbayes.models.priors.roles`); without it the factors of the study's
+arm column are the treatment contrasts.
 
 ``each_term = true`` expands one survival entry into one univariable analysis per term, with ids
 ``<id>_<term>``. Response analyses name the ``comparisons`` they take from the registry
@@ -63,11 +72,19 @@ from typing import Any, Mapping
 
 from hccbayes.errors import PlanError, Problem
 from hccbayes.inference.engine.plan_check import RESPONSE_COMPARISONS, check_plan
+from hccbayes.inference.engine.plan_values import (
+    response_priors,
+    sampler_settings,
+    strings,
+    survival_extras,
+    table_of,
+    thresholds_of,
+    unknown_keys,
+)
+from hccbayes.models.priors.roles import TermRoles, parse_roles
 from hccbayes.models.priors.sets import custom_prior_sets
 
 KINDS = ("survival", "response", "summary")
-THRESHOLD_KEYS = ("hr", "median_diff", "rmst_diff", "rate_diff")
-SAMPLER_KEYS = ("draws", "tune", "chains", "target_accept", "maxdepth", "cores")
 QUICK_SAMPLER = {"draws": 500, "tune": 500, "chains": 2}
 PLAN_KEYS = ("name", "study", "cohort", "seed", "description")
 DEFAULT_KEYS = ("prior_sets", "quick_prior_set", "models", "loo_models", "horizon", "mcid", "thresholds",
@@ -78,8 +95,8 @@ KIND_KEYS = {
     "survival": ("endpoint", "models", "terms", "primary", "continuous", "strata", "population", "link",
                  "regimen_effects", "each_term", "horizon", "sampler", "n_intervals", "cuts", "baseline",
                  "loo_models", "tipping_points", "mcid", "missing", "per_unit", "landmarks", "extrapolate",
-                 "contrasts"),
-    "response": ("comparisons",),
+                 "contrasts", "from_landmark", "selection", "candidates", "selection_p"),
+    "response": ("comparisons", "mcid", "historical", "historical_weight"),
     "summary": ("tables", "mcid"),
 }
 
@@ -116,10 +133,17 @@ class Analysis:
     n_intervals: int | None = None  # None: the model's automatic choice (about 4 events per interval)
     cuts: tuple[float, ...] | None = None
     baseline: str = "independent"
+    from_landmark: float | None = None  # landmark analysis from this time (models/survival/landmark.py)
+    selection: str = ""  # "" | published | univariable_p: where a multivariable model's terms come from
+    candidates: tuple[str, ...] = ()
+    selection_p: float = 0.1
+    selection_note: str = ""  # set by the run (selection.py): the published and the data-selected lists
     # response / summary
     comparisons: tuple[str, ...] = ()
     tables: tuple[str, ...] = ()
     mcid: float = 0.7
+    historical: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # outcome -> (x, n) of the reference
+    historical_weight: float = 0.5  # weight of the historical component of the robust mixture (logistic.py)
 
     @property
     def population_label(self) -> str:
@@ -144,6 +168,7 @@ class Plan:
     description: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict)
     custom_prior_sets: Mapping[str, Any] = field(default_factory=dict)  # name -> PriorSet ([prior_sets])
+    roles: TermRoles | None = None  # [roles]; None: the study's arm factors are the treatment contrasts
 
     def analysis(self, analysis_id: str) -> Analysis:
         for a in self.analyses:
@@ -182,12 +207,14 @@ def parse_plan(raw: Mapping[str, Any], path: Path | None = None) -> Plan:
     def bad(key: str, message: str, fix: str) -> None:
         problems.append(Problem(fname, f"key '{key}': {message}", fix))
 
-    _unknown(raw, ("plan", "defaults", "analyses", "prior_sets"), "", bad)
+    unknown_keys(raw, ("plan", "defaults", "analyses", "prior_sets", "roles"), "", bad)
     custom = _custom_prior_sets(raw, fname, problems)
-    head = _table(raw, "plan", bad)
-    defaults = _table(raw, "defaults", bad)
-    _unknown(head, PLAN_KEYS, "plan.", bad)
-    _unknown(defaults, DEFAULT_KEYS, "defaults.", bad)
+    roles, role_problems = parse_roles(raw["roles"], fname) if "roles" in raw else (None, [])
+    problems.extend(role_problems)
+    head = table_of(raw, "plan", bad)
+    defaults = table_of(raw, "defaults", bad)
+    unknown_keys(head, PLAN_KEYS, "plan.", bad)
+    unknown_keys(defaults, DEFAULT_KEYS, "defaults.", bad)
     study = head.get("study")
     if not isinstance(study, str) or not study:
         bad("plan.study", "missing or not a string", 'add study = "<bundled name or study folder>" under [plan]')
@@ -213,9 +240,9 @@ def parse_plan(raw: Mapping[str, Any], path: Path | None = None) -> Plan:
                 study=study_ref, cohort=(base / cohort).resolve() if isinstance(cohort, str) else None,
                 seed=seed if isinstance(seed, int) else 0, analyses=tuple(analyses),
                 quick_prior_set=str(defaults.get("quick_prior_set", "weakly_informative")),
-                quick_sampler={**QUICK_SAMPLER, **_sampler(defaults.get("quick_sampler", {}),
+                quick_sampler={**QUICK_SAMPLER, **sampler_settings(defaults.get("quick_sampler", {}),
                                                            "defaults.quick_sampler", bad)},
-                description=str(head.get("description", "")), raw=dict(raw), custom_prior_sets=custom)
+                description=str(head.get("description", "")), raw=dict(raw), custom_prior_sets=custom, roles=roles)
     if isinstance(cohort, str) and not plan.cohort.is_file():
         bad("plan.cohort", f"file {plan.cohort} not found", "name an existing cohort CSV relative to the plan")
     if not problems:
@@ -238,88 +265,6 @@ def _custom_prior_sets(raw: Mapping[str, Any], fname: str, problems: list[Proble
         return {}
 
 
-def _unknown(table: Mapping[str, Any], allowed: tuple[str, ...], prefix: str, bad) -> None:
-    for key in table:
-        if key not in allowed:
-            bad(prefix + key, "unknown key", f"use one of {', '.join(allowed)} (or delete it)")
-
-
-def _table(raw: Mapping[str, Any], key: str, bad) -> dict:
-    value = raw.get(key, {})
-    if not isinstance(value, dict):
-        bad(key, "must be a table", f"write it as [{key}]")
-        return {}
-    return value
-
-
-def _strings(value: Any, key: str, bad) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        bad(key, f"{value!r} is not a list of strings", f'write {key.rsplit(".", 1)[-1]} = ["..."]')
-        return ()
-    return tuple(value)
-
-
-def _sampler(value: Any, key: str, bad) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        bad(key, "must be a table", f"write {key.rsplit('.', 1)[-1]} = {{ draws = 1000, tune = 1000 }}")
-        return {}
-    out = {}
-    for k, v in value.items():
-        if k not in SAMPLER_KEYS:
-            bad(f"{key}.{k}", "unknown sampler setting", f"use one of {', '.join(SAMPLER_KEYS)}")
-        elif k == "target_accept":
-            if not isinstance(v, float) or not 0.5 <= v < 1:
-                bad(f"{key}.{k}", f"{v!r} is not a number in [0.5, 1)", "set target_accept = 0.9")
-            else:
-                out[k] = v
-        elif not isinstance(v, int) or isinstance(v, bool) or v < 1:
-            bad(f"{key}.{k}", f"{v!r} is not a positive integer", f"set {k} = a positive integer")
-        else:
-            out[k] = v
-    return out
-
-
-def _thresholds(value: Any, key: str, bad) -> dict[str, tuple[float, ...]]:
-    if not isinstance(value, dict):
-        bad(key, "must be a table", "write thresholds = { hr = [1.0, 0.7] }")
-        return {}
-    out = {}
-    for k, v in value.items():
-        if k not in THRESHOLD_KEYS:
-            bad(f"{key}.{k}", "unknown threshold", f"use one of {', '.join(THRESHOLD_KEYS)}")
-            continue
-        vals = v if isinstance(v, list) else [v]
-        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in vals):
-            bad(f"{key}.{k}", f"{v!r} is not a list of numbers", f"write {k} = [0.0]")
-            continue
-        if k == "hr" and any(x <= 0 for x in vals):
-            bad(f"{key}.{k}", "hazard-ratio thresholds must be > 0", "write hr = [1.0, 0.7]")
-            continue
-        out[k] = tuple(float(x) for x in vals)
-    return out
-
-
-def _survival_extras(merged: dict, where: str, kw: dict, bad) -> None:
-    """landmarks (times > 0) and contrasts (pairs of group names) of a survival analysis."""
-    if "landmarks" in merged:
-        times = merged["landmarks"] if isinstance(merged["landmarks"], list) else [merged["landmarks"]]
-        if not all(isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0 for t in times):
-            bad(f"{where}.landmarks", f"{merged['landmarks']!r} is not a list of times > 0",
-                "write landmarks = [12.0, 24.0] (the study's time unit)")
-        else:
-            kw["landmarks"] = tuple(float(t) for t in times)
-    if "contrasts" in merged:
-        pairs = merged["contrasts"]
-        if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 and
-                                                  all(isinstance(g, str) for g in p) for p in pairs):
-            bad(f"{where}.contrasts", f"{pairs!r} is not a list of pairs of group names",
-                'write contrasts = [["Lev+5FU", "Lev"]]')
-        else:
-            kw["contrasts"] = tuple((a, b) for a, b in pairs)
-
-
 def _analysis(entry: dict, defaults: Mapping[str, Any], index: int, bad) -> list[Analysis]:
     where = f"analyses[{index}]" if not isinstance(entry.get("id"), str) else f"analyses.{entry['id']}"
     kind = entry.get("kind")
@@ -329,47 +274,49 @@ def _analysis(entry: dict, defaults: Mapping[str, Any], index: int, bad) -> list
     if not isinstance(entry.get("id"), str) or not entry["id"].replace("_", "").replace("-", "").isalnum():
         bad(f"{where}.id", "missing, or not letters, digits, '_' and '-'", 'set id = "arm_pfs"')
         return []
-    _unknown(entry, COMMON_KEYS + KIND_KEYS[kind], f"{where}.", bad)
+    unknown_keys(entry, COMMON_KEYS + KIND_KEYS[kind], f"{where}.", bad)
     merged = {k: defaults[k] for k in INHERITED if k in defaults}
     merged.update({k: v for k, v in entry.items() if k not in ("thresholds", "sampler")})
-    thresholds = {**_thresholds(defaults.get("thresholds", {}), "defaults.thresholds", bad),
-                  **_thresholds(entry.get("thresholds", {}), f"{where}.thresholds", bad)}
+    thresholds = {**thresholds_of(defaults.get("thresholds", {}), "defaults.thresholds", bad),
+                  **thresholds_of(entry.get("thresholds", {}), f"{where}.thresholds", bad)}
     kw: dict[str, Any] = {"id": entry["id"], "kind": kind, "title": str(entry.get("title", entry["id"])),
                           "thresholds": thresholds,
-                          "prior_sets": _strings(merged.get("prior_sets", ["weakly_informative"]),
+                          "prior_sets": strings(merged.get("prior_sets", ["weakly_informative"]),
                                                  f"{where}.prior_sets", bad)}
     if "seed" in entry:
         kw["seed"] = entry["seed"]
     if kind == "survival":
-        kw["sampler"] = {**_sampler(defaults.get("sampler", {}), "defaults.sampler", bad),
-                         **_sampler(entry.get("sampler", {}), f"{where}.sampler", bad)}
-        for key in ("models", "loo_models", "terms", "continuous", "link", "per_unit"):
+        kw["sampler"] = {**sampler_settings(defaults.get("sampler", {}), "defaults.sampler", bad),
+                         **sampler_settings(entry.get("sampler", {}), f"{where}.sampler", bad)}
+        for key in ("models", "loo_models", "terms", "continuous", "link", "per_unit", "candidates"):
             if key in merged:
-                kw[key] = _strings(merged[key], f"{where}.{key}", bad)
+                kw[key] = strings(merged[key], f"{where}.{key}", bad)
         for key, typ in (("endpoint", str), ("primary", str), ("strata", str), ("regimen_effects", bool),
                          ("horizon", (int, float)), ("n_intervals", int), ("baseline", str),
                          ("tipping_points", bool), ("mcid", (int, float)), ("missing", str),
-                         ("extrapolate", bool)):
+                         ("extrapolate", bool), ("from_landmark", (int, float)), ("selection", str),
+                         ("selection_p", float)):
             if key in merged:
-                if not isinstance(merged[key], typ) or (typ is int and isinstance(merged[key], bool)):
+                if not isinstance(merged[key], typ) or (typ is not bool and isinstance(merged[key], bool)):
                     bad(f"{where}.{key}", f"{merged[key]!r} has the wrong type", f"see the plan format for {key}")
                 else:
-                    kw[key] = float(merged[key]) if key in ("horizon", "mcid") else merged[key]
+                    kw[key] = float(merged[key]) if key in ("horizon", "mcid", "from_landmark") else merged[key]
         if kw.get("n_intervals", 1) < 1:
             bad(f"{where}.n_intervals", f"{kw['n_intervals']} intervals", "use at least 1, or leave it out")
         if "cuts" in merged:
             kw["cuts"] = tuple(float(c) for c in merged["cuts"])
-        _survival_extras(merged, where, kw, bad)
+        survival_extras(merged, where, kw, bad)
         pop = merged.get("population", {})
         if not isinstance(pop, dict):
             bad(f"{where}.population", "must be a table of column = value", 'write population = { arm = "TKI+ICI" }')
         else:
             kw["population"] = {str(k): str(v) for k, v in pop.items()}
     elif kind == "response":
-        kw["comparisons"] = _strings(merged.get("comparisons", list(RESPONSE_COMPARISONS)),
+        kw["comparisons"] = strings(merged.get("comparisons", list(RESPONSE_COMPARISONS)),
                                      f"{where}.comparisons", bad)
+        kw.update(response_priors(merged, where, bad))
     else:
-        kw["tables"] = _strings(merged.get("tables", ["t4", "t5", "text"]), f"{where}.tables", bad)
+        kw["tables"] = strings(merged.get("tables", ["t4", "t5", "text"]), f"{where}.tables", bad)
         if "mcid" in merged:
             kw["mcid"] = float(merged["mcid"])
     analysis = Analysis(**kw)

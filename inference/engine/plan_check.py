@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from hccbayes.data.study import load_study
 from hccbayes.errors import HccbayesError, Problem
+from hccbayes.models.priors.roles import default_roles
 from hccbayes.models.priors.sets import PRIOR_SET_NAMES
 from hccbayes.models.survival.families import BASELINES, MODELS, SETTINGS
+from hccbayes.models.survival.landmark import post_baseline_terms
 from hccbayes.models.survival.population import MISSING_RULES
 
+SELECTION_RULES = ("published", "univariable_p")  # where a multivariable model's terms come from
 LINKS = ("cox_hr", "km_median")  # frequentist rows a survival analysis may link to published figures
 RESPONSE_COMPARISONS = ("best_response", "adverse_event", "afp_change_response")
 
@@ -42,6 +45,10 @@ def check_plan(plan, fname: str) -> list[Problem]:
             f"use one of {', '.join(known)}")
     endpoints = [e.name for e in study.endpoints]
     columns = _study_columns(study)
+    roles = plan.roles or default_roles(study)
+    for t in (*roles.treatment, *roles.direction):
+        if t not in study.factors and t not in columns:
+            bad("roles", f"{t!r} is not a factor or column of study {study.name}", "name a factor of study.toml")
     for a in plan.analyses:
         w = f"analyses.{a.id}"
         for ps in a.prior_sets:
@@ -55,12 +62,16 @@ def check_plan(plan, fname: str) -> list[Problem]:
             bad(f"{w}.prior_sets", "no prior set", 'set prior_sets = ["weakly_informative"]')
         if a.kind == "survival":
             _check_survival(a, w, study, endpoints, columns, MODELS, BASELINES, LINKS, bad)
+            if a.tipping_points and roles.role(a.contrast_term or "") != "treatment":
+                bad(f"{w}.tipping_points", f"the contrast {a.contrast_term!r} is not a treatment contrast: its prior "
+                    "does not move with the prior centre or the MCID", "add it to [roles] treatment, or delete "
+                    "tipping_points")
         elif a.kind == "response":
             for c in a.comparisons:
                 if c not in RESPONSE_COMPARISONS:
                     bad(f"{w}.comparisons", f"unknown comparison set {c!r}",
                         f"use names from {', '.join(RESPONSE_COMPARISONS)}")
-        if a.kind != "response" and not 0 < a.mcid < 1:
+        if not 0 < a.mcid < 1:
             bad(f"{w}.mcid", f"{a.mcid} is not a hazard ratio in (0, 1)", "set mcid = 0.7")
     return out
 
@@ -74,16 +85,18 @@ def _check_survival(a, w, study, endpoints, columns, models, baselines, links, b
     if any(m not in models for m in a.loo_models):
         bad(f"{w}.loo_models", f"{list(a.loo_models)} names an unknown model",
             f"use models from {', '.join(models)}")
-    if not a.terms:
+    if a.selection or a.candidates:
+        _check_selection(a, w, bad)
+    elif not a.terms:
         bad(f"{w}.terms", "no terms", 'list at least one study factor, e.g. terms = ["tki_ici"]')
-    for t in a.terms:
+    for t in (*a.terms, *a.candidates):
         if t not in study.factors and not (t in a.continuous and t in columns):
             bad(f"{w}.terms", f"{t!r} is neither a factor of study {study.name} nor a continuous column "
                 "listed in `continuous`", f"use factors such as {', '.join(list(study.factors)[:6])}, ...")
     for t in a.continuous:
         if t not in a.terms:
             bad(f"{w}.continuous", f"{t!r} is not among the terms", "list continuous columns in terms too")
-    if a.primary is not None and a.primary not in a.terms:
+    if a.primary is not None and a.primary not in a.terms and a.selection != "univariable_p":
         bad(f"{w}.primary", f"{a.primary!r} is not among the terms", "name one of the terms as primary")
     for col in a.population:
         if col not in columns:
@@ -123,3 +136,35 @@ def _check_survival(a, w, study, endpoints, columns, models, baselines, links, b
     if (a.contrasts or a.landmarks) and a.strata is None:
         bad(f"{w}.{'contrasts' if a.contrasts else 'landmarks'}", "needs strata (the groups compared)",
             'set strata = "<column>", e.g. strata = "arm"')
+    if a.from_landmark is not None:
+        _check_landmark(a, w, study, bad)
+
+
+def _check_selection(a, w, bad) -> None:
+    """``selection`` is published (the terms are the paper's list; candidates optional, to show the rule's pick
+    beside it) or univariable_p (the candidates are screened on the data; no terms)."""
+    if a.selection not in SELECTION_RULES:
+        bad(f"{w}.selection", f"{a.selection!r} is not a selection rule", f"use one of {', '.join(SELECTION_RULES)}")
+    elif a.selection == "published" and not a.terms:
+        bad(f"{w}.terms", "selection = \"published\" needs the published term list", "list the terms as printed")
+    elif a.selection == "univariable_p" and (a.terms and a.terms != ((a.primary,) if a.primary else ())
+                                             or not a.candidates):
+        bad(f"{w}.terms", "selection = \"univariable_p\" picks the terms from the candidates on the data",
+            "give candidates = [...] (and primary, which is always kept) instead of terms")
+    if not 0 < a.selection_p < 1:
+        bad(f"{w}.selection_p", f"{a.selection_p} is not a p-value threshold in (0, 1)", "set selection_p = 0.1")
+
+
+def _check_landmark(a, w, study, bad) -> None:
+    """A landmark is a positive time no earlier than the measurement of any post-baseline term, and a landmark
+    analysis reproduces no published figure (the paper's are from time zero)."""
+    if not a.from_landmark > 0:
+        bad(f"{w}.from_landmark", f"{a.from_landmark!r} is not a positive time", f"give the landmark in {study.time_unit}")
+        return
+    for term, at in post_baseline_terms(study, a.terms).items():
+        if a.from_landmark < at:
+            bad(f"{w}.from_landmark", f"{a.from_landmark:g} is before {term!r} is measured ({at:g} {study.time_unit})",
+                f"set from_landmark = {at:g} or later")
+    if a.link:
+        bad(f"{w}.link", "a landmark analysis has no published counterpart (published figures count from time "
+            "zero)", "delete link; the naive analysis of the same terms links the published figures")

@@ -168,11 +168,19 @@ def fit_columns(outcome: FitOutcome, model: str, prior_set: str) -> dict:
                 diagnostics=diagnostics_text(outcome))
 
 
+def prior_text(priors, term: str, terms: tuple[str, ...], primary: str | None) -> str:
+    """'prior: log HR ~ Normal(0, 0.5605) (prognostic, shrinkage)' — the prior a fit gave a term."""
+    if hasattr(priors, "describe"):
+        return f"prior: log HR ~ {priors.describe(term)}"
+    p = priors.for_terms(terms, primary)[terms.index(term)]
+    return f"prior: log HR ~ Normal({p.mu:.4g}, {p.sigma:.4g})"
+
+
 def bayes_rows(rows: Rows, a, study, data, spec: SurvivalSpec, outcome: FitOutcome, prior_set: str,
-               links: SurvivalLinks, note: str = "") -> None:
-    """HR and P(HR < t) of every term; with strata, standardised medians, RMST and landmark survival per
-    group (or regimen), their differences and P(Δ > t) (:mod:`.rows_groups`). ``note``: what the
-    missing-value rule did."""
+               links: SurvivalLinks, note: str = "", priors=None) -> None:
+    """HR and P(HR < t) of every term (the HR's note names the term's prior when ``priors`` is given); with
+    strata, standardised medians, RMST and landmark survival per group (or regimen), their differences and
+    P(Δ > t) (:mod:`.rows_groups`). ``note``: what the missing-value rule did."""
     dt = outcome.dt
     data_notes = json.loads(dt.attrs.get("data_notes", "[]"))  # e.g. no events in a level (see design.py)
     common = dict(**fit_columns(outcome, spec.model, prior_set), cohort_based=True,
@@ -182,7 +190,9 @@ def bayes_rows(rows: Rows, a, study, data, spec: SurvivalSpec, outcome: FitOutco
         x = hr.sel(term=term)
         rid = _ids(links.hr.get(term, []))
         contrast = term_label(study, a, term, data.scale)
-        summary_row(rows, common, x, "hr", "HR", contrast=contrast, registry_id=rid)
+        prior = prior_text(priors, term, tuple(data.terms), spec.primary) if priors is not None else ""
+        summary_row(rows, {**common, "note": "; ".join(filter(None, [prior, common["note"]]))}, x, "hr", "HR",
+                    contrast=contrast, registry_id=rid)
         for t in a.thresholds.get("hr", ()):
             rows.add(**common, contrast=contrast, quantity="hr", probability=q.prob_below(x, t), threshold=t,
                      direction="<", unit="HR", registry_id=rid)

@@ -18,7 +18,9 @@ analysis is a :class:`PlanError` before anything is fitted), then runs the analy
   ``psense_prior`` / ``psense_likelihood`` rows of the table;
 * ``curves.csv`` and ``km.csv`` — what the survival figures plot (:mod:`.curves`);
 * ``study/`` — the study's description, the audit of its published figures and the fidelity of its cohort
-  (:mod:`.study_record`).
+  (:mod:`.study_record`);
+* ``selection.csv`` — where the multivariable analyses' terms come from: the published lists and the ones the
+  univariable p-value rule picks on the cohort (:mod:`.selection`).
 
 The report (``report/``) is built from the run folder afterwards, by :func:`hccbayes.api.run_plan` (the
 CLI's default) or ``hccbayes report``, from these files alone: the engine knows nothing of reports.
@@ -55,8 +57,9 @@ from hccbayes.inference.engine import rows_survival as rs
 from hccbayes.inference.engine.curves import FigureData
 from hccbayes.inference.engine.outdir import OutputDirError, identity, prepare_out, study_ref, write_run_json
 from hccbayes.inference.engine.plan import Plan, load_plan
+from hccbayes.inference.engine.selection import resolve_selection, write_selection
 from hccbayes.inference.engine.study_record import write_study_record
-from hccbayes.inference.engine.survival_run import Context, fit_jobs, preflight, run_survival
+from hccbayes.inference.engine.survival_run import Context, analysis_frame, fit_jobs, preflight, run_survival
 from hccbayes.inference.engine.table import make_table, note_cohort_rows, validate_table, write_table
 from hccbayes.inference.engine.tasks import prefit
 from hccbayes.inference.fitting.fit import ModelCache, versions
@@ -113,9 +116,9 @@ def _run_analysis(ctx: Context, a, status: dict) -> list[dict]:
     if a.kind == "response":
         seeds = lambda endpoint, ps, cohort: ctx.seed(a, endpoint, ps, cohort)  # noqa: E731
         return rows_counts.response_rows(replace(a, prior_sets=ctx.prior_sets(a)),
-                                         lk.response_links(a, ctx.registry), ctx.df, ctx.study, seeds)
+                                         lk.response_links(a, ctx.registry), ctx.df, ctx.study, seeds, ctx.roles)
     return rows_counts.summary_rows(replace(a, prior_sets=ctx.prior_sets(a)),
-                                    lk.summary_links(a, ctx.registry), a.mcid)
+                                    lk.summary_analysis_inputs(a, ctx.registry), a.mcid, ctx.roles)
 
 
 def _progress(total: int):
@@ -180,6 +183,7 @@ def run_plan(plan_or_path: Plan | str | Path, out: str | Path, quick: bool = Fal
     df = load_cohort(cohort_path, study)
     basis = basis_note(study)
     registry = study_registry(study)
+    plan, selection = resolve_selection(plan, study, df, lambda d, a: analysis_frame(d, study, a))
     preflight(plan, study, df)
     out = Path(out).resolve()
     ident = identity(plan, study, cohort_path)
@@ -194,6 +198,7 @@ def run_plan(plan_or_path: Plan | str | Path, out: str | Path, quick: bool = Fal
            "uncovered_registry_entries": lk.uncovered(plan, registry), "analyses": {}}
     write_run_json(run, out)
     write_study_record(out, study, registry, df, cohort_path)
+    write_selection(selection, out)
     if executor is not None:
         _prefit(ctx, executor)
     rows: list[dict] = []

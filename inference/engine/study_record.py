@@ -1,8 +1,9 @@
 """What a run records of its study, so that its report needs neither the study folder nor a re-run of
 the audit or of the reconstruction check. Written by the run engine into ``<run>/study/``:
 
-* ``study.json`` — name, citation, time unit, what the cohort is (:func:`cohort_kind`), endpoints (name, label, event label), the registry's
-  population labels and the text of the study's PROVENANCE.md ("" when it has none);
+* ``study.json`` — name, citation, time unit, what the cohort is (:func:`cohort_kind`), whether the arms were
+  randomised and their names, endpoints (name, label, event label), the registry's population labels and the
+  text of the study's PROVENANCE.md ("" when it has none);
 * ``audit.csv`` — the consistency audit of the published figures
   (:func:`hccbayes.data.published.audit.audit`: rule, severity, entries, message, arithmetic);
 * ``fidelity.csv`` — for a reconstructed cohort only: its fidelity table, against the published targets
@@ -45,6 +46,7 @@ def study_description(study, registry) -> dict:
     """The study as the report names it (see the module docstring)."""
     provenance = study.folder / "PROVENANCE.md"
     return {"name": study.name, "citation": study.citation, "time_unit": study.time_unit, "cohort": cohort_kind(study),
+            "randomised": study.randomised, "arms": list(study.arm_names),
             "endpoints": [{"name": ep.name, "label": ep.label, "event_label": ep.event_label}
                           for ep in study.endpoints],
             "populations": {name: pop.label for name, pop in registry.populations.items()},

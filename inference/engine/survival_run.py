@@ -31,8 +31,10 @@ from hccbayes.inference.fitting.cache import fit_cached
 from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings
 from hccbayes.inference.sensitivity.tipping import tipping_rows
 from hccbayes.inference.sensitivity.tipping_run import tipping_search
+from hccbayes.models.priors.roles import TermRoles, default_roles, with_roles
 from hccbayes.models.priors.sets import resolve_prior_set
 from hccbayes.models.survival.design import SpecError, analysis_population, survival_data
+from hccbayes.models.survival.landmark import landmark_frame, landmark_note, naive_note, post_baseline_terms
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,11 @@ class Context:
     figures: FigureData
     prefitted: dict[str, float] = field(default_factory=dict)  # key -> seconds of fits run on an executor
     fit_columns: dict[str, dict] = field(default_factory=dict)  # key -> columns every row of the fit shares
+
+    @property
+    def roles(self) -> TermRoles:
+        """The plan's term roles, else the study's arm factors as the treatment contrasts."""
+        return self.plan.roles or default_roles(self.study)
 
     @property
     def default_prior_set(self) -> str:
@@ -76,6 +83,24 @@ def fitted_models(a) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*a.models, *a.loo_models)))
 
 
+def analysis_frame(df: pd.DataFrame, study, a) -> pd.DataFrame:
+    """The cohort an analysis is fitted to: ``df`` itself, or for a landmark analysis its patients event-free
+    and in follow-up at the landmark, with time from then on (:mod:`hccbayes.models.survival.landmark`)."""
+    return df if a.from_landmark is None else landmark_frame(df, study, a.endpoint, a.from_landmark)
+
+
+def analysis_notes(study, a, df: pd.DataFrame, sub: pd.DataFrame) -> str:
+    """What every row of an analysis says about its clock — the landmark and its patients (``df`` the analysis'
+    population from time zero, ``sub`` from the landmark), or that a post-baseline covariate is used as if known
+    at time zero (the naive analysis) — and where its terms come from (:mod:`.selection`)."""
+    if a.from_landmark is not None:
+        clock = landmark_note(study, a.endpoint, a.from_landmark, len(df), len(sub))
+    else:
+        measured = post_baseline_terms(study, a.terms)
+        clock = naive_note(study, measured) if measured else ""
+    return "; ".join(filter(None, (clock, a.selection_note)))
+
+
 def preflight(plan: Plan, study, df) -> None:
     """Every survival analysis' design can be built on the cohort, or one :class:`PlanError` for all."""
     problems = []
@@ -84,7 +109,7 @@ def preflight(plan: Plan, study, df) -> None:
             continue
         for model in fitted_models(a):
             try:
-                data = survival_data(df, study, rs.spec_for(a, model))
+                data = survival_data(analysis_frame(df, study, a), study, rs.spec_for(a, model))
             except SpecError as err:
                 problems.append(Problem(str(plan.path or "<plan>"), f"key 'analyses.{a.id}': {err}",
                                         "drop that term or change the population of this analysis"))
@@ -115,9 +140,9 @@ def fit_jobs(ctx: Context, a):
     settings = ctx.settings(a)
     for model in fitted_models(a):
         spec = rs.spec_for(a, model)
-        data = survival_data(ctx.df, ctx.study, spec)
+        data = survival_data(analysis_frame(ctx.df, ctx.study, a), ctx.study, spec)
         for ps in ctx.prior_sets(a) if model in a.models else (ctx.primary_prior_set(a),):
-            priors = resolve_prior_set(ps, a.mcid, ctx.plan.custom_prior_sets)
+            priors = with_roles(resolve_prior_set(ps, a.mcid, ctx.plan.custom_prior_sets), ctx.roles)
             yield model, ps, FitJob(f"{a.id}__{model}__{ps}", a.id, data, priors, spec, settings,
                                     ctx.seed(a, model, ps))
 
@@ -126,9 +151,13 @@ def run_survival(ctx: Context, a, status: dict) -> list[dict]:
     """The rows of one survival analysis (see the module docstring); ``status`` gets each fit's record."""
     links = lk.survival_links(a, ctx.registry)
     rows = rs.analysis_rows(a)
-    rs.published_rows(rows, ctx.study, links)
     population = analysis_population(ctx.df, rs.spec_for(a, a.models[0]))
-    rs.frequentist_rows(rows, a, population.frame, ctx.study, links, population.note)
+    sub = analysis_frame(population.frame, ctx.study, a)
+    rows.shared["note"] = analysis_notes(ctx.study, a, population.frame, sub)  # each row adds its own note to it
+    if a.from_landmark is None and post_baseline_terms(ctx.study, a.terms):
+        rows.shared["title"] = f"{a.title} (naive analysis from time zero)"
+    rs.published_rows(rows, ctx.study, links)
+    rs.frequentist_rows(rows, a, sub, ctx.study, links, population.note)
     start = None  # the fit a tipping-point search starts from: first model, primary prior set
     for model, ps, job in fit_jobs(ctx, a):
         if (model, ps) == (a.models[0], ctx.primary_prior_set(a)):
@@ -141,7 +170,7 @@ def run_survival(ctx: Context, a, status: dict) -> list[dict]:
                                    "seconds": round(outcome.seconds, 3), "fit_hash": outcome.dt.attrs["fit_hash"],
                                    "diagnostics": outcome.diagnostics.to_dict(), "note": outcome.note}
         ctx.fit_columns[job.key] = rs.fit_columns(outcome, model, ps)
-        rs.bayes_rows(rows, a, ctx.study, job.data, job.spec, outcome, ps, links, population.note)
+        rs.bayes_rows(rows, a, ctx.study, job.data, job.spec, outcome, ps, links, population.note, job.priors)
         ctx.figures.add(a, ps, outcome.dt, job.data, job.spec)
     if a.tipping_points:
         _tipping(ctx, a, rows, status, *start)

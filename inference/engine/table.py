@@ -82,13 +82,15 @@ def row(**columns: Any) -> dict[str, Any]:
 
 @dataclass
 class Rows:
-    """Rows that share some columns (those of one analysis, say): ``add`` makes each with :func:`row`."""
+    """Rows that share some columns (those of one analysis, say): ``add`` makes each with :func:`row`. A shared
+    ``note`` comes first in every row's note, before the row's own."""
 
     shared: dict[str, Any] = field(default_factory=dict)
     rows: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, **columns: Any) -> None:
-        self.rows.append(row(**{**self.shared, **columns}))
+        note = "; ".join(filter(None, (self.shared.get("note"), columns.get("note"))))
+        self.rows.append(row(**{**self.shared, **columns, **({"note": note} if note else {})}))
 
     def extend(self, rows: list[dict[str, Any]]) -> None:
         """Add rows made elsewhere (their own columns over the shared ones)."""

@@ -171,11 +171,11 @@ class FitOutcome:
         return diagnostics_of(self.dt)
 
 
-def sample_with_gate(data, priors, spec, settings, seed, cache) -> tuple[object, str]:
+def sample_with_gate(data, priors, spec, settings, seed, cache, pointwise: bool | None = None) -> tuple[object, str]:
     """Fit; a fit that fails the diagnostics gate is refitted once — after divergences with a higher
     target_accept and longer tuning (:func:`with_more_care`), after too low an ESS or too high an R-hat
-    with twice the draws — and the refit is recorded in the returned note."""
-    dt = fit(data, priors, spec, settings, seed=seed, cache=cache)
+    with twice the draws — and the refit is recorded in the returned note. ``pointwise`` as in :func:`fit`."""
+    dt = fit(data, priors, spec, settings, seed=seed, cache=cache, pointwise=pointwise)
     diag = diagnostics_of(dt)
     if diag.ok:
         return dt, ""
@@ -188,7 +188,7 @@ def sample_with_gate(data, priors, spec, settings, seed, cache) -> tuple[object,
         reason = "; ".join(diag.problems())
         how = f"draws={careful.draws}"
     log.warning("%s: refitting once with %s", reason, how)
-    dt = fit(data, priors, spec, careful, seed=seed, cache=cache)
+    dt = fit(data, priors, spec, careful, seed=seed, cache=cache, pointwise=pointwise)
     after = diagnostics_of(dt)
     note = f"refit after {reason} with {how}: {'clean' if after.ok else '; '.join(after.problems())}"
     return dt, note

@@ -29,8 +29,10 @@ from hccbayes.inference.engine.tasks import FitJob, prefit
 from hccbayes.inference.fitting.cache import FitOutcome, fit_cached, fit_hash, fit_inputs, load_fit, sample_with_gate
 from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings
 from hccbayes.inference.sensitivity import power_scaling as psn
+from hccbayes.models.priors.roles import with_roles
 from hccbayes.models.priors.sets import DEFAULT_MCID, PRIOR_SET_NAMES, PriorSet, expand_prior_sets
 from hccbayes.models.survival.design import survival_data
+from hccbayes.models.survival.landmark import landmark_frame
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +61,16 @@ def _fit(key: str, data, priors: PriorSet, spec, settings: SamplerSettings, seed
     return outcome
 
 
-def _grid_jobs(a, grid, *, study, cohort, seed: int, models, settings):
-    """(model, label, FitJob) of every fit of one analysis in the grid, seeded as the engine seeds them."""
+def _grid_jobs(a, grid, *, study, cohort, seed: int, models, settings, roles=None):
+    """(model, label, FitJob) of every fit of one analysis in the grid, seeded as the engine seeds them, with
+    the engine's term roles (``roles``: :mod:`hccbayes.models.priors.roles`) and landmark cohort."""
     run_settings = settings or replace(SamplerSettings(), **dict(a.sampler))
+    frame = cohort if a.from_landmark is None else landmark_frame(cohort, study, a.endpoint, a.from_landmark)
     for model in (m for m in a.models if models is None or m in models):
         spec = rs.spec_for(a, model)
-        data = survival_data(cohort, study, spec)
+        data = survival_data(frame, study, spec)
         for label, priors in grid:
+            priors = with_roles(priors, roles) if roles is not None else priors
             fit_seed = derived_seed(seed, a.seed if a.seed is not None else "", a.id, model, label)
             yield model, label, FitJob(f"{a.id}__{model}__{label}", a.id, data, priors, spec, run_settings,
                                        fit_seed)
@@ -75,13 +80,15 @@ def sensitivity(analyses: Sequence, prior_sets: Iterable[str] = PRIOR_SET_NAMES,
                 mcids: Sequence[float] = (DEFAULT_MCID,), *, study, cohort: pd.DataFrame, seed: int = 0,
                 custom: Mapping[str, PriorSet] | None = None, models: Sequence[str] | None = None,
                 settings: SamplerSettings | None = None, cache: ModelCache | None = None,
-                fits_dir: str | Path | None = None, power_scale: bool = True, executor=None) -> SensitivityResult:
+                fits_dir: str | Path | None = None, power_scale: bool = True, executor=None,
+                roles=None) -> SensitivityResult:
     """Refit every survival analysis of ``analyses`` (plan :class:`~hccbayes.inference.engine.plan.Analysis` values) under
     every prior set; see the module docstring. ``models`` restricts each analysis's models; ``seed`` is
     the plan seed (each fit's seed is derived from it as the engine derives it, so a named-set fit here
     is the engine's fit); ``settings`` overrides each analysis's sampler settings. ``executor`` (needs
     ``fits_dir``): run the grid's fits as gated tasks on it first (:func:`.tasks.prefit`), then read them
-    from the cache."""
+    from the cache. ``roles``: the plan's term roles (None: every prior set as it is, the primary term carrying
+    the contrast prior)."""
     t_start = time.perf_counter()
     cache = cache if cache is not None else ModelCache()
     compiles0 = cache.compiles
@@ -96,7 +103,7 @@ def sensitivity(analyses: Sequence, prior_sets: Iterable[str] = PRIOR_SET_NAMES,
             log.info("sensitivity: skipping %s (%s analyses have closed-form prior grids)", a.id, a.kind)
     survival = [replace(a, thresholds={**a.thresholds, "hr": tuple(dict.fromkeys((1.0, *mcids)))})
                 for a in analyses if a.kind == "survival"]
-    job_kw = dict(study=study, cohort=cohort, seed=seed, models=models, settings=settings)
+    job_kw = dict(study=study, cohort=cohort, seed=seed, models=models, settings=settings, roles=roles)
     if executor is not None:
         if fits_dir is None:
             raise ValueError("an executor stores its fits in the cache: give fits_dir")
@@ -111,7 +118,7 @@ def sensitivity(analyses: Sequence, prior_sets: Iterable[str] = PRIOR_SET_NAMES,
             outcome = _fit(job.key, job.data, job.priors, job.spec, job.settings, job.seed, cache, fits_dir, a.id)
             result.fits[job.key] = outcome.dt
             result.fit_seconds[job.key] = outcome.seconds
-            rs.bayes_rows(rows_a, a, study, job.data, job.spec, outcome, label, SurvivalLinks())
+            rs.bayes_rows(rows_a, a, study, job.data, job.spec, outcome, label, SurvivalLinks(), priors=job.priors)
             if power_scale:
                 ps = psn.power_scaling(outcome.dt)
                 base = dict(**bayes_columns(model, label), cohort_based=True, diagnostics_ok=outcome.diagnostics.ok)

@@ -34,7 +34,8 @@ import numpy as np
 from scipy import special
 
 from hccbayes.inference.engine.table import row
-from hccbayes.inference.fitting.fit import fit
+from hccbayes.inference.fitting.cache import sample_with_gate
+from hccbayes.inference.fitting.fit import diagnostics_of
 from hccbayes.models.priors.sets import PriorSet, prior_set, skeptical_sigma
 from hccbayes.models.priors.values import Normal
 from hccbayes.models.summary_hr import normal_update
@@ -57,6 +58,7 @@ class TippingPoint:
     evaluations: int  # new evaluations of this search (memoised points are free)
     note: str = ""
     se: float = float("nan")  # Monte Carlo uncertainty of ``value`` (ptol / |dp/dx|) when known
+    gate_failures: int = 0  # evaluated points whose refit failed the diagnostics gate (after one automatic refit)
 
     @property
     def crossed(self) -> bool:
@@ -65,7 +67,8 @@ class TippingPoint:
     def to_dict(self) -> dict:
         return {"parameter": self.parameter, "target": self.target, "value": self.value, "se": self.se,
                 "bracket": list(self.bracket) if self.bracket else None, "converged": self.converged,
-                "evaluations": self.evaluations, "note": self.note, "points": [list(p) for p in self.points]}
+                "evaluations": self.evaluations, "note": self.note, "points": [list(p) for p in self.points],
+                "gate_failures": self.gate_failures}
 
 
 @dataclass
@@ -204,8 +207,10 @@ def conjugate_mcid_evaluator(y: float, se: float, threshold: float = 1.0):
 class MCMCEvaluator:
     """x -> P(HR_contrast < threshold) by refitting the compiled survival model under a changed
     contrast prior. ``kind`` is ``mean`` (prior Normal(x, sigma)) or ``mcid`` (prior
-    Normal(0, skeptical_sigma(x))). Each call is one ``with_data`` refit with the same seed; the
-    Monte Carlo standard error of each probability (from the ESS of the indicator) is kept in ``mcse``."""
+    Normal(0, skeptical_sigma(x))). Each call is one ``with_data`` refit with the same seed, through the
+    run's diagnostics gate (:func:`~hccbayes.inference.fitting.cache.sample_with_gate`: a failing refit is
+    refitted once with more care); the Monte Carlo standard error of each probability (from the ESS of the
+    indicator) is kept in ``mcse``, the problems of a refit still failing the gate in ``failed``."""
 
     data: object
     spec: object
@@ -217,11 +222,16 @@ class MCMCEvaluator:
     sigma: float = float("nan")
     threshold: float = 1.0
     mcse: dict = field(default_factory=dict)
+    failed: dict = field(default_factory=dict)
 
     def __call__(self, x: float) -> float:
         mu, sd = (x, self.sigma) if self.kind == "mean" else (0.0, skeptical_sigma(x))
         ps = with_contrast(self.base, mu, sd, f"tipping_{self.kind}")
-        dt = fit(self.data, ps, self.spec, self.settings, seed=self.seed, cache=self.cache, pointwise=False)
+        dt, _ = sample_with_gate(self.data, ps, self.spec, self.settings, self.seed, self.cache, pointwise=False)
+        diagnostics = diagnostics_of(dt)
+        if not diagnostics.ok:
+            self.failed[float(x)] = "; ".join(diagnostics.problems())
+            log.warning("tipping refit at %s = %g failed the diagnostics gate: %s", self.kind, x, self.failed[float(x)])
         log_hr = dt["posterior"]["log_hr"].sel(term=self.spec.contrast_term)
         below = (log_hr < math.log(self.threshold)).astype(float)
         p = float(below.mean())
@@ -284,6 +294,10 @@ def survival_tipping_points(data, spec, settings, seed: int, cache, mcid: float 
             if res.crossed and ev.mcse:
                 nearest = min(ev.mcse, key=lambda x: abs(x - res.value))
                 res = replace(res, se=_value_se(res.points, res.value, ev.mcse[nearest]))
+            failures = sum(x in ev.failed for x, _ in res.points)
+            if failures:
+                res = replace(res, gate_failures=failures, note="; ".join(filter(None, (
+                    res.note, f"{failures} of its {len(res.points)} refits failed the diagnostics gate"))))
             out.append(res)
     return out
 
@@ -294,14 +308,20 @@ MC_Z = 1.96  # the half-width of a tipping point's interval in Monte Carlo SEs, 
 def tipping_rows(points: list[TippingPoint], base: dict, mcid: float, threshold: float = 1.0) -> list[dict]:
     """Comparison-table rows (quantity ``tipping_point``): estimate = the prior-median HR exp(m) for
     ``prior_mean`` or the MCID for ``skeptical_mcid``; lower/upper = ± 1.96 Monte Carlo SE; threshold =
-    the target probability."""
+    the target probability. A search with a refit that failed the diagnostics gate has ``diagnostics_ok``
+    false and says how many, whatever the starting fit's diagnostics (``base``)."""
     rows = []
     for tp in points:
+        gate = {}
+        if tp.gate_failures:
+            gate = {"diagnostics_ok": False, "diagnostics": "; ".join(filter(None, (
+                base.get("diagnostics"), f"FAILED: {tp.gate_failures} refit(s) of this tipping-point search failed "
+                "the diagnostics gate")))}
         to_scale = math.exp if tp.parameter == "prior_mean" else (lambda v: v)
         what = (f"prior centre (HR) of a Normal(m, {skeptical_sigma(mcid):.4f}) log-HR prior"
                 if tp.parameter == "prior_mean" else "MCID encoded by a skeptical Normal(0, -ln(mcid)/1.645) prior")
         se = tp.se if math.isfinite(tp.se) else 0.0
-        rows.append(row(**{**base, "quantity": "tipping_point", "threshold": tp.target,
+        rows.append(row(**{**base, **gate, "quantity": "tipping_point", "threshold": tp.target,
                            "estimate": to_scale(tp.value) if tp.crossed else float("nan"),
                            "lower": to_scale(tp.value - MC_Z * se) if tp.crossed else float("nan"),
                            "upper": to_scale(tp.value + MC_Z * se) if tp.crossed else float("nan"),

@@ -19,6 +19,15 @@ Robust mixtures
 2014, Biometrics 70:1023; RBesT ``robustify``). The vague component lets the data overrule an
 informative component that conflicts with them; the posterior weights are updated in
 :func:`hccbayes.models.response.beta_binomial.posterior`.
+
+The rule of a prior set
+-----------------------
+A :class:`RateRule` gives each group of one comparison its prior: ``fixed`` (the same Beta for every group:
+Jeffreys under ``vague``, uniform under ``weakly_informative``; no belief about the difference), ``external``
+(robust mixtures of external data, :func:`~hccbayes.models.priors.sets.external_prior_set`) or ``log_odds``:
+the clinical sets (skeptical, enthusiastic, pessimistic) put their belief on the log odds ratio, calibrated
+like the survival sets and without taking anything from the data they analyse, and are computed by
+:mod:`hccbayes.models.response.logistic`, not by per-group Betas.
 """
 from __future__ import annotations
 
@@ -202,19 +211,16 @@ def robust(component: BetaPrior, weight: float = 0.5, vague: BetaPrior | None = 
 # ---- the response part of a prior set ------------------------------------------------------------------
 @dataclass(frozen=True)
 class RateRule:
-    """How a prior set turns the counts of one comparison into one prior per group.
+    """How a prior set gives each group of one comparison its prior.
 
-    ``kind`` is ``fixed`` (the same ``base`` prior for every group), ``centred`` (every group gets
-    uniform-plus-``n0``-pseudo-patients centred on the pooled rate, the comparison group's centre shifted
-    by ``log_or_shift`` on the log-odds scale) or ``external`` (``external`` maps group -> (events,
-    total), made robust with weight ``weight``; groups without external data get ``base``).
+    ``kind`` is ``fixed`` (the same ``base`` prior for every group), ``external`` (``external`` maps group ->
+    (events, total), made robust with weight ``weight``; groups without external data get ``base``) or
+    ``log_odds`` (a belief about the log odds ratio: no per-group Betas, see the module docstring).
     """
 
     kind: str
     description: str
     base: BetaPrior = field(default_factory=uniform)
-    n0: float = 0.0
-    log_or_shift: float = 0.0
     external: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     weight: float = 0.5
 
@@ -222,25 +228,18 @@ class RateRule:
         """One prior per group of ``counts`` (group -> (events, total)); ``reference`` is the control."""
         if self.kind == "fixed":
             return {g: self.base for g in counts}
-        if self.kind == "centred":
-            x = sum(c[0] for c in counts.values())
-            n = sum(c[1] for c in counts.values())
-            pooled = x / n if n else 0.5
-            out = {}
-            for g in counts:
-                centre = pooled if g == reference else _shift(pooled, self.log_or_shift)
-                out[g] = informative(self.n0 * centre, self.n0, label=f"{name}: centre {centre:.3f}, "
-                                     f"{self.n0:g} pseudo-patients")
-            return out
+        if self.kind == "log_odds":
+            raise KeyError(f"the {name or 'clinical'} set of a response comparison is a belief about the log odds "
+                           "ratio: use hccbayes.models.response.logistic (log_odds_priors, compare_rates_logistic), "
+                           "as the run engine does")
         if self.kind == "external":
             return {g: robust(informative(*self.external[g]), self.weight) if g in self.external else self.base
                     for g in counts}
         raise ValueError(f"unknown prior-set kind {self.kind!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "description": self.description, "base": self.base.to_dict(), "n0": self.n0,
-                "log_or_shift": self.log_or_shift, "external": {k: list(v) for k, v in self.external.items()},
-                "weight": self.weight}
+        return {"kind": self.kind, "description": self.description, "base": self.base.to_dict(),
+                "external": {k: list(v) for k, v in self.external.items()}, "weight": self.weight}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RateRule:
@@ -250,7 +249,3 @@ class RateRule:
         return cls(**d)
 
 
-def _shift(p: float, log_or: float) -> float:
-    """Rate p moved by log_or on the log-odds scale (p kept inside (0, 1))."""
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return float(special.expit(special.logit(p) + log_or))

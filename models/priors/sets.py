@@ -21,18 +21,16 @@ vague                  Normal(0, 10) — flat over any plausible HR      Jeffrey
                        (all terms)
 weakly_informative     Normal(0, 1): 95% prior mass on HR 0.14–7.1     uniform Beta(1, 1)
                        (all terms). The default.
-skeptical              Normal(0, s), s = −ln(mcid)/z: centred on HR 1  one Beta centred on the pooled
-                       with P(HR < mcid) = 0.05 (others weakly inf.)   rate, n0 = 20 pseudo-patients
-enthusiastic           Normal(ln mcid, s): P(HR > 1) = 0.05            comparison arm's centre moved up
-                                                                       by odds ratio 1/mcid
-pessimistic            Normal(−ln mcid, s): P(HR < 1) = 0.05           ... moved down by 1/mcid
+skeptical              Normal(0, s), s = −ln(mcid)/z: centred on HR 1  a belief about the log odds
+                       with P(HR < mcid) = 0.05 (others weakly inf.)   ratio, calibrated like the HR
+enthusiastic           Normal(ln mcid, s): P(HR > 1) = 0.05            (:mod:`hccbayes.models.response.
+pessimistic            Normal(−ln mcid, s): P(HR < 1) = 0.05           logistic`), nothing from the data
 =====================  ==============================================  ===============================
 
 The skeptical set follows Spiegelhalter, Freedman & Parmar (1994): its log-HR prior puts 5% on an effect at
-least as large as the MCID (σ = 0.2168 for mcid = 0.7). For responses "higher" is good (ORR, DCR) and bad for
-adverse events; the set names follow the response reading. The pooled rate of the skeptical response priors
-comes from the same data (an empirical-Bayes null-centred prior): it shrinks the groups towards each other,
-not the pooled rate.
+least as large as the MCID (σ = 0.2168 for mcid = 0.7). What a clinical set gives a term that is not a
+treatment contrast is decided by the term's role (:mod:`hccbayes.models.priors.roles`). For responses
+"higher" is good (ORR, DCR) and bad for adverse events; the set names follow the response reading.
 
 A plan may declare its own prior sets beside the five named ones::
 
@@ -62,7 +60,6 @@ from hccbayes.models.priors.values import Z_ONE_SIDED_95, Normal, Prior, prior_f
 
 DEFAULT_MCID = 0.7
 PRIOR_SET_NAMES = ("vague", "weakly_informative", "skeptical", "enthusiastic", "pessimistic")
-PSEUDO_PATIENTS = 20.0  # n0 of the skeptical, enthusiastic and pessimistic response priors
 WEAK = Normal(0.0, 1.0)
 UNIFORM_RATES = RateRule("fixed", "uniform Beta(1,1) for every group", uniform())
 
@@ -113,16 +110,16 @@ def skeptical_sigma(mcid: float) -> float:
     return -math.log(mcid) / Z_ONE_SIDED_95
 
 
-def _centred_rates(shift: float, text: str) -> RateRule:
-    return RateRule("centred", text, n0=PSEUDO_PATIENTS, log_or_shift=shift)
+def _log_odds_rates(text: str) -> RateRule:
+    return RateRule("log_odds", f"a treatment contrast's log odds ratio {text}, any other comparison's the neutral "
+                    "shrinkage (hccbayes.models.response.logistic)")
 
 
 def prior_set(name: str, mcid: float = DEFAULT_MCID) -> PriorSet:
     """One of the five named prior sets (see the module docstring for their definitions)."""
     s = skeptical_sigma(mcid)
     lm = math.log(mcid)
-    shift, odds = math.log(1 / mcid), 1 / mcid
-    n0 = f"{PSEUDO_PATIENTS:g} pseudo-patients"
+    odds = 1 / mcid
     if name == "vague":
         return PriorSet(name, "vague: every log-HR ~ Normal(0, 10), essentially flat over plausible HRs",
                         Normal(0.0, 10.0), Normal(0.0, 10.0),
@@ -133,17 +130,17 @@ def prior_set(name: str, mcid: float = DEFAULT_MCID) -> PriorSet:
     if name == "skeptical":
         return PriorSet(name, f"skeptical: contrast log-HR ~ Normal(0, {s:.4f}), centred on HR 1 with 5% "
                         f"prior probability of HR < {mcid:g}; other terms Normal(0, 1)", Normal(0.0, s), WEAK,
-                        mcid=mcid, rates=_centred_rates(0.0, f"shared Beta centred on the pooled rate, {n0}"))
+                        mcid=mcid, rates=_log_odds_rates(f"centred on 0 with 5% prior mass beyond ln {odds:.3g}"))
     if name == "enthusiastic":
         return PriorSet(name, f"enthusiastic: contrast log-HR ~ Normal(ln {mcid:g}, {s:.4f}), centred on "
                         f"HR {mcid:g} with 5% prior probability of HR > 1; other terms Normal(0, 1)",
                         Normal(lm, s), WEAK, mcid=mcid,
-                        rates=_centred_rates(shift, f"comparison arm centred at pooled odds x {odds:.3g}, {n0}"))
+                        rates=_log_odds_rates(f"centred on ln {odds:.3g}"))
     if name == "pessimistic":
         return PriorSet(name, f"pessimistic: contrast log-HR ~ Normal(-ln {mcid:g}, {s:.4f}), centred on "
                         f"HR {1 / mcid:.3g} with 5% prior probability of HR < 1; other terms Normal(0, 1)",
                         Normal(-lm, s), WEAK, mcid=mcid,
-                        rates=_centred_rates(-shift, f"comparison arm centred at pooled odds / {odds:.3g}, {n0}"))
+                        rates=_log_odds_rates(f"centred on -ln {odds:.3g}"))
     raise KeyError(f"unknown prior set {name!r}; use one of {', '.join(PRIOR_SET_NAMES)}")
 
 

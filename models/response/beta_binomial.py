@@ -12,9 +12,9 @@ Schmidli et al. 2014, Biometrics 70:1023–1032, eq. (3); RBesT ``postmix``.
 Intervals are **equal-tailed** (ETI) credible intervals, ``interval = "eti"``; HPD intervals are not
 computed. Between-group quantities (risk difference p_c − p_r, risk ratio p_c / p_r, odds ratio) come from
 independent exact posterior draws (seeded ``numpy.random.Generator``), stored as an
-``xarray.Dataset`` over ``draw``. P(p_c − p_r > 0) is also computed exactly by one-dimensional
-quadrature, P = ∫ f_r(q) (1 − F_c(q)) dq, as a check on the draws; P(p_c − p_r > δ) for other thresholds
-comes from the draws with Monte Carlo SE sqrt(P(1 − P)/N).
+``xarray.Dataset`` over ``draw``. P(p_c − p_r > δ) is computed exactly by one-dimensional quadrature,
+P = ∫ f_r(q) (1 − F_c(q + δ)) dq, for every threshold δ: that is the probability the table reports; the
+same probability from the draws (Monte Carlo SE sqrt(P(1 − P)/N)) is kept as a check.
 
 The comparison-table rows of a :class:`RateComparison` (rates, their difference, risk and odds ratio
 with 95% ETIs from :func:`draw_intervals`, P(difference > t)) are made by the run engine
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Mapping, Sequence
 
@@ -72,13 +72,18 @@ def summarise(post: RatePrior, ci_prob: float = CI_PROB) -> RateSummary:
     return RateSummary(float(post.mean()), float(med), float(lo), float(hi), ci_prob)
 
 
-def prob_greater(post_c: RatePrior, post_r: RatePrior) -> float:
-    """Exact P(p_c > p_r) for independent posteriors: ∫ f_r(q) (1 − F_c(q)) dq by adaptive quadrature
-    (QUADPACK QAGS, which copes with the integrable endpoint singularities of Beta densities with a < 1;
-    absolute error < 1e-8). A Gauss–Jacobi rule was tried and rejected: 2e-4 off for two Jeffreys
-    posteriors with zero events, where 1 − F_c(q) behaves like 1 − c·q^(1/2)."""
-    val, _err = integrate.quad(lambda q: post_r.pdf(q) * (1.0 - post_c.cdf(q)), 0.0, 1.0, limit=200)
-    return float(min(max(val, 0.0), 1.0))
+def prob_greater(post_c: RatePrior, post_r: RatePrior, delta: float = 0.0) -> float:
+    """Exact P(p_c − p_r > delta) for independent posteriors: ∫ f_r(q) (1 − F_c(q + delta)) dq by adaptive
+    quadrature over the q where 0 < q + delta < 1 (QUADPACK QAGS, which copes with the integrable endpoint
+    singularities of Beta densities with a < 1; absolute error < 1e-8); outside it F_c is 0 or 1, which
+    adds P(p_r ≤ −delta) for a negative delta. A Gauss–Jacobi rule was tried and rejected: 2e-4 off for two
+    Jeffreys posteriors with zero events, where 1 − F_c(q) behaves like 1 − c·q^(1/2)."""
+    lo, hi = max(0.0, -delta), min(1.0, 1.0 - delta)
+    below = float(post_r.cdf(lo)) if lo > 0 else 0.0  # there F_c(q + delta) = 0: p_c − p_r > delta surely
+    if hi <= lo:
+        return float(min(max(below, 0.0), 1.0))
+    val, _err = integrate.quad(lambda q: post_r.pdf(q) * (1.0 - post_c.cdf(q + delta)), lo, hi, limit=200)
+    return float(min(max(val + below, 0.0), 1.0))
 
 
 # ---- two groups --------------------------------------------------------------------------------------
@@ -97,6 +102,9 @@ class RateComparison:
     prob_gt0_exact: float
     prior_set: str
     seed: int
+    prob_gt_exact: Mapping[float, float] = field(default_factory=dict)  # threshold -> exact, by quadrature
+    model: str = "beta_binomial"  # or "logistic" (models/response/logistic.py: the clinical prior sets)
+    prior_text: str = ""  # the priors in words, when not per-group Betas
 
     @property
     def n_draws(self) -> int:
@@ -141,9 +149,10 @@ def compare_rates(counts: Mapping[str, tuple[int, int]], reference: str,
     rates = np.stack([posts[g].rvs(rng, n_draws) for g in groups])
     diff = rates[1] - rates[0]
     prob_gt = {float(t): float(np.mean(diff > t)) for t in thresholds}
+    exact = {float(t): prob_greater(posts[comparison], posts[reference], float(t)) for t in thresholds}
     return RateComparison(reference, comparison, dict(counts), priors, posts,
                           {g: summarise(posts[g], ci_prob) for g in groups}, rates, prob_gt,
-                          prob_greater(posts[comparison], posts[reference]), set_name, seed)
+                          prob_greater(posts[comparison], posts[reference]), set_name, seed, exact)
 
 
 def draw_intervals(values: np.ndarray, ci_prob: float = CI_PROB) -> np.ndarray:

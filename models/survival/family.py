@@ -37,6 +37,7 @@ from hccbayes.models.survival.likelihood import (
     effect_priors,
     hyper_names,
     linear_predictor,
+    regimen_centring,
 )
 
 BISECTIONS = 60  # halvings of the bracket when a cumulative hazard is inverted numerically (2^-60 of it)
@@ -196,6 +197,8 @@ class SurvivalFamily:
 
     def _values(self, data: SurvivalData, setup: Mapping[str, Any], top: Mapping[str, Prior]) -> dict:
         values = self.row_values(data, setup)
+        if data.regimen is not None:
+            values["regimen_centring"] = regimen_centring(data)
         values.update({k: np.asarray(setup[k], float) for k in self.graph_constants})
         for name, prior in top.items():
             values.update(zip(hyper_names(name, prior), prior.hyperparameters().values()))
@@ -218,7 +221,9 @@ class SurvivalFamily:
                 if data.regimen is not None else None
             hyper = {name: {p: pm.Data(h, values[h]) for p, h in zip(prior.hyperparameters(), hyper_names(name, prior))}
                      for name, prior in top.items()}
-            eta = add_effects(data, X, top, hyper, regimen_idx)
+            centring = pm.Data("regimen_centring", values["regimen_centring"], dims=("regimen", "regimen_of")) \
+                if data.regimen is not None else None
+            eta = add_effects(data, X, top, hyper, regimen_idx, centring)
             baseline = {k: top[k] for k in top if k not in ("log_hr", "regimen_tau")}
             theta = self.add_baseline(baseline, hyper, setup)
             self.add_likelihood(values, setup, theta, eta)

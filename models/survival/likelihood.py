@@ -66,13 +66,34 @@ def effect_priors(data: SurvivalData, priors: PriorSet, primary: str | None,
     return out
 
 
-def add_effects(data: SurvivalData, X, priors: Mapping[str, Prior], hyper: Mapping[str, Any], regimen_idx=None):
+def regimen_centring(data: SurvivalData) -> np.ndarray:
+    """(R, R) matrix M with M[r, s] = n_s / n_a(r) for the regimens s of r's arm (n: patients), else 0: M·z is,
+    for every regimen, the patient-weighted mean of z over the regimens of its arm. Deviations z − M·z average
+    to zero over each arm's patients, so the arm term compares the arms as the data compose them (the same
+    contrast as the model without regimen effects), not two "typical" regimens."""
+    counts = np.bincount(data.regimen, minlength=len(data.regimen_names)).astype(float)
+    same_arm = data.regimen_arm[:, None] == data.regimen_arm[None, :]
+    per_arm = (same_arm * counts[None, :]).sum(axis=1)
+    return np.where(same_arm, counts[None, :] / per_arm[:, None], 0.0)
+
+
+def regimen_deviation(tau, z, centring, regimen_arm):
+    """τ_a(r)·(z_r − Σ_s M[r, s]·z_s): the regimen deviations centred within their arm (M:
+    :func:`regimen_centring`); numpy draws (samples, ·) or model tensors (·)."""
+    return tau[..., regimen_arm] * (z - rowdot(centring, z))
+
+
+def add_effects(data: SurvivalData, X, priors: Mapping[str, Prior], hyper: Mapping[str, Any], regimen_idx=None,
+                centring=None):
     """Add the log-HR terms (and regimen effects) to the current model; return the linear predictor.
 
     ``X`` is the design matrix as model data (rows = patients or covariate patterns), ``hyper`` the
-    hyperparameters of each prior as model data, ``regimen_idx`` the regimen of each row when the analysis has
-    regimen effects. Regimen effects are non-centred deviations around their arm: regimen r of arm a has log-HR
-    (vs the reference arm) ``β_arm·[a ≠ ref] + τ_a·z_r`` where β_arm is the arm term already in ``X``.
+    hyperparameters of each prior as model data, ``regimen_idx`` the regimen of each row and ``centring`` the
+    :func:`regimen_centring` matrix (model data) when the analysis has regimen effects. Regimen effects are
+    non-centred deviations around their arm, centred within it: regimen r of arm a has log-HR (vs the
+    reference arm) ``β_arm·x_a + τ_a·(z_r − z̄_a)`` where β_arm is the arm term already in ``X``, z ~ N(0, 1)
+    and z̄_a the patient-weighted mean of z over arm a's regimens: the deviations average to zero over each
+    arm's patients, so β_arm is the arm contrast.
     """
     import pymc as pm
 
@@ -81,7 +102,8 @@ def add_effects(data: SurvivalData, X, priors: Mapping[str, Prior], hyper: Mappi
     if data.regimen is not None:
         tau = priors["regimen_tau"].to_pymc("regimen_tau", hyper["regimen_tau"], dims="arm")
         z = pm.Normal("regimen_z", 0.0, 1.0, dims="regimen")
-        deviation = pm.Deterministic("regimen_deviation", tau[data.regimen_arm] * z, dims="regimen")
+        deviation = pm.Deterministic("regimen_deviation", regimen_deviation(tau, z, centring, data.regimen_arm),
+                                     dims="regimen")
     return linear_predictor(X, log_hr, deviation, regimen_idx)
 
 
@@ -89,5 +111,6 @@ def coords(data: SurvivalData) -> dict[str, list]:
     c = {"term": list(data.terms)}
     if data.regimen is not None:
         c["regimen"] = list(data.regimen_names)
+        c["regimen_of"] = list(data.regimen_names)
         c["arm"] = list(data.arm_names)
     return c

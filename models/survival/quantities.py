@@ -120,8 +120,12 @@ def regimen_curves(dt, data: SurvivalData, spec: SurvivalSpec, arm_term: str | N
     curves = []
     for r, name in enumerate(data.regimen_names):
         X = data.X.copy()
-        if arm_term is not None:
-            X[:, data.terms.index(arm_term)] = float(data.regimen_arm[r] != 0)
+        if arm_term is not None:  # the arm term's value for this regimen's arm, as its patients have it
+            j = data.terms.index(arm_term)
+            value = np.unique(data.X[data.regimen == r, j])
+            if value.size != 1:
+                raise ValueError(f"regimen {name}: the arm term {arm_term} is not constant within the regimen")
+            X[:, j] = value[0]
         patterns, counts = np.unique(X, axis=0, return_counts=True)
         curves.append(survival_curve(dt, data, spec, patterns, counts / counts.sum(),
                                      np.full(len(patterns), r), grid))

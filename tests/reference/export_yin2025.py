@@ -24,8 +24,13 @@ survival 3.5.3 at the time of writing, see the first line of each output file):
       tests/reference/yin2025_weibull_pfs_multi.csv pfs:pfs_months:pfs_event \
       tki_ici,crp_high,anri_high,lmr_high,nlr_high,plr_high,pni_high,sn_high,siri_high
 
+  # Landmark analysis of AFP change after 8 weeks (TKI+ICI arm, from 1.84 months; tests/test_landmark.py)
+  Rscript tests/reference/landmark_reference.R tests/reference/yin2025_for_r.csv \
+      tests/reference/yin2025_landmark_afp.csv 1.84 afp_elevated arm=TKI+ICI \
+      pfs:pfs_months:pfs_event,os:os_months:os_event
+
 The test tests/test_reference_yin2025.py re-creates this export and compares it with the committed
-file: if the cohort is regenerated, re-run the four commands
+file: if the cohort is regenerated, re-run the five commands
 above and commit the new outputs.
 
 Run: /work/venv/bin/python tests/reference/export_yin2025.py   (rewrites yin2025_for_r.csv next to this file)

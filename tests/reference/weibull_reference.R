@@ -9,7 +9,7 @@
 # h(t | x) = k t^(k-1) exp(b0 + x'beta), has shape k = 1/sigma and log-HRs beta = -gamma / sigma; their
 # standard errors come from the delta method on survreg's covariance of (gamma, log sigma).
 # Output: one long CSV (endpoint, term, quantity, value) with 17 significant digits; rows for every
-# covariate's ph_coef and ph_se, the shape, and the log-likelihood.
+# covariate's ph_coef and ph_se, the shape, survreg's intercept mu (aft_intercept) and the log-likelihood.
 suppressPackageStartupMessages(library(survival))
 
 args <- commandArgs(trailingOnly = TRUE)
@@ -35,6 +35,7 @@ for (term in covariates) {
   emit(term, "ph_se", sqrt(drop(t(g) %*% V[idx, idx] %*% g)))
 }
 emit("", "shape", 1 / sigma)
+emit("", "aft_intercept", coef(fit)[["(Intercept)"]])  # mu: log H(t | x) = (log t - mu - x'gamma) / sigma
 emit("", "loglik", fit$loglik[[2]])
 out <- do.call(rbind, rows)
 header <- sprintf("# R: %s; survival %s; input %s; survreg(dist = \"weibull\") %s", R.version.string,
