@@ -95,7 +95,7 @@ def test_engine_rows_take_the_clinical_sets_on_the_log_odds_scale(study, cohort)
     afp = by[("afp_change_response", "best_response:ORR", "enthusiastic")]
     assert "not a treatment contrast: neutral shrinkage" in afp["note"]
     assert by[("t3_response", "best_response:ORR", "weakly_informative")]["model"] == "beta_binomial"
-    assert "prior: TKI Beta(1, 1); TKI+ICI Beta(1, 1)" in by[("t3_response", "best_response:ORR",
+    assert "prior: TKI Beta(1, 1), TKI+ICI Beta(1, 1)" in by[("t3_response", "best_response:ORR",
                                                                "weakly_informative")]["note"]
     probs = [r for r in rows if r.get("probability") is not None and r["model"] == "logistic"]
     assert probs and all(0 <= r["probability"] <= 1 for r in probs)

@@ -62,8 +62,9 @@ def rate_rows(rows: Rows, comp: RateComparison, contrast: str, extra_note: str =
     """The Bayesian rows of one comparison of rates: per group the rate (``group`` its level), then the
     rate difference, risk ratio and odds ratio, then P(difference > t) per threshold."""
     bayes = dict(**bayes_columns(comp.model, comp.prior_set), diagnostics=CLOSED_FORM)
-    prior = "prior: " + (comp.prior_text or "; ".join(f"{_short(g)} Beta({p.a:g}, {p.b:g})" if hasattr(p, "a")
-                                                        else f"{_short(g)} {p.to_dict()}" for g, p in comp.priors.items()))
+    prior = "prior: " + (comp.prior_text.replace("; ", ", ") or ", ".join(  # one part of the "; "-joined note
+        f"{_short(g)} Beta({p.a:g}, {p.b:g})" if hasattr(p, "a") else f"{_short(g)} {p.to_dict()}"
+        for g, p in comp.priors.items()))
     how = "closed form" if comp.model == "beta_binomial" else "from the draws of the 2-D quadrature grid"
     for g, s in comp.summaries.items():
         group, population = (_short(g), "all") if ":" in g else (None, g)
