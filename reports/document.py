@@ -108,6 +108,16 @@ def quantity_label(quantity: str, unit: str, horizon) -> str:
     return QUANTITY_LABELS.get(quantity, quantity)
 
 
+EXTRAPOLATED = "EXTRAPOLATED"  # what the engine writes in the note of a row beyond follow-up (engine/groups.py)
+
+
+def extrapolation_flag(r) -> str:
+    """', EXTRAPOLATED beyond follow-up' for a row whose horizon lies beyond a compared group's last follow-up
+    (a plan's ``extrapolate = true``): the model's tail, not data, and the label says so."""
+    rmst = str(r.get("quantity", "")).startswith("rmst")  # the engine's flag is about the RMST horizon
+    return ", EXTRAPOLATED beyond follow-up" if rmst and EXTRAPOLATED in str(r.get("note", "")) else ""
+
+
 def comparison_frame(rows: pd.DataFrame, with_key: bool = False) -> pd.DataFrame:
     """Display rows of one (or, ``with_key``, several) comparisons: one line per summary row, the
     probabilities of the same comparison/source/quantity/group on that line; probabilities without a
@@ -126,15 +136,16 @@ def comparison_frame(rows: pd.DataFrame, with_key: bool = False) -> pd.DataFrame
         mine = probs.get(k)
         used.add(k)
         kind = value_kind(r["quantity"], r["unit"])
-        label = quantity_label(r["bq"], r["unit"], r["horizon"]) + (f", {r['group']}" if r["group"] else "")
+        label = (quantity_label(r["bq"], r["unit"], r["horizon"]) + extrapolation_flag(r)
+                 + (f", {r['group']}" if r["group"] else ""))
         interval = (f"{r['interval']} {fmt_interval(r['lower'], r['upper'], kind)}".strip()
                     if pd.notna(r["lower"]) or pd.notna(r["upper"]) else "")
         out.append(_line(r, with_key, label, fmt(r["estimate"], kind), interval,
                          probability_text(mine) if mine is not None else ""))
     for k, g in probs.items():
         if k not in used:
-            out.append(_line(g[0], with_key, quantity_label(k[4], g[0]["unit"], g[0]["horizon"]), "", "",
-                             probability_text(g)))
+            out.append(_line(g[0], with_key, quantity_label(k[4], g[0]["unit"], g[0]["horizon"])
+                             + extrapolation_flag(g[0]), "", "", probability_text(g)))
     return pd.DataFrame(out)
 
 
