@@ -172,6 +172,19 @@ def list_studies() -> list[str]:
     return sorted(p.name for p in STUDIES_DIR.iterdir() if (p / "study.toml").is_file())
 
 
+def default_study() -> str:
+    """The bundled study used where none is named (``data/studies/default.toml``)."""
+    path = STUDIES_DIR / "default.toml"
+    try:
+        name = tomllib.loads(path.read_text(encoding="utf-8")).get("default")
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise StudyError(Problem(str(path), f"cannot be read ({err})", 'write default = "<bundled study>"')) from None
+    if name not in list_studies():
+        raise StudyError(Problem(str(path), f"default {name!r} is not a bundled study",
+                                 f"write default = one of {', '.join(list_studies())}"))
+    return name
+
+
 def resolve_study_folder(name_or_path: str | Path) -> Path:
     """A bundled study by name, or any study folder (or its study.toml) by path."""
     p = Path(name_or_path)
@@ -193,9 +206,10 @@ def resolve_study_folder(name_or_path: str | Path) -> Path:
     )
 
 
-def load_study(name_or_path: str | Path) -> Study:
-    """Read and check a study definition; every problem is reported at once as a StudyError."""
-    folder = resolve_study_folder(name_or_path)
+def load_study(name_or_path: str | Path | None = None) -> Study:
+    """Read and check a study definition (default: :func:`default_study`); every problem is reported at once
+    as a StudyError."""
+    folder = resolve_study_folder(default_study() if name_or_path is None else name_or_path)
     path = folder / "study.toml"
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))

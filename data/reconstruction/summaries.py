@@ -36,13 +36,13 @@ __all__ = ["reconstruct", "write_cohort", "ReconstructionError", "DEFAULT_SEED"]
 DEFAULT_SEED = 20250212
 
 
-def _as_study(study: Study | str | Path) -> Study:
+def _as_study(study: Study | str | Path | None) -> Study:
     return study if isinstance(study, Study) else load_study(study)
 
 
-def reconstruct(study: Study | str | Path = "yin2025", seed: int | None = None,
+def reconstruct(study: Study | str | Path | None = None, seed: int | None = None,
                 out: str | Path | None = None) -> pd.DataFrame:
-    """The pseudo-patient cohort of ``study`` (a DataFrame in the cohort schema's column order);
+    """The pseudo-patient cohort of ``study`` (default: the default bundled study; a DataFrame in the cohort schema's column order);
     written to ``out`` when given. ``seed`` defaults to reconstruction.toml's ``seed``."""
     study = _as_study(study)
     settings = load_settings(study)
