@@ -113,6 +113,7 @@ class Study:
     factors: Mapping[str, Factor] = field(default_factory=dict)
     cohort_file: str = "cohort.csv"
     randomised: bool = False  # were the arms assigned at random? (sets the wording of the report)
+    ae_grade_labels: Mapping[str, str] = field(default_factory=dict)  # grade -> how titles name it
 
     # -- convenience -------------------------------------------------------------------------------
     @property
@@ -304,6 +305,11 @@ def _parse(raw: dict[str, Any], folder: Path, fname: str) -> Study:
 
     ae = raw.get("adverse_events", {})
     adverse = tuple((e["name"], e.get("label", e["name"])) for e in ae.get("events", ()))
+    grade_labels = ae.get("grade_labels", {})
+    if not isinstance(grade_labels, dict) or set(grade_labels) - set(ae.get("grades", ("any",))):
+        problems.append(Problem(fname, f"[adverse_events] grade_labels: {grade_labels!r} does not label the grades "
+                                f"{list(ae.get('grades', ('any',)))}", 'write grade_labels = { <grade> = "<label>" }'))
+        grade_labels = {}
 
     col_names = {c.name for c in columns} | ({head.get("arm_column"), head.get("regimen_column")} - {None})
     factors: dict[str, Factor] = {}
@@ -336,4 +342,5 @@ def _parse(raw: dict[str, Any], folder: Path, fname: str) -> Study:
         ae_grades=tuple(ae.get("grades", ("any",))), ae_total=ae.get("total"),
         factors=MappingProxyType(factors), cohort_file=head.get("cohort", "cohort.csv"),
         randomised=bool(randomised) if isinstance(randomised, bool) else False,
+        ae_grade_labels=MappingProxyType({str(k): str(v) for k, v in grade_labels.items()}),
     )

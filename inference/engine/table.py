@@ -7,7 +7,7 @@ probability that the quantity is below/above a threshold). Columns and types:
 ================  ========  ===================================================================
 column            type      meaning
 ================  ========  ===================================================================
-analysis          str       analysis id from the plan (e.g. ``arm_pfs``, ``t4_pfs_uni_anri_high``)
+analysis          str       analysis id from the plan (e.g. ``arm_pfs``, ``uni_pfs_age_gt65``)
 title             str       human-readable title of the analysis
 population        str       ``all``, ``arm:B``, ``regimen:B1``, ``marker:>400`` ...
 endpoint          str       ``pfs``, ``os``, ``orr``, ``dcr``, ``CR``, an adverse event ...
