@@ -26,7 +26,7 @@ from hccbayes.atomic import write_text
 from hccbayes.data.published.registry import load_registry
 from hccbayes.data.reconstruction.baseline import baseline_frame
 from hccbayes.data.reconstruction.search import search
-from hccbayes.data.reconstruction.survival import build_profiles
+from hccbayes.data.reconstruction.survival import build_profiles, endpoint_pair
 from hccbayes.data.reconstruction.targets import ReconstructionError, collect_targets, load_settings
 from hccbayes.data.schema import cohort_schema
 from hccbayes.data.study import Study, load_study
@@ -54,9 +54,11 @@ def reconstruct(study: Study | str | Path | None = None, seed: int | None = None
     prof, resp = build_profiles(study, targets, settings, df[study.regimen_column].to_numpy(),
                                 df[study.arm_column].to_numpy(), rng)
     profile_cols = []
+    pair = endpoint_pair(study)
     for ep in study.endpoints:
-        df[ep.time] = getattr(prof, ep.name)
-        df[ep.event] = getattr(prof, f"{ep.name}_event").astype(int)
+        time, event = prof.series(ep.name, pair)
+        df[ep.time] = time
+        df[ep.event] = event.astype(int)
         profile_cols += [ep.time, ep.event]
     if study.response is not None:
         df[study.response.column] = resp
