@@ -101,8 +101,8 @@ def comparison_kind(rows: pd.DataFrame) -> str | None:
     """'hr' for a primary survival contrast, 'response' for a response comparison, None otherwise.
 
     A survival contrast is primary when it names two groups and also carries their difference in median
-    survival (``median_diff``: the plan stratified the analysis by these groups — arms, AFP strata);
-    the hazard ratios of covariate screens (Tables 4-5, one Cox row each) are shown in tables and forest
+    survival (``median_diff``: the plan stratified the analysis by these groups — arms, biomarker strata);
+    the hazard ratios of covariate screens (a paper's Cox tables, one row each) are shown in tables and forest
     plots instead of sentences."""
     if two_groups(rows["contrast"].iloc[0]) is None:
         return None

@@ -21,9 +21,10 @@ none has no such comparisons.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from hccbayes.errors import Problem
 
@@ -65,7 +66,7 @@ def parse_comparisons(raw: Any, populations: Mapping[str, Any], tables: set[str]
         where = f"[comparisons.{name}]"
         n_before = len(problems)
 
-        def bad(key: str, msg: str, fix: str) -> None:
+        def bad(key: str, msg: str, fix: str, where: str = where) -> None:
             problems.append(Problem(fname, f"{where} {key}: {msg}", fix))
 
         if not isinstance(spec, dict):

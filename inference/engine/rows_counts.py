@@ -15,7 +15,8 @@ its 95% ETI and P(HR < 1), P(HR < mcid) of the normal–normal posterior (:mod:`
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
