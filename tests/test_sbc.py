@@ -103,8 +103,8 @@ def test_small_sbc_of_all_models_through_the_cli(tmp_path, capsys):
     assert ranks["rank"].between(0, 49).all()
     assert ranks.groupby("model")["sim"].nunique().to_dict() == dict.fromkeys(sorted(MODEL_NAMES), 20)
     summary = pd.read_csv(out / "summary.csv")
-    assert set(summary["parameter"][summary["model"] == "regimen"]) >= {"log_hr[arm]", "regimen_tau[TKI]",
-                                                                          "regimen_z[Oth-ICI]", "weibull_shape"}
+    assert set(summary["parameter"][summary["model"] == "regimen"]) >= {"log_hr[arm]", "regimen_tau[A]",
+                                                                          "regimen_z[B3]", "weibull_shape"}
     assert summary[["p_chi2", "p_ks", "p_chi2_holm", "p_ks_holm"]].apply(lambda c: c.between(0, 1)).all().all()
     assert (summary["chi2"] >= 0).all() and (summary["bins"] == 2).all()  # 50 rank values, 20 sims: <= 4 bins dividing 50
     assert code == (1 if summary["rejected"].any() else 0)
