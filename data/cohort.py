@@ -17,7 +17,7 @@ Conventions (decided here, relied on by the rest of the toolkit):
   adverse-event columns. In the baseline ``[columns.*]`` covariates (biomarkers, stage, ...) they are
   allowed and logged as a warning; the factors derived from them are then missing too.
 * **Extra columns** not declared by the study are allowed, kept as strings and logged as a warning;
-  but a column named like a derived factor (``anri_high``, ``tki_ici``...) is an error: factors are
+  but a column named like a derived factor (``age_high``, ``treated``...) is an error: factors are
   always derived from the study's cut-offs and levels, never stored.
 * **Types** of the returned frame: id ``str``; arm, regimen, response and categorical covariates
   ``category`` with the study's levels (reference first; the reference arm first); times and
@@ -46,7 +46,7 @@ __all__ = ["load_cohort", "read_cohort_text", "validate_cohort"]
 _OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "vertical bar"}
 
 
-def _as_study(study: Study | str | Path) -> Study:
+def _as_study(study: Study | str | Path | None) -> Study:
     return study if isinstance(study, Study) else load_study(study)
 
 
@@ -206,8 +206,9 @@ def _derive(df: pd.DataFrame, schema: CohortSchema, fname: str) -> pd.DataFrame:
     return df
 
 
-def validate_cohort(path: str | Path, study: Study | str | Path = "yin2025") -> list[Problem]:
-    """Every problem of the cohort file at ``path`` under ``study``; ``[]`` if it is valid.
+def validate_cohort(path: str | Path, study: Study | str | Path | None = None) -> list[Problem]:
+    """Every problem of the cohort file at ``path`` under ``study`` (default: the default bundled study);
+    ``[]`` if it is valid.
 
     Never raises for a problem in the data (a missing or unreadable file is a problem too); a study
     that cannot be loaded raises :class:`~hccbayes.errors.StudyError`. Rows are 1-based data rows,
@@ -217,8 +218,9 @@ def validate_cohort(path: str | Path, study: Study | str | Path = "yin2025") -> 
     return problems
 
 
-def load_cohort(path: str | Path, study: Study | str | Path = "yin2025") -> pd.DataFrame:
-    """The validated, typed cohort with one derived 0/1 column per study factor.
+def load_cohort(path: str | Path, study: Study | str | Path | None = None) -> pd.DataFrame:
+    """The validated, typed cohort with one derived 0/1 column per study factor (``study`` default: the
+    default bundled study, :func:`hccbayes.data.study.default_study`).
 
     Raises :class:`~hccbayes.errors.CohortError` listing every problem (see :func:`validate_cohort`).
     """

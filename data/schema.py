@@ -12,8 +12,8 @@ Everything here is derived from a :class:`~hccbayes.data.study.Study`; nothing i
   levels; binary: 0/1) -- these baseline covariates may be missing (empty cell or NA),
 * every adverse-event column ``ae_<event>_<grade>`` (0/1, never missing),
 
-and the names of the derived factor columns (``Study.factors``: e.g. ``anri_high``, ``afp_gt400``,
-``tki_ici``) that the loader adds and that a cohort file must *not* store.
+and the names of the derived factor columns (``Study.factors``: e.g. ``marker_high``, ``age_gt65``,
+``treated``) that the loader adds and that a cohort file must *not* store.
 """
 from __future__ import annotations
 
@@ -138,7 +138,7 @@ def cohort_schema(study: Study) -> CohortSchema:
                                     f"and {c.source})", "give each cohort column its own name"))
         seen.setdefault(c.name, c.source)
     for name, factor in study.factors.items():
-        # a factor may share its name with its own binary column (prior_surgery = prior_surgery == 1)
+        # a factor may share its name with its own binary column (surgery = surgery == 1)
         if name in seen and factor.column != name:
             problems.append(Problem(fname, f"factor '{name}' has the name of cohort column '{name}' "
                                     f"({seen[name]}) but is derived from '{factor.column}'",

@@ -113,6 +113,7 @@ class Study:
     factors: Mapping[str, Factor] = field(default_factory=dict)
     cohort_file: str = "cohort.csv"
     randomised: bool = False  # were the arms assigned at random? (sets the wording of the report)
+    ae_grade_labels: Mapping[str, str] = field(default_factory=dict)  # grade -> how titles name it
 
     # -- convenience -------------------------------------------------------------------------------
     @property
@@ -172,6 +173,19 @@ def list_studies() -> list[str]:
     return sorted(p.name for p in STUDIES_DIR.iterdir() if (p / "study.toml").is_file())
 
 
+def default_study() -> str:
+    """The bundled study used where none is named (``data/studies/default.toml``)."""
+    path = STUDIES_DIR / "default.toml"
+    try:
+        name = tomllib.loads(path.read_text(encoding="utf-8")).get("default")
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise StudyError(Problem(str(path), f"cannot be read ({err})", 'write default = "<bundled study>"')) from None
+    if name not in list_studies():
+        raise StudyError(Problem(str(path), f"default {name!r} is not a bundled study",
+                                 f"write default = one of {', '.join(list_studies())}"))
+    return name
+
+
 def resolve_study_folder(name_or_path: str | Path) -> Path:
     """A bundled study by name, or any study folder (or its study.toml) by path."""
     p = Path(name_or_path)
@@ -193,9 +207,10 @@ def resolve_study_folder(name_or_path: str | Path) -> Path:
     )
 
 
-def load_study(name_or_path: str | Path) -> Study:
-    """Read and check a study definition; every problem is reported at once as a StudyError."""
-    folder = resolve_study_folder(name_or_path)
+def load_study(name_or_path: str | Path | None = None) -> Study:
+    """Read and check a study definition (default: :func:`default_study`); every problem is reported at once
+    as a StudyError."""
+    folder = resolve_study_folder(default_study() if name_or_path is None else name_or_path)
     path = folder / "study.toml"
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -290,6 +305,11 @@ def _parse(raw: dict[str, Any], folder: Path, fname: str) -> Study:
 
     ae = raw.get("adverse_events", {})
     adverse = tuple((e["name"], e.get("label", e["name"])) for e in ae.get("events", ()))
+    grade_labels = ae.get("grade_labels", {})
+    if not isinstance(grade_labels, dict) or set(grade_labels) - set(ae.get("grades", ("any",))):
+        problems.append(Problem(fname, f"[adverse_events] grade_labels: {grade_labels!r} does not label the grades "
+                                f"{list(ae.get('grades', ('any',)))}", 'write grade_labels = { <grade> = "<label>" }'))
+        grade_labels = {}
 
     col_names = {c.name for c in columns} | ({head.get("arm_column"), head.get("regimen_column")} - {None})
     factors: dict[str, Factor] = {}
@@ -322,4 +342,5 @@ def _parse(raw: dict[str, Any], folder: Path, fname: str) -> Study:
         ae_grades=tuple(ae.get("grades", ("any",))), ae_total=ae.get("total"),
         factors=MappingProxyType(factors), cohort_file=head.get("cohort", "cohort.csv"),
         randomised=bool(randomised) if isinstance(randomised, bool) else False,
+        ae_grade_labels=MappingProxyType({str(k): str(v) for k, v in grade_labels.items()}),
     )

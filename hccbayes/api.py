@@ -39,7 +39,7 @@ def run_plan(plan_or_path, out: str | Path, *, report: bool = False, **kwargs) -
     return _with_report(lambda: engine.run_plan(plan_or_path, out, **kwargs), report)
 
 
-def reproduce(study: str | Path = "yin2025", out: str | Path | None = None, *, report: bool = False,
+def reproduce(study: str | Path | None = None, out: str | Path | None = None, *, report: bool = False,
               **kwargs) -> RunResult:
     """:func:`hccbayes.inference.engine.run.reproduce` (same arguments), then the report when ``report``."""
     return _with_report(lambda: engine.reproduce(study, out, **kwargs), report)

@@ -72,11 +72,13 @@ def figure_notes(hr: float, lower: float, upper: float) -> str:
     return "; ".join(notes)
 
 
-def published_hrs(reg: Registry, tables: Iterable[str] = ("t4", "t5", "text")) -> list[tuple[Entry, Entry | None]]:
-    """Every published Cox HR (95% CI) with its p-value entry (same attributes), if printed."""
+def published_hrs(reg: Registry, tables: Iterable[str] | None = None) -> list[tuple[Entry, Entry | None]]:
+    """Every published Cox HR (95% CI) of the registry's ``tables`` (default: all, the Results text
+    included) with its p-value entry (same attributes), if printed."""
+    keep = None if tables is None else set(tables)
     out = []
     for e in reg.find(kind="hr_ci"):
-        if e.table not in tables or e["measure"] != "cox_hr":
+        if (keep is not None and e.table not in keep) or e["measure"] != "cox_hr":
             continue
         keys = {k: e[k] for k in ("measure", "population", "endpoint", "model", "factor")}
         ps = reg.find(kind="p", table=e.table, **keys)

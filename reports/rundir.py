@@ -114,12 +114,15 @@ class StudyInfo:
     cohort: str = "reconstructed"  # reconstructed | km_curves | patients (reports/cohort_basis.py)
     randomised: bool = False  # were the arms assigned at random (study.toml); else every contrast is an association
     arms: tuple[str, ...] = ()
+    tables: dict[str, str] = field(default_factory=dict)  # registry table key -> title, published.toml order
+    arm_multivariable_hrs: tuple[str, ...] = ()  # published multivariable Cox HRs of the arm contrast (entry ids)
 
     @classmethod
     def from_json(cls, d: dict) -> "StudyInfo":
         return cls(d["name"], d["citation"], d["time_unit"], tuple(Endpoint(**e) for e in d["endpoints"]),
                    dict(d["populations"]), d["provenance"], d.get("cohort", "reconstructed"),
-                   bool(d.get("randomised", False)), tuple(d.get("arms", ())))
+                   bool(d.get("randomised", False)), tuple(d.get("arms", ())), dict(d.get("tables", {})),
+                   tuple(d.get("arm_multivariable_hrs", ())))
 
     @property
     def randomised_arms(self) -> tuple[str, ...]:
@@ -150,7 +153,7 @@ class RunData:
 
     @property
     def population_labels(self) -> dict[str, str]:
-        """Registry population name -> its label ("afp_change:elevated" -> "AFP elevated after 8 weeks")."""
+        """Registry population name -> its label ("<column>:<level>" -> its label)."""
         return self.study.populations
 
     @property

@@ -43,7 +43,6 @@ from hccbayes.reports.tipping_section import tipping_blocks
 
 log = logging.getLogger(__name__)
 
-FOREST_TABLES = (("t4", "Table 4"), ("t5", "Table 5"))
 LEVEL = fmt(100 * CI_PROB, "count")  # the credible/confidence level of figures, e.g. "95"
 ONE = fmt(NULL["ratio"], "real")
 MAX_TRACE_FITS = 2  # trace/rank plots for the two worst failing fits only (each costs about a second)
@@ -168,7 +167,7 @@ def comparison_blocks(run, event_labels) -> list:
     if others:
         blocks.append(Heading("All other comparisons", "comparisons-other", 3))
         blocks.append(Table("comparisons_other", "Every other comparison of the table (published hazard ratios "
-                            "of Tables 4 and 5, their summary-level posteriors and the Cox fits on the cohort)",
+                            "of the paper's tables, their summary-level posteriors and the Cox fits on the cohort)",
                             _cohort_words(run, comparison_frame(pd.concat(others), with_key=True)), collapsed=True))
     return blocks
 
@@ -190,13 +189,13 @@ def figure_name(prefix: str, key: tuple) -> str:
 
 def _two_group_contrasts(table: pd.DataFrame) -> dict[str, tuple[str, str]]:
     """analysis -> (reference, comparison) for analyses with a Bayesian HR: the HR's own contrast when it
-    names two groups ("TKI+ICI vs TKI"), else the two-group contrast of another Bayesian row of the same
-    analysis (a run engine may label the HR by its term, "tki_ici", and the median difference by groups)."""
+    names two groups ("B vs A"), else the two-group contrast of another Bayesian row of the same
+    analysis (a run engine may label the HR by its term, "treated", and the median difference by groups)."""
     bayes = table[table["source"].str.startswith("bayes:")]
     hr = bayes[bayes["quantity"] == "hr"]
     named = pd.concat([hr, bayes[bayes["quantity"] != "hr"]])  # the HR's own contrast first
     # only analyses whose groups have their own survival summaries (the plan's strata: arms, AFP
-    # strata): a KM figure per univariable Cox row of Tables 4-5 would repeat the forest plot 100 times
+    # strata): a KM figure per univariable Cox row of the published tables would repeat the forest plot 100 times
     grouped = bayes["group"].fillna("") != "" if "group" in bayes else True
     stratified = set(bayes.loc[(bayes["quantity"].isin(["median", "median_diff"])) & grouped, "analysis"])
     with_hr = set(hr["analysis"]) & stratified
@@ -258,8 +257,8 @@ def figure_blocks(run, study) -> list:
     prior = primary_prior_set(run)
     blocks = [Heading("Figures", "figures"), Para(cohort_basis(run.study.cohort).guard, "guard")]
     blocks += _survival_figures(run, prior, study)
-    for prefix, name in FOREST_TABLES:
-        for endpoint in ("pfs", "os"):
+    for prefix, name in run.study.tables.items():  # the registry's tables; those without HRs have no rows
+        for endpoint in (ep.name for ep in run.study.endpoints):
             rows = forest_rows(run.table, prefix, endpoint, prior)
             if rows.empty:
                 continue
@@ -297,10 +296,10 @@ def figure_blocks(run, study) -> list:
 
 def sensitivity_blocks(run) -> list:
     """One figure per primary HR comparison (each model and prior set), the summary-level multivariable
-    HRs, then the tipping points. The hazard ratios of Tables 4-5 have their P(HR < 1) per prior set in
+    HRs, then the tipping points. The hazard ratios of the published tables have their P(HR < 1) per prior set in
     the right panel of the forest plots."""
     blocks = [Heading("Prior sensitivity", "sensitivity"), Para(cohort_basis(run.study.cohort).guard, "guard"),
-              Para("The hazard ratios of the published tables (Tables 4 and 5) show their prior sensitivity in the "
+              Para("The hazard ratios of the published tables show their prior sensitivity in the "
                    "forest plots under [Figures](#figures): the right panel gives P(HR < 1) under each prior set.")]
     for key, rows in comparison_groups(run.table):
         if comparison_kind(rows) != "hr":
@@ -312,7 +311,7 @@ def sensitivity_blocks(run) -> list:
         blocks.append(Figure(figure_name("sensitivity", key), f"{title}. Left: posterior median HR and {LEVEL}% "
                              f"CrI per model and prior set; right: P(HR < {ONE}). Hollow red points: diagnostics "
                              "failed.", sensitivity_figure(frame, title)))
-    for registry_id in ("t4.tki_ici.pfs_multi", "t4.tki_ici.os_multi"):
+    for registry_id in run.study.arm_multivariable_hrs:
         rows = run.table[run.table["registry_id"] == registry_id]
         frame = sensitivity_frame(rows)
         if len(frame) >= 2:

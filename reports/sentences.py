@@ -2,7 +2,7 @@
 :func:`hccbayes.reports.numbers.fmt`.
 
 Which comparisons get sentences: every Bayesian source of every **primary** comparison — a hazard
-ratio whose contrast names two groups ("TKI+ICI vs TKI") — and of every **response** comparison
+ratio whose contrast names two groups ("B vs A") — and of every **response** comparison
 (a risk difference of a response endpoint: best-response levels, ORR, DCR; adverse events are not
 response comparisons).
 
@@ -37,7 +37,7 @@ Wording rules (the only words that depend on numbers; documented here and in the
   basis (never one sentence mixing their numbers).
 * Response outcomes are named by their best-response level ("objective response rate (ORR)",
   :data:`RESPONSE_NAMES`), other outcomes by the comparison's title.
-* Groups keep their names ("Compared with TKI, TKI+ICI ..."), except groups named by a lowercase level of
+* Groups keep their names ("Compared with A, B ..."), except groups named by a lowercase level of
   a registry population ("elevated"), which read "patients with <population label>" (:func:`group_phrases`).
 """
 from __future__ import annotations
@@ -87,7 +87,7 @@ def is_bayes(source: pd.Series) -> pd.Series:
 
 
 def two_groups(contrast: str) -> tuple[str, str] | None:
-    """'TKI+ICI vs TKI' → ('TKI+ICI', 'TKI'); None when the contrast does not name two groups."""
+    """'B vs A' → ('B', 'A'); None when the contrast does not name two groups."""
     parts = contrast.split(" vs ")
     return (parts[0].strip(), parts[1].strip()) if len(parts) == 2 and all(p.strip() for p in parts) else None
 
@@ -101,8 +101,8 @@ def comparison_kind(rows: pd.DataFrame) -> str | None:
     """'hr' for a primary survival contrast, 'response' for a response comparison, None otherwise.
 
     A survival contrast is primary when it names two groups and also carries their difference in median
-    survival (``median_diff``: the plan stratified the analysis by these groups — arms, AFP strata);
-    the hazard ratios of covariate screens (Tables 4-5, one Cox row each) are shown in tables and forest
+    survival (``median_diff``: the plan stratified the analysis by these groups — arms, biomarker strata);
+    the hazard ratios of covariate screens (a paper's Cox tables, one row each) are shown in tables and forest
     plots instead of sentences."""
     if two_groups(rows["contrast"].iloc[0]) is None:
         return None
@@ -148,8 +148,8 @@ def _failed(row: pd.Series) -> str:
 
 def group_phrases(population_labels: dict[str, str]) -> dict[str, str]:
     """How a contrast's group reads in a sentence: a group named by a lowercase level ("elevated", from the
-    population "afp_change:elevated") becomes "patients with <its population label>" ("patients with AFP
-    elevated after 8 weeks"); named groups (TKI, REG-ICI) stay as they are."""
+    population "marker_change:elevated") becomes "patients with <its population label>" ("patients with
+    the marker elevated after 8 weeks"); named groups (A, B1) stay as they are."""
     out = {}
     for name, label in population_labels.items():
         level = name.split(":", 1)[-1]

@@ -32,7 +32,7 @@ from hccbayes.inference.sensitivity.tipping import survival_tipping_points, tipp
 from hccbayes.inference.sensitivity.tipping_run import save_search
 from hccbayes.models.priors.roles import default_roles
 from hccbayes.models.priors.sets import PRIOR_SET_NAMES, prior_set
-from hccbayes.models.response.counts import table3_rates
+from hccbayes.models.response.counts import rates_from_registry
 from hccbayes.models.summary_audit import summary_inputs
 from hccbayes.models.summary_hr import published_hrs
 from hccbayes.models.survival.design import SurvivalSpec, survival_data
@@ -116,7 +116,7 @@ def _frequentist_arm_rows(endpoint, cohort, study, reg) -> list[dict]:
 
 def _response_rows(reg, study) -> list[dict]:
     rows = []
-    for rd in table3_rates(reg):
+    for rd in rates_from_registry(reg, ["best_response"]):
         if rd.endpoint not in ("best_response:ORR", "best_response:DCR"):
             continue
         name = rd.endpoint.split(":")[1].lower()

@@ -22,7 +22,6 @@ from hccbayes.models.priors.sets import PriorSet, external_prior_set, named_prio
 from hccbayes.models.priors.values import prior_from_json
 from hccbayes.models.response.beta_binomial import compare_rates, posterior, prob_greater, summarise
 from hccbayes.models.response.counts import (
-    afp_change_rates,
     consistent_group_sizes,
     count_from_percent,
     rates_from_cohort,
@@ -131,7 +130,7 @@ def test_afp_change_counts_are_derived_from_percent_and_group_size(registry):
     # Results 2.3: 25 (TKI-ICI) + 12 (TKI) patients with elevated AFP -> n = 37; 70 − 37 = 33 decreased.
     # Results 2.4: ORR 24.2% / DCR 78.8% (decreased), 16.2% / 73.0% (elevated) -> 8/33, 26/33, 6/37, 27/37
     # (integers: exact).
-    rates = {r.endpoint: r for r in afp_change_rates(registry)}
+    rates = {r.endpoint: r for r in rates_from_registry(registry, ["afp_change_response"])}
     assert rates["best_response:ORR"].counts == {"afp_change:decreased": (8, 33), "afp_change:elevated": (6, 37)}
     assert rates["best_response:DCR"].counts == {"afp_change:decreased": (26, 33), "afp_change:elevated": (27, 37)}
     assert "n = 33" in rates["best_response:ORR"].note

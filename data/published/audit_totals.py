@@ -4,7 +4,7 @@ Counts are additive over a declared partition: for any quantity q (an entry's se
 its population) and any *cell* (an intersection of populations), x_q(C ∩ whole) = Σ_parts x_q(C ∩ part).
 The same identity holds for head-counts (q = None), which is how unknown population sizes are derived:
 
-* a population named ``"<variable>:<level>"`` (``afp_change:elevated``) is linked to count entries with that
+* a population named ``"<variable>:<level>"`` (``marker_change:elevated``) is linked to count entries with that
   variable and level: a count of it in population P is the size of the cell P ∩ <variable>:<level>;
 * whenever all but one term of a partition identity are known, the last one is derived; when all are known
   and they disagree, that is a finding (rule d) with both computations and every entry they rest on.

@@ -5,7 +5,9 @@ columns (which population, endpoint or model a column holds, and the kind of num
 its attributes and its cells *as printed* ("11 (15.7)", "0.66 (0.37-1.18)", "56.00 [51.00, 63.00]").
 Numbers from the Results text are ``[[text]]`` entries with the sentence they come from. The loader
 expands this into one :class:`Entry` per printed cell, id ``<table>.<row>.<column>``, parsed into
-typed fields while keeping the printed decimals (which the audit needs to respect rounding).
+typed fields while keeping the printed decimals (which the audit needs to respect rounding). Which of
+the printed counts make up two-group comparisons of proportions is declared under ``[comparisons]``
+(:mod:`hccbayes.data.published.comparisons`).
 
 Entry kinds and what they parse:
 
@@ -33,6 +35,7 @@ from typing import Any, Iterator, Mapping
 
 import pandas as pd
 
+from hccbayes.data.published.comparisons import ComparisonSpec, parse_comparisons
 from hccbayes.data.study import resolve_study_folder
 from hccbayes.errors import Problem, RegistryError
 
@@ -65,7 +68,7 @@ class Entry:
     kind: str
     raw: str
     source: str  # e.g. "Table 4 · AFP (>400 vs. ≤400) · OS multivariate HR (95% CI)"
-    table: str  # table key ("t4") or "text"
+    table: str  # table key (the [tables.<key>] of published.toml) or "text"
     attrs: Mapping[str, Any] = field(default_factory=dict)
     estimate: float | None = None
     lower: float | None = None
@@ -149,6 +152,8 @@ class Registry:
     populations: Mapping[str, Population]
     partitions: Mapping[str, tuple[str, tuple[str, ...]]]  # name -> (whole, parts)
     path: str = ""
+    comparisons: Mapping[str, ComparisonSpec] = field(default_factory=dict)  # [comparisons]: see that module
+    titles: Mapping[str, str] = field(default_factory=dict)  # table key -> its title ("Table 4"), file order
 
     def __iter__(self) -> Iterator[Entry]:
         return iter(self.entries)
@@ -163,7 +168,7 @@ class Registry:
         raise KeyError(f"no published entry with id {entry_id!r}")
 
     def find(self, kind: str | None = None, table: str | None = None, **attrs: Any) -> list[Entry]:
-        """Entries matching a kind, a table and attribute values (``population="arm:TKI"``)."""
+        """Entries matching a kind, a table and attribute values (``population="arm:A"``)."""
         out = []
         for e in self.entries:
             if kind is not None and e.kind != kind:
@@ -279,7 +284,11 @@ def parse_registry(raw: dict[str, Any], fname: str = "<registry>") -> Registry:
         source = f"Results {item.get('section', '')}: \"{item.get('quote', '')}\"".strip()
         add(f"text.{tid}", item["kind"], item["value"], source, "text", attrs, where)
 
+    tables = set(raw.get("tables", {})) | ({"text"} if raw.get("text") else set())
+    comparisons = parse_comparisons(raw.get("comparisons", {}), pops, tables, fname, problems)
     if problems:
         raise RegistryError(problems, summary=f"{len(problems)} problem(s) in {fname}")
     return Registry(study=head.get("study", ""), source=head.get("source", ""), entries=tuple(entries),
-                    populations=MappingProxyType(pops), partitions=MappingProxyType(partitions), path=fname)
+                    populations=MappingProxyType(pops), partitions=MappingProxyType(partitions), path=fname,
+                    comparisons=MappingProxyType(comparisons),
+                    titles=MappingProxyType({k: t.get("title", k) for k, t in raw.get("tables", {}).items()}))

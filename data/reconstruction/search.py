@@ -143,16 +143,16 @@ class State:
 def initial_order(df: pd.DataFrame, study: Study, targets: Targets, factors: list[str],
                   profile_cols: list[str], rng: np.random.Generator) -> pd.DataFrame:
     """Give longer profiles to patients of lower published risk (Weibull PH with Gumbel noise)."""
+    final = next((e for e in study.endpoints if e.implies), study.endpoints[-1])  # OS: implies PFS
     beta = {}
-    for t in targets.cox:  # whole-cohort multivariable first, then univariable, for the OS endpoint
-        if t.population == "all" and t.endpoint == "os" and t.factor in factors:
+    for t in targets.cox:  # whole-cohort multivariable first, then univariable, for the final endpoint
+        if t.population == "all" and t.endpoint == final.name and t.factor in factors:
             if t.model == "multivariable" or t.factor not in beta:
                 beta[t.factor] = np.log(t.hr)
     lp = np.zeros(len(df))
     for f, b in beta.items():
         lp += b * study.factors[f].indicator(df[study.factors[f].column]).fillna(0).to_numpy(float)
     risk = lp + rng.gumbel(size=len(df))
-    final = next((e for e in study.endpoints if e.implies), study.endpoints[-1])  # OS: implies PFS
     os_col = final.time
     out = df.copy()
     for r in pd.unique(df[study.regimen_column]):

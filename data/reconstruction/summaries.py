@@ -26,7 +26,7 @@ from hccbayes.atomic import write_text
 from hccbayes.data.published.registry import load_registry
 from hccbayes.data.reconstruction.baseline import baseline_frame
 from hccbayes.data.reconstruction.search import search
-from hccbayes.data.reconstruction.survival import build_profiles
+from hccbayes.data.reconstruction.survival import build_profiles, endpoint_pair
 from hccbayes.data.reconstruction.targets import ReconstructionError, collect_targets, load_settings
 from hccbayes.data.schema import cohort_schema
 from hccbayes.data.study import Study, load_study
@@ -36,13 +36,13 @@ __all__ = ["reconstruct", "write_cohort", "ReconstructionError", "DEFAULT_SEED"]
 DEFAULT_SEED = 20250212
 
 
-def _as_study(study: Study | str | Path) -> Study:
+def _as_study(study: Study | str | Path | None) -> Study:
     return study if isinstance(study, Study) else load_study(study)
 
 
-def reconstruct(study: Study | str | Path = "yin2025", seed: int | None = None,
+def reconstruct(study: Study | str | Path | None = None, seed: int | None = None,
                 out: str | Path | None = None) -> pd.DataFrame:
-    """The pseudo-patient cohort of ``study`` (a DataFrame in the cohort schema's column order);
+    """The pseudo-patient cohort of ``study`` (default: the default bundled study; a DataFrame in the cohort schema's column order);
     written to ``out`` when given. ``seed`` defaults to reconstruction.toml's ``seed``."""
     study = _as_study(study)
     settings = load_settings(study)
@@ -54,9 +54,11 @@ def reconstruct(study: Study | str | Path = "yin2025", seed: int | None = None,
     prof, resp = build_profiles(study, targets, settings, df[study.regimen_column].to_numpy(),
                                 df[study.arm_column].to_numpy(), rng)
     profile_cols = []
+    pair = endpoint_pair(study)
     for ep in study.endpoints:
-        df[ep.time] = getattr(prof, ep.name)
-        df[ep.event] = getattr(prof, f"{ep.name}_event").astype(int)
+        time, event = prof.series(ep.name, pair)
+        df[ep.time] = time
+        df[ep.event] = event.astype(int)
         profile_cols += [ep.time, ep.event]
     if study.response is not None:
         df[study.response.column] = resp

@@ -30,12 +30,32 @@ log = logging.getLogger(__name__)
 PLATEAU_GAP = 0.02
 
 
+def endpoint_pair(study: Study) -> tuple[str, str]:
+    """(final, progression): the names of the endpoint that implies another (overall survival: a death is
+    also a progression event) and of the one it implies, as study.toml declares them with ``implies``."""
+    final = next((e for e in study.endpoints if e.implies), None)
+    if final is None:
+        raise ReconstructionError(Problem(str(study.folder / "study.toml"), "the reconstruction from published "
+                                          "summaries needs a death endpoint that implies a progression endpoint",
+                                          'set implies = "<progression endpoint>" on the death endpoint'))
+    return final.name, final.implies
+
+
 @dataclass
 class Profiles:
+    """Per patient the progression endpoint (``pfs``) and the final endpoint (``os``) of :func:`endpoint_pair`."""
+
     pfs: np.ndarray
     pfs_event: np.ndarray
     os: np.ndarray
     os_event: np.ndarray
+
+    def series(self, endpoint: str, pair: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
+        """(time, event) of the study endpoint ``endpoint``, one of ``pair`` (:func:`endpoint_pair`)."""
+        if endpoint not in pair:
+            raise ReconstructionError(Problem("study.toml", f"endpoint {endpoint!r} is neither of the reconstructed "
+                                              f"pair {pair}", "reconstruct a study with these two endpoints only"))
+        return (self.os, self.os_event) if endpoint == pair[0] else (self.pfs, self.pfs_event)
 
     def take(self, idx) -> "Profiles":
         return Profiles(self.pfs[idx], self.pfs_event[idx], self.os[idx], self.os_event[idx])
@@ -173,33 +193,33 @@ def build_profiles(study: Study, targets: Targets, settings: dict[str, Any], reg
     meds = {(t.population, t.endpoint): t for t in targets.medians}
     names = list(dict.fromkeys(regimens))
     n = len(regimens)
-    deaths = targets.events.get("os", (n, ""))[0]
-    for ep in ("os", "pfs"):
+    pair = final, progression = endpoint_pair(study)
+    deaths = targets.events.get(final, (n, ""))[0]
+    for ep in pair:
         missing = [r for r in names if (f"regimen:{r}", ep) not in meds]
         if missing:
             raise ReconstructionError(Problem("published.toml", f"no {ep} KM median for regimen(s) {missing}",
-                                              "transcribe Table 2 (measure = km_median)"))
-    if targets.events.get("pfs", (deaths, ""))[0] != deaths:
-        raise ReconstructionError(Problem("published.toml", "PFS events differ from deaths; the reconstruction "
-                                          "supports only progressions that all end in death",
+                                              "transcribe the regimens' KM medians (measure = km_median)"))
+    if targets.events.get(progression, (deaths, ""))[0] != deaths:
+        raise ReconstructionError(Problem("published.toml", f"{progression} events differ from {final} events; the "
+                                          "reconstruction supports only progressions that all end in death",
                                           "extend hccbayes.data.reconstruction.survival"))
     sizes = [int((regimens == r).sum()) for r in names]
-    cens = allocate(n - deaths, [sz * meds[(f"regimen:{r}", "os")].estimate for r, sz in zip(names, sizes)])
+    cens = allocate(n - deaths, [sz * meds[(f"regimen:{r}", final)].estimate for r, sz in zip(names, sizes)])
     cands: list[list[tuple[Profiles, float]]] = []
     for r, sz, nc in zip(names, sizes, cens):
         got = []
         for _ in range(int(s.get("candidates_per_regimen", 60)) * 4):
-            p = regimen_candidate(rng, sz, nc, meds[(f"regimen:{r}", "os")].estimate,
-                                  meds[(f"regimen:{r}", "pfs")].estimate, s)
+            p = regimen_candidate(rng, sz, nc, meds[(f"regimen:{r}", final)].estimate,
+                                  meds[(f"regimen:{r}", progression)].estimate, s)
             if p is not None:
-                loss = sum(_ci_loss(meds[(f"regimen:{r}", ep)], getattr(p, ep), getattr(p, f"{ep}_event"), tol)
-                           for ep in ("os", "pfs"))
+                loss = sum(_ci_loss(meds[(f"regimen:{r}", ep)], *p.series(ep, pair), tol) for ep in pair)
                 got.append((p, loss))
             if len(got) >= int(s.get("candidates_per_regimen", 60)):
                 break
         if not got:
             raise ReconstructionError(Problem("published.toml", f"could not pin the medians of regimen {r}",
-                                              "check its Table 2 medians"))
+                                              "check its published KM medians"))
         cands.append(got)
     pooled = [t for t in targets.medians if not t.hard and
               (t.population == "all" or t.population.split(":", 1)[0] == "arm")]
@@ -209,7 +229,8 @@ def build_profiles(study: Study, targets: Targets, settings: dict[str, Any], reg
         total = sum(cands[i][c][1] for i, c in enumerate(choice))
         for t in pooled:
             m = np.ones(n, bool) if t.population == "all" else arms == t.population.split(":", 1)[1]
-            total += _ci_loss(t, getattr(prof, t.endpoint)[m], getattr(prof, f"{t.endpoint}_event")[m], tol)
+            time, event = prof.series(t.endpoint, pair)
+            total += _ci_loss(t, time[m], event[m], tol)
         return total + 1000.0 * response_plan(study, targets, settings, prof, arms, None)[1]
 
     best = [0] * len(cands)

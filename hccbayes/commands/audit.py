@@ -11,6 +11,7 @@ import sys
 
 from hccbayes.data.published.audit import SEVERITIES, Finding, audit, findings_frame
 from hccbayes.data.published.registry import load_registry
+from hccbayes.data.study import default_study
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -21,7 +22,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "category and subgroup sums, HR vs CI vs p, medians vs intervals, text vs tables). "
         "Exit code 0 when the audit ran; 2 when the registry cannot be read.",
     )
-    parser.add_argument("--study", default="yin2025",
+    parser.add_argument("--study", default=default_study(),
                         help="bundled study name, study folder or published.toml path (default: %(default)s)")
     parser.add_argument("--format", choices=("text", "csv"), default="text", help="output format")
     parser.add_argument("--severity", choices=SEVERITIES, default="info",

@@ -7,6 +7,7 @@ import time
 
 import pandas as pd
 
+from hccbayes.data.study import default_study
 from hccbayes.errors import Problem, StudyError
 
 
@@ -17,7 +18,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Reconstruct pseudo-patients from the published summaries (published.toml + "
         "reconstruction.toml), deterministically for a seed. With --check (or as `hccbayes fidelity`), "
         "recompute every target from a cohort file and print published vs reconstructed values.")
-    p.add_argument("--study", default="yin2025", help="bundled study name or study folder (default yin2025)")
+    p.add_argument("--study", default=default_study(), help="bundled study name or study folder (default: %(default)s)")
     p.add_argument("--out", help="where to write the cohort CSV (default: the study's cohort.csv)")
     p.add_argument("--seed", type=int, help="random seed (default: reconstruction.toml's seed)")
     p.add_argument("--check", action="store_true", help="print the fidelity table instead of reconstructing")

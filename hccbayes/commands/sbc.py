@@ -30,7 +30,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--tune", type=int, default=1000, help="tuning steps per chain")
     p.add_argument("--chains", type=int, default=2)
     p.add_argument("--target-accept", type=float, default=0.9,
-                   help="NUTS target acceptance of every fit (default 0.9; the yin2025 plan fits its regimen "
+                   help="NUTS target acceptance of every fit (default 0.9; the flagship study's plan fits its regimen "
                    "analyses at 0.99)")
     p.add_argument("--rank-draws", type=int, default=99, help="L: thinned posterior draws ranked against")
     p.add_argument("--alpha", type=float, default=0.01, help="family-wise level of the Holm decision")

@@ -13,7 +13,7 @@ import sys
 import pandas as pd
 
 from hccbayes.data.cohort import load_cohort
-from hccbayes.data.study import Study, load_study
+from hccbayes.data.study import Study, default_study, load_study
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -25,7 +25,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("cohort", nargs="?", default=None,
                         help="cohort CSV file (default: the study's own cohort.csv)")
-    parser.add_argument("--study", default="yin2025",
+    parser.add_argument("--study", default=default_study(),
                         help="bundled study name or path of a study folder (default: %(default)s)")
     parser.set_defaults(run=run)
     return parser

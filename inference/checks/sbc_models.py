@@ -7,8 +7,8 @@ One model per survival family and two more, each with a fixed design and its own
   cuts, spline knots): n = 60 patients, an arm indicator (30 / 30) and one binary biomarker (seeded
   Bernoulli(0.4), fixed across simulations), log-HRs under the ``weakly_informative`` prior set, baseline
   priors the family's own defaults;
-* ``regimen`` — Weibull PH with hierarchical regimen effects on the yin2025 arm/regimen structure
-  (:data:`REGIMENS`, n = 70), arm log-HR plus τ_arm · (z_regimen − its arm's patient-weighted mean);
+* ``regimen`` — Weibull PH with hierarchical regimen effects on a fixed arm/regimen structure
+  (:data:`REGIMENS`, n = 70: the sizes of the flagship study's regimens), arm log-HR plus τ_arm · (z_regimen − its arm's patient-weighted mean);
 * ``beta_binomial`` — the hierarchical (marginalised) beta-binomial across the five regimens
   (:func:`~hccbayes.models.response.hierarchical.build_hier_beta_binomial`, default :class:`HierPriors`), with
   the regimen rates p_j drawn from their exact conditional as the model does.
@@ -45,8 +45,9 @@ CENSOR = (6.0, 36.0)  # months: uniform (non-informative) censoring times
 ANCHORS = Anchors(rate=RATE0, t_ref=T_REF, t_end=CENSOR[1])  # the last observed time is at most CENSOR[1]
 BASELINE_POINTS = (3.0, 6.0, 12.0)  # months: the baseline's fixed interior time points (PEM cuts, knots)
 N_SMALL = 60
-# yin2025 cohort.csv (Table 1 counts): arm -> (regimen, patients); tests check it against the bundled cohort
-REGIMENS = {"TKI": (("REG", 12), ("SOR", 9)), "TKI+ICI": (("REG-ICI", 23), ("SOR-ICI", 10), ("Oth-ICI", 16))}
+# arm -> (regimen, patients): the regimen sizes of the flagship study's cohort (12 + 9 in the reference arm,
+# 23 + 10 + 16 in the other), under neutral names; tests check the sizes against the bundled cohort
+REGIMENS = {"A": (("A1", 12), ("A2", 9)), "B": (("B1", 23), ("B2", 10), ("B3", 16))}
 SBC_PRIOR_SET = "weakly_informative"
 REGIMEN_FAMILY = "weibull"  # the survival family of the ``regimen`` model
 MODEL_NAMES = (*FAMILIES, "regimen", "beta_binomial")
@@ -83,7 +84,7 @@ def small_design() -> SurvivalData:
 
 
 def regimen_design() -> SurvivalData:
-    """The yin2025 arm/regimen structure: one arm term and five regimens nested in two arms."""
+    """The SBC arm/regimen structure (:data:`REGIMENS`): one arm term and five regimens nested in two arms."""
     arm_names = tuple(REGIMENS)
     names, arm_of, reg = [], [], []
     for a, (arm, regs) in enumerate(REGIMENS.items()):

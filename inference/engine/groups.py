@@ -2,7 +2,7 @@
 
 A group is a setting of the analysis' terms for everyone — the g-computation of
 :func:`hccbayes.models.survival.quantities.group_curves`. The strata column's levels are coded by the
-study's factors among the terms: one factor (``tki_ici``: TKI+ICI vs TKI; ``anri_high``) gives two groups,
+study's factors among the terms: one factor (``treated``: B vs A; ``marker_high``) gives two groups,
 labelled as its hazard ratio is; several factors of the same column (``lev`` and ``lev5fu`` of a three-arm
 trial's arm column) give one group per level, the level no factor codes being the reference. Contrasts are
 each group against the reference, then any pair the plan asks for (``contrasts``).

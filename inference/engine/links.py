@@ -5,14 +5,17 @@
   ``factor`` among the terms — plus the ``p`` entries with the same attributes;
 * survival analyses with ``link = ["km_median"]`` and ``strata``: every ``km_median`` entry of the
   endpoint whose population is ``<strata>:<level>`` or, for an unfiltered analysis, ``all``;
-* response analyses: the registry comparisons of :func:`hccbayes.models.response.counts.rates_from_registry`
-  in the analysis's ``comparisons`` (their count/percent and p entries);
-* summary analyses: every published Cox HR of the analysis's ``tables``, read as the audit lets it be read
-  (:func:`summary_analysis_inputs`).
+* response analyses: the comparisons published.toml declares under ``[comparisons]``
+  (:func:`hccbayes.models.response.counts.rates_from_registry`) named in the analysis's ``comparisons``, or
+  all of them when it names none (their count/percent and p entries);
+* summary analyses: every published Cox HR of the analysis's ``tables`` (every table when it names none),
+  read as the audit lets it be read (:func:`summary_analysis_inputs`).
 
-:func:`required_entries` lists what the paper reports as comparisons (every hr_ci of Tables 4/5 and
-the text, every KM median, every Table 3/6 count and the AFP-change percentages); :func:`coverage`
-maps entry ids to the analyses that link them, so a test can check that a plan covers the paper.
+Nothing here names a study's tables or populations: what links is declared in the study folder (the
+registry's attributes and ``[comparisons]``, the plan's ``link``, ``comparisons`` and ``tables``).
+:func:`required_entries` lists what the paper reports as comparisons (every published Cox HR, every KM
+median, every count or percentage of a declared comparison); :func:`coverage` maps entry ids to the
+analyses that link them, so a test can check that a plan covers the paper.
 """
 from __future__ import annotations
 
@@ -56,11 +59,11 @@ def survival_links(analysis, registry: Registry) -> SurvivalLinks:
 
 
 def response_links(analysis, registry: Registry) -> list:
-    return [rd for rd in rates_from_registry(registry) if rd.analysis in analysis.comparisons]
+    return rates_from_registry(registry, analysis.comparisons or None)
 
 
 def summary_links(analysis, registry: Registry) -> list[tuple[Entry, Entry | None]]:
-    return published_hrs(registry, analysis.tables)
+    return published_hrs(registry, analysis.tables or None)
 
 
 def summary_analysis_inputs(analysis, registry: Registry) -> list[SummaryInput]:
@@ -90,15 +93,12 @@ def coverage(plan, registry: Registry, kinds: tuple[str, ...] = ("survival", "re
 
 def required_entries(registry: Registry) -> dict[str, str]:
     """entry id -> the analysis kind that must reproduce it on the cohort (see the module docstring)."""
+    compared = {i for rd in rates_from_registry(registry) for i in rd.sources[:len(rd.groups)]}
     out = {}
     for e in registry:
-        if e.kind == "hr_ci" and e.table in ("t4", "t5", "text") and e["measure"] == "cox_hr":
+        if (e.kind == "hr_ci" and e["measure"] == "cox_hr") or e["measure"] == "km_median":
             out[e.id] = "survival"
-        elif e["measure"] == "km_median":
-            out[e.id] = "survival"
-        elif e.kind == "count" and e.table in ("t3", "t6"):
-            out[e.id] = "response"
-        elif e.kind == "percent" and str(e["population"]).startswith("afp_change:"):
+        elif e.id in compared:
             out[e.id] = "response"
     return out
 

@@ -5,10 +5,10 @@ study it names, and nothing in it is evaluated (a population filter is a column 
 not an expression). Every problem is reported at once as a :class:`~hccbayes.errors.PlanError` whose
 lines name the file, the key and the fix.
 
-Layout (``data/studies/yin2025/plan.toml`` is the full example)::
+Layout (the bundled studies' plan.toml files are full examples)::
 
     [plan]
-    name = "yin2025"
+    name = "my_study"
     study = "."                 # bundled study name, or a study folder relative to this file
     cohort = "cohort.csv"       # optional; relative to this file (default: the study's cohort)
     seed = 20250212
@@ -31,11 +31,11 @@ Layout (``data/studies/yin2025/plan.toml`` is the full example)::
     kind = "survival"           # survival | response | summary
     endpoint = "pfs"
     models = ["weibull", "pem"]
-    terms = ["tki_ici"]         # study factors (0/1) or, listed in `continuous`, numeric columns
+    terms = ["treated"]         # study factors (0/1) or, listed in `continuous`, numeric columns
     strata = "arm"              # KM medians / log-rank per level; Bayesian medians per level of `primary`
     link = ["cox_hr", "km_median"]          # published measures this analysis reproduces
     tipping_points = true       # prior at which P(HR < 1) crosses 0.95 and 0.5 (first model)
-    population = { arm = "TKI+ICI" }        # optional filter: column = value
+    population = { arm = "B" }              # optional filter: column = value
     n_intervals = 10            # PEM intervals (default: about 4 events each, 6 to 20); or cuts = [3, 6, 12]
     baseline = "rw"             # PEM baseline: independent (default) | rw (random walk on the log hazard)
     continuous = ["age"]        # numeric columns among the terms, entered per SD of the population ...
@@ -46,7 +46,7 @@ Layout (``data/studies/yin2025/plan.toml`` is the full example)::
     from_landmark = 1.84        # start the clock here: patients event-free at 1.84, time from then on; for
                                 # covariates measured after time zero (study.toml measured_at), no earlier
     selection = "published"     # a multivariable model's terms: "published" (the paper's list, as given in
-    candidates = ["tki_ici", ...]  # terms) or "univariable_p" (the candidates with univariable Cox p <
+    candidates = ["treated", ...]  # terms) or "univariable_p" (the candidates with univariable Cox p <
     selection_p = 0.1           # selection_p on the cohort, plus the primary); with candidates, a published
                                 # list is shown beside the one the rule picks (inference/engine/selection.py)
 
@@ -58,9 +58,10 @@ other terms (format and meaning: :mod:`hccbayes.models.priors.roles`); without i
 arm column are the treatment contrasts.
 
 ``each_term = true`` expands one survival entry into one univariable analysis per term, with ids
-``<id>_<term>``. Response analyses name the ``comparisons`` they take from the registry
-(``best_response``, ``adverse_event``, ``afp_change_response``); summary analyses the ``tables`` whose
-published hazard ratios they re-analyse.
+``<id>_<term>``. Response analyses name the ``comparisons`` they take from the study's published.toml
+(its ``[comparisons.<name>]`` tables: :mod:`hccbayes.data.published.comparisons`; default: every one);
+summary analyses the registry ``tables`` whose published hazard ratios they re-analyse (default: every
+table holding one, the Results text included).
 """
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from hccbayes.errors import PlanError, Problem
-from hccbayes.inference.engine.plan_check import RESPONSE_COMPARISONS, check_plan
+from hccbayes.inference.engine.plan_check import check_plan
 from hccbayes.inference.engine.plan_values import (
     response_priors,
     sampler_settings,
@@ -308,15 +309,14 @@ def _analysis(entry: dict, defaults: Mapping[str, Any], index: int, bad) -> list
         survival_extras(merged, where, kw, bad)
         pop = merged.get("population", {})
         if not isinstance(pop, dict):
-            bad(f"{where}.population", "must be a table of column = value", 'write population = { arm = "TKI+ICI" }')
+            bad(f"{where}.population", "must be a table of column = value", 'write population = { arm = "B" }')
         else:
             kw["population"] = {str(k): str(v) for k, v in pop.items()}
     elif kind == "response":
-        kw["comparisons"] = strings(merged.get("comparisons", list(RESPONSE_COMPARISONS)),
-                                     f"{where}.comparisons", bad)
+        kw["comparisons"] = strings(merged.get("comparisons", []), f"{where}.comparisons", bad)
         kw.update(response_priors(merged, where, bad))
     else:
-        kw["tables"] = strings(merged.get("tables", ["t4", "t5", "text"]), f"{where}.tables", bad)
+        kw["tables"] = strings(merged.get("tables", []), f"{where}.tables", bad)
         if "mcid" in merged:
             kw["mcid"] = float(merged["mcid"])
     analysis = Analysis(**kw)

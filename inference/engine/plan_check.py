@@ -5,6 +5,7 @@ caller raises them together as one :class:`~hccbayes.errors.PlanError`.
 """
 from __future__ import annotations
 
+from hccbayes.data.published.registry import study_registry
 from hccbayes.data.study import load_study
 from hccbayes.errors import HccbayesError, Problem
 from hccbayes.models.priors.roles import default_roles
@@ -15,7 +16,6 @@ from hccbayes.models.survival.population import MISSING_RULES
 
 SELECTION_RULES = ("published", "univariable_p")  # where a multivariable model's terms come from
 LINKS = ("cox_hr", "km_median")  # frequentist rows a survival analysis may link to published figures
-RESPONSE_COMPARISONS = ("best_response", "adverse_event", "afp_change_response")
 
 
 def _study_columns(study) -> set[str]:
@@ -46,6 +46,7 @@ def check_plan(plan, fname: str) -> list[Problem]:
     endpoints = [e.name for e in study.endpoints]
     columns = _study_columns(study)
     roles = plan.roles or default_roles(study)
+    registry = None  # loaded when a response or summary analysis needs it
     for t in (*roles.treatment, *roles.direction):
         if t not in study.factors and t not in columns:
             bad("roles", f"{t!r} is not a factor or column of study {study.name}", "name a factor of study.toml")
@@ -66,14 +67,38 @@ def check_plan(plan, fname: str) -> list[Problem]:
                 bad(f"{w}.tipping_points", f"the contrast {a.contrast_term!r} is not a treatment contrast: its prior "
                     "does not move with the prior centre or the MCID", "add it to [roles] treatment, or delete "
                     "tipping_points")
-        elif a.kind == "response":
-            for c in a.comparisons:
-                if c not in RESPONSE_COMPARISONS:
-                    bad(f"{w}.comparisons", f"unknown comparison set {c!r}",
-                        f"use names from {', '.join(RESPONSE_COMPARISONS)}")
+        elif a.kind in ("response", "summary"):
+            if registry is None:
+                try:
+                    registry = study_registry(study)
+                except HccbayesError as err:
+                    return out + [Problem(fname, f"key 'plan.study': the published figures of study {study.name} "
+                                                 f"cannot be loaded ({err})", "fix its published.toml")]
+            _check_published(a, w, registry, study.name, bad)
         if not 0 < a.mcid < 1:
             bad(f"{w}.mcid", f"{a.mcid} is not a hazard ratio in (0, 1)", "set mcid = 0.7")
     return out
+
+
+def _check_published(a, w, registry, study_name: str, bad) -> None:
+    """A response analysis's comparisons are declared in published.toml; a summary analysis's tables hold
+    published Cox HRs."""
+    if a.kind == "response":
+        declared = list(registry.comparisons)
+        if not declared:
+            bad(f"{w}.comparisons", f"study {study_name} declares no comparisons of proportions",
+                "declare them as [comparisons.<name>] tables in its published.toml, or delete this analysis")
+        for c in a.comparisons:
+            if c not in declared:
+                bad(f"{w}.comparisons", f"unknown comparison {c!r}",
+                    f"use names from {', '.join(declared) or '[comparisons] of published.toml'}")
+        return
+    tables = list(dict.fromkeys(e.table for e in registry.find(kind="hr_ci", measure="cox_hr")))
+    if not tables:
+        bad(f"{w}.tables", f"study {study_name} publishes no Cox hazard ratio", "delete this summary analysis")
+    for t in a.tables:
+        if t not in tables:
+            bad(f"{w}.tables", f"table {t!r} holds no published Cox HR", f"use names from {', '.join(tables)}")
 
 
 def _check_survival(a, w, study, endpoints, columns, models, baselines, links, bad) -> None:
@@ -88,7 +113,7 @@ def _check_survival(a, w, study, endpoints, columns, models, baselines, links, b
     if a.selection or a.candidates:
         _check_selection(a, w, bad)
     elif not a.terms:
-        bad(f"{w}.terms", "no terms", 'list at least one study factor, e.g. terms = ["tki_ici"]')
+        bad(f"{w}.terms", "no terms", 'list at least one study factor, e.g. terms = ["treated"]')
     for t in (*a.terms, *a.candidates):
         if t not in study.factors and not (t in a.continuous and t in columns):
             bad(f"{w}.terms", f"{t!r} is neither a factor of study {study.name} nor a continuous column "
@@ -111,7 +136,7 @@ def _check_survival(a, w, study, endpoints, columns, models, baselines, links, b
             factor = study.factors.get(a.contrast_term or "")
             if factor is None or factor.column != a.strata:
                 bad(f"{w}.strata", f"the primary term {a.contrast_term!r} is not a factor of column {a.strata!r}",
-                    "make the primary term the level indicator of the strata column (e.g. tki_ici for arm)")
+                    "make the primary term the level indicator of the strata column (e.g. treated for arm)")
     if a.regimen_effects and study.regimen_column is None:
         bad(f"{w}.regimen_effects", f"study {study.name} declares no regimen_column",
             "delete regimen_effects, or declare the regimens in study.toml")
@@ -119,7 +144,7 @@ def _check_survival(a, w, study, endpoints, columns, models, baselines, links, b
         arm_factor = study.factors.get(a.contrast_term or "")
         if arm_factor is None or arm_factor.column != study.arm_column:
             bad(f"{w}.primary", "regimen effects need the arm indicator as the primary term",
-                f"set primary to the factor of column {study.arm_column!r} (e.g. tki_ici)")
+                f"set primary to the factor of column {study.arm_column!r} (e.g. treated)")
         if a.strata not in (None, study.regimen_column):
             bad(f"{w}.strata", "with regimen_effects the strata are the regimens",
                 f'set strata = "{study.regimen_column}"')

@@ -1,7 +1,7 @@
 """Comparison-table rows of response analyses (rates) and of the summary-level HR re-analysis.
 
-Response analyses, per registry comparison (Table 3 levels, Table 6 events and grades, AFP-change
-ORR/DCR): ``published`` rates and p; ``frequentist`` χ²/Fisher p (the paper's rule, all three p-values
+Response analyses, per comparison published.toml declares (best-response levels, adverse events and
+grades, response rates by a biomarker's groups): ``published`` rates and p; ``frequentist`` χ²/Fisher p (the paper's rule, all three p-values
 in the note) on the published counts (``cohort_based`` False) and on the cohort's counts (True);
 ``bayes:beta_binomial:<prior set>`` rates (posterior median and 95% ETI, closed form), rate difference,
 risk and odds ratio (exact posterior draws) and P(Δ > t) (exact, by quadrature; the draws' value and its
@@ -15,6 +15,7 @@ its 95% ETI and P(HR < 1), P(HR < mcid) of the normal–normal posterior (:mod:`
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -44,14 +45,13 @@ def _short(pop: str) -> str:
     return pop.split(":", 1)[-1]
 
 
-GRADES = {"any": "any grade", "g34": "grade 3–4"}
-
-
-def outcome_label(endpoint: str) -> str:
+def outcome_label(endpoint: str, grade_labels: Mapping[str, str] | None = None) -> str:
     """The outcome a response endpoint names, for titles and sentences: ``best_response:ORR`` → "ORR",
-    ``ae:hypertension:g34`` → "hypertension, grade 3–4"."""
+    ``ae:rash:g3`` → "rash, grade 3" with ``grade_labels`` (study.toml ``[adverse_events] grade_labels``)
+    ``{"g3": "grade 3"}``, else "rash, g3"."""
     parts = endpoint.split(":")[1:] or [endpoint]
-    return ", ".join(GRADES.get(p, p.replace("_", " ")) for p in parts)
+    labels = grade_labels or {}
+    return ", ".join(labels.get(p, p.replace("_", " ")) for p in parts)
 
 
 def _join(*notes: str | None) -> str:
@@ -141,7 +141,7 @@ def response_rows(analysis, comparisons: list[RateData], df: pd.DataFrame, study
     rows = Rows()
     thresholds = tuple(dict.fromkeys(float(t) for t in analysis.thresholds.get("rate_diff", (0.0,))))
     for rd in comparisons:
-        title = f"{analysis.title}: {outcome_label(rd.endpoint)}"
+        title = f"{analysis.title}: {outcome_label(rd.endpoint, study.ae_grade_labels)}"
         rows.shared = dict(analysis=analysis.id, title=title, population="all", endpoint=rd.endpoint)
         p_id = rd.sources[-1] if rd.published_p is not None else ""
         for i, g in enumerate(rd.groups):

@@ -63,7 +63,7 @@ def level_labels(study, term: str, terms: tuple[str, ...] = ()) -> tuple[str, st
 
 
 def contrast_label(study, term: str, terms: tuple[str, ...] = ()) -> str:
-    """'TKI+ICI vs TKI', 'ANRI > 5.4 vs ANRI ≤ 5.4', 'Lev vs Obs' (with lev5fu among ``terms``) ... — the two
+    """'B vs A', 'Marker > 5.0 vs Marker ≤ 5.0', 'Lev vs Obs' (with lev5fu among ``terms``) ... — the two
     groups a term's hazard ratio compares; for a continuous column its label and scale
     (:func:`continuous_label`) or the term itself when the study does not declare it."""
     if study is None or term not in study.factors:

@@ -253,10 +253,11 @@ def run_plan(plan_or_path: Plan | str | Path, out: str | Path, quick: bool = Fal
     return result
 
 
-def reproduce(study: str | Path = "yin2025", out: str | Path | None = None, quick: bool = False,
+def reproduce(study: str | Path | None = None, out: str | Path | None = None, quick: bool = False,
               strict: bool = False, force: bool = False, cache: ModelCache | None = None, executor=None,
               checks: bool = True) -> RunResult:
-    """Run a study's own plan.toml on its bundled cohort (default out: ``runs/<study>[-quick]``)."""
+    """Run a study's own plan.toml (default study: :func:`~hccbayes.data.study.default_study`) on its bundled
+    cohort (default out: ``runs/<study>[-quick]``)."""
 
     s = load_study(study)
     if not s.plan_path.is_file():

@@ -42,6 +42,14 @@ def cohort_kind(study) -> str:
     return "reconstructed" if (study.folder / "reconstruction.toml").is_file() else "patients"
 
 
+def arm_multivariable_hrs(study, registry) -> list[str]:
+    """Ids of the published multivariable Cox HRs (tables, not the text repeating them) of a factor of the
+    arm column: the report shows their summary-level re-analysis's prior sensitivity."""
+    arm_factors = {name for name, f in study.factors.items() if study.arm_column and f.column == study.arm_column}
+    return [e.id for e in registry.find(kind="hr_ci", measure="cox_hr", model="multivariable")
+            if e.table != "text" and e["factor"] in arm_factors]
+
+
 def study_description(study, registry) -> dict:
     """The study as the report names it (see the module docstring)."""
     provenance = study.folder / "PROVENANCE.md"
@@ -50,6 +58,7 @@ def study_description(study, registry) -> dict:
             "endpoints": [{"name": ep.name, "label": ep.label, "event_label": ep.event_label}
                           for ep in study.endpoints],
             "populations": {name: pop.label for name, pop in registry.populations.items()},
+            "tables": dict(registry.titles), "arm_multivariable_hrs": arm_multivariable_hrs(study, registry),
             "provenance": provenance.read_text(encoding="utf-8") if provenance.is_file() else ""}
 
 

@@ -135,8 +135,9 @@ def _coherence(study: Study, settings: dict, df: pd.DataFrame, rows: list) -> No
          f"{lo:g}-{hi:g} mo", inside.all(), "reconstruction.toml survival.censor_window")
 
 
-def fidelity(study: Study | str | Path = "yin2025", cohort: str | Path | None = None) -> pd.DataFrame:
-    """The fidelity table of ``cohort`` (default: the study's cohort.csv) against its published targets.
+def fidelity(study: Study | str | Path | None = None, cohort: str | Path | None = None) -> pd.DataFrame:
+    """The fidelity table of ``cohort`` (default: the study's cohort.csv; default study: the default bundled
+    study) against its published targets.
 
     Raises :class:`~hccbayes.errors.CohortError` if the cohort file is not valid for the study.
     """

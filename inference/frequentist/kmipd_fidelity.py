@@ -3,7 +3,7 @@
 The check recomputes, with the project's frequentist Kaplan–Meier estimator
 (:func:`hccbayes.inference.frequentist.survival.km_at_times`), the survival of the reconstructed patients at
 every point of each cleaned digitised curve and the numbers at risk at every time of the table, and
-sets them beside the inputs. :func:`fidelity_table` has the columns of the yin2025 reconstruction's
+sets them beside the inputs. :func:`fidelity_table` has the columns of a reconstruction's
 fidelity table (:mod:`hccbayes.inference.frequentist.fidelity`: target, kind, published, reconstructed,
 tolerance, passed, source), one block per group:
 

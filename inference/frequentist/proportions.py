@@ -15,7 +15,9 @@ Test rule (the paper: "Pearson's χ² test or Fisher's exact test, as appropriat
 
 All three p-values (Pearson, Yates-corrected χ² for 2 × 2 tables, Fisher) are always reported, so a
 reader sees which of them reproduces a published value. :func:`recompute_published_p` puts the
-recomputed p beside every printed p of Tables 1 (categorical rows), 3 and 6 with ``differs`` set when
+recomputed p beside every printed p of a count table (Table 1's categorical rows, response and adverse-event
+tables: each p entry with the count cells of the same table and attributes in the groups it compares,
+every population of those cells but the p's own, in table order) with ``differs`` set when
 they disagree beyond the rounding of the printed value (half a unit in its last printed decimal; a p
 printed as an integer, "1", is read as 1.000, since a 0-decimal reading would accept any p ≥ 0.5).
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 import itertools
 import logging
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -36,7 +38,6 @@ from hccbayes.data.published.registry import Entry, Registry
 
 log = logging.getLogger(__name__)
 
-ARMS = ("arm:TKI", "arm:TKI+ICI")
 MAX_TABLES = 200_000
 TIE_RTOL = 1e-7
 
@@ -136,37 +137,52 @@ def agrees(p: float | None, entry: Entry) -> bool:
     return abs(p - entry.p) <= rounding_tolerance(entry) + 1e-12
 
 
-def _arm_cells(reg: Registry, table: str, **attrs: Any) -> list[Entry]:
-    return [e for pop in ARMS for e in reg.find(kind="count", table=table, population=pop, **attrs)]
+ROW_KEYS = ("variable", "level", "outcome", "grade")  # the attributes that say which row a p belongs to
+
+
+def _cells(reg: Registry, p: Entry) -> tuple[list[Entry], list[str]]:
+    """The count cells of ``p``'s row (same table and row attributes; a p of a whole categorical variable
+    takes every level's cells) outside ``p``'s own population, and the groups they compare, table order."""
+    attrs = {k: p[k] for k in ROW_KEYS if p[k] is not None}
+    if not attrs:  # a p of a model term (a Cox row) or of a text sentence: no count row
+        return [], []
+    cells = [e for e in reg.find(kind="count", table=p.table, **attrs) if e["population"] != p["population"]]
+    return cells, list(dict.fromkeys(e["population"] for e in cells))
+
+
+def _label(reg: Registry, p: Entry) -> str:
+    """``ae:<outcome>:<grade>``; ``<variable>:<level>`` for one of several printed levels of a variable, each
+    with its p; else ``<variable>``."""
+    if p["outcome"] is not None:
+        return f"ae:{p['outcome']}:{p['grade']}"
+    levels = {e["level"] for e in reg.find(kind="count", table=p.table, variable=p["variable"])}
+    return p["variable"] if p["level"] is None or len(levels) < 2 else f"{p['variable']}:{p['level']}"
 
 
 def published_tables(reg: Registry) -> list[tuple[str, str, list[list[int]], Entry]]:
-    """(table, label, contingency table with one row per category and one column per arm, p entry)
-    for every printed p of Tables 1 (categorical), 3 and 6."""
+    """(table, label, contingency table with one row per category and one column per group, p entry)
+    for every printed p whose row prints counts (module docstring); a p with no count cells (a continuous
+    row: needs the patient-level data, :func:`rank_test`) is left out."""
     out = []
-    sizes = [reg.population_size(a) for a in ARMS]
-    for p in reg.find(kind="p", table="t1", measure="baseline_test"):
-        cells = _arm_cells(reg, "t1", variable=p["variable"])
-        if not cells:
-            continue  # a continuous row: needs the patient-level data (rank_test)
+    for p in reg.find(kind="p"):
+        cells, groups = _cells(reg, p)
+        if len(groups) < 2 or any(reg.population_size(g) is None for g in groups):
+            continue
+        sizes = [reg.population_size(g) for g in groups]
         levels = list(dict.fromkeys(e["level"] for e in cells))
-        tab = [[next(e.n for e in cells if e["level"] == lv and e["population"] == a) for a in ARMS] for lv in levels]
-        if len(levels) == 1:  # a single printed level ("Surgery (%)"): the rest of the arm is the other row
-            tab.append([n - x for n, x in zip(sizes, tab[0])])
-        out.append(("t1", p["variable"], tab, p))
-    for p in reg.find(kind="p", table="t3"):
-        cells = _arm_cells(reg, "t3", variable=p["variable"], level=p["level"])
-        tab = [[e.n for e in cells], [n - e.n for n, e in zip(sizes, cells)]]
-        out.append(("t3", f"best_response:{p['level']}", tab, p))
-    for p in reg.find(kind="p", table="t6"):
-        cells = _arm_cells(reg, "t6", outcome=p["outcome"], grade=p["grade"])
-        tab = [[e.n for e in cells], [n - e.n for n, e in zip(sizes, cells)]]
-        out.append(("t6", f"ae:{p['outcome']}:{p['grade']}", tab, p))
+        if p["level"] is not None or p["outcome"] is not None:  # one printed rate per group: event / no event
+            tab = [[e.n for e in cells], [n - e.n for n, e in zip(sizes, cells)]]
+        else:
+            tab = [[next(e.n for e in cells if e["level"] == lv and e["population"] == g) for g in groups]
+                   for lv in levels]
+            if len(levels) == 1:  # a single printed level ("Surgery (%)"): the rest of the group is the other row
+                tab.append([n - x for n, x in zip(sizes, tab[0])])
+        out.append((p.table, _label(reg, p), tab, p))
     return out
 
 
 def recompute_published_p(reg: Registry) -> pd.DataFrame:
-    """Recomputed beside published p for Tables 1, 3 and 6; ``differs`` flags disagreement beyond rounding,
+    """Recomputed beside published p of every count table (:func:`published_tables`); ``differs`` flags disagreement beyond rounding,
     ``matching_tests`` lists which of pearson / yates / fisher reproduce the printed value."""
     rows = []
     for table, label, tab, p in published_tables(reg):
@@ -179,7 +195,7 @@ def recompute_published_p(reg: Registry) -> pd.DataFrame:
             "fisher_p": res.fisher_p, "fisher_method": res.fisher_method, "published_p": p.p,
             "published_raw": p.raw, "tolerance": rounding_tolerance(p), "difference": res.p - p.p,
             "differs": not agrees(res.p, p), "matching_tests": ",".join(matching) or "none",
-            "note": "" if col_sums == [reg.population_size(a) for a in ARMS]
+            "note": "" if col_sums == [reg.population_size(g) for g in _cells(reg, p)[1]]
             else f"categories sum to {col_sums}, not the arm sizes",
         })
     return pd.DataFrame(rows)

@@ -13,7 +13,7 @@ Median and its 95% CI, two flavours (``ci_method``):
     ``quantile(fit, 0.5)``. They differ only when a curve stays at exactly 0.5 to its last time:
     print reports the left end, quantile the midpoint of that time and the last follow-up time.
 
-``"spss"`` (what SPSS KM prints, and what the yin2025 paper's symmetric intervals look like): median ± z·SE,
+``"spss"`` (what SPSS KM prints, and what papers' symmetric intervals look like): median ± z·SE,
     SE(median) = SE(Ŝ(t_med)) / f̂(t_med), SE(Ŝ) from Greenwood and the density from a finite difference
     f̂ = (Ŝ(û) − Ŝ(l̂)) / (l̂ − û), û = max{event time t: Ŝ(t) >= 0.5 + ε} (t = 0, Ŝ = 1 if none),
     l̂ = min{event time t: Ŝ(t) <= 0.5 − ε}, ε = 0.05 (Collett, *Modelling Survival Data in Medical
@@ -259,7 +259,7 @@ Population = str | Callable[[pd.DataFrame], pd.Series] | None
 
 def select_population(df: pd.DataFrame, population: Population) -> pd.DataFrame:
     """Rows of ``df`` in the population: None (all), a ``DataFrame.query`` string such as
-    ``'arm == "TKI+ICI"'``, or a callable returning a boolean mask."""
+    ``'arm == "B"'``, or a callable returning a boolean mask."""
     if population is None:
         return df
     if isinstance(population, str):

@@ -137,8 +137,8 @@ def sensitivity(analyses: Sequence, prior_sets: Iterable[str] = PRIOR_SET_NAMES,
 def hr_grid(table: pd.DataFrame, contrast: str | None = None, study=None) -> pd.DataFrame:
     """A wide view of a sensitivity table: per (analysis, model, prior set) the HR and CrI of the
     contrast and P(HR < t) for each threshold — the one-screen summary the CLI prints. HR rows name
-    their contrast by its groups (``TKI+ICI vs TKI``); ``study`` maps the power-scaling rows' parameter
-    names (``log_hr[tki_ici]``) to the same labels."""
+    their contrast by its groups (``B vs A``); ``study`` maps the power-scaling rows' parameter
+    names (``log_hr[treated]``) to the same labels."""
     bayes = table[table["source"].str.startswith("bayes:")]
     hr = bayes[(bayes["quantity"] == "hr") & bayes["probability"].isna()]
     if contrast is not None:

@@ -43,7 +43,7 @@ def sampled_parameters(dt) -> list[str]:
 def power_scaling(dt, threshold: float = THRESHOLD, var_names: list[str] | None = None) -> pd.DataFrame:
     """Per-parameter prior and likelihood sensitivity with the diagnosis: columns
     parameter, prior, likelihood, diagnosis (parameter labels as ArviZ prints them, e.g.
-    ``log_hr[tki_ici]``)."""
+    ``log_hr[treated]``)."""
     from arviz_stats import psense_summary
 
     for group in ("log_prior", "log_likelihood"):

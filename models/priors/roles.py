@@ -143,8 +143,8 @@ def parse_roles(table: Any, fname: str, terms: Iterable[str] | None = None) -> t
     """A plan's ``[roles]`` table::
 
         [roles]
-        treatment = ["tki_ici"]             # treatment contrasts: the clinical sets with the MCID
-        direction = { afp_gt400 = 2.0 }     # prognostic terms with a hypothesised HR (and so a direction)
+        treatment = ["treated"]             # treatment contrasts: the clinical sets with the MCID
+        direction = { marker_high = 2.0 }   # prognostic terms with a hypothesised HR (and so a direction)
         prognostic_hr95 = 3.0               # neutral shrinkage of the other terms: 95% on HR 1/3-3
 
     ``terms``: the names a role may name (the study's factors and continuous columns); None: not checked here
@@ -162,11 +162,11 @@ def parse_roles(table: Any, fname: str, terms: Iterable[str] | None = None) -> t
             bad(key, "unknown key", f"use {', '.join(ROLE_KEYS)}")
     treatment = table.get("treatment", [])
     if not isinstance(treatment, list) or not all(isinstance(t, str) for t in treatment):
-        bad("treatment", f"{treatment!r} is not a list of terms", 'write treatment = ["tki_ici"]')
+        bad("treatment", f"{treatment!r} is not a list of terms", 'write treatment = ["treated"]')
         treatment = []
     direction = table.get("direction", {})
     if not isinstance(direction, Mapping):
-        bad("direction", "must be a table of term = hypothesised HR", "write direction = { afp_gt400 = 2.0 }")
+        bad("direction", "must be a table of term = hypothesised HR", "write direction = { marker_high = 2.0 }")
         direction = {}
     for t, hr in direction.items():
         if isinstance(hr, bool) or not isinstance(hr, (int, float)) or not hr > 0 or hr == 1:

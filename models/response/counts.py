@@ -3,35 +3,33 @@
 :class:`RateData` is one two-group comparison of a proportion (events/total per group, reference group
 first) with the published p-value when there is one and a note on how the counts were obtained.
 
-From the registry (:func:`rates_from_registry`):
-
-* Table 3: every best-response level (CR, PR, SD, PD, ORR, DCR), TKI+ICI vs TKI, totals = arm sizes;
-* Table 6: every adverse-event row at any grade and at grade 3/4 (dose reduction and discontinuation
-  included), TKI+ICI vs TKI;
-* Results text: ORR and DCR by AFP change after 8 weeks (elevated vs decreased). Only percentages are
-  printed, so counts are **derived**: the group sizes come from the printed per-arm counts of patients
-  with elevated AFP (12 + 25 = 37) and the complement in the ``afp_change`` partition (70 − 37 = 33);
-  each count is the integer x with round(100·x/n, d) equal to the printed percent (d printed decimals),
-  see :func:`count_from_percent`. :func:`consistent_group_sizes` lists every group size the printed
-  percentages allow, as a check that the derivation is identified; the derivation is in ``note``.
+From the registry (:func:`rates_from_registry`): the comparisons ``published.toml`` declares under
+``[comparisons]`` (:mod:`hccbayes.data.published.comparisons`: the two groups, the table, the outcome), one
+per printed level of a best response or per adverse event and grade. Where only percentages are printed
+(``entries = "percent"``) counts are **derived**: a group's size is its declared n, else the sum of the
+printed counts of its level over the parts of a partition of its parent (one count per part), else the
+complement within its own partition; each count is the integer x with round(100·x/n, d) equal to the
+printed percent (d printed decimals), see :func:`count_from_percent`. :func:`consistent_group_sizes` lists
+every group size the printed percentages allow, as a check that the derivation is identified; the
+derivation is in ``note``.
 
 From a cohort (:func:`rates_from_cohort`): best-response levels, ORR, DCR and every ``ae_<event>_<grade>``
 column, by arm (two groups) — or :func:`cohort_counts` for any grouping (e.g. regimen).
 """
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
+from hccbayes.data.published.comparisons import ComparisonSpec
 from hccbayes.data.published.registry import Entry, Registry
+from hccbayes.errors import Problem, RegistryError
 
 log = logging.getLogger(__name__)
-
-ARM_POPULATIONS = ("arm:TKI", "arm:TKI+ICI")  # reference first (study.toml: reference_arm = "TKI")
-RESPONSE_LEVELS = ("CR", "PR", "SD", "PD", "ORR", "DCR")
 
 
 @dataclass(frozen=True)
@@ -92,15 +90,21 @@ def consistent_group_sizes(percents: Iterable[tuple[float, int]], n_max: int, n_
 
 
 def _group_size(reg: Registry, pop: str) -> tuple[int | None, str]:
-    """Size of a population: declared n; else the sum of per-arm counts of its level; else the complement
-    within a partition whose whole and other parts are known. Returns (n, how)."""
+    """Size of a population: declared n; else the sum of the counts of its level (``<variable>:<level>``)
+    over the parts of a partition of its parent population, one count per part; else the complement within
+    a partition whose whole and other parts are known. Returns (n, how)."""
     if reg.population_size(pop):
         return reg.population_size(pop), "declared"
     variable, _, level = pop.partition(":")
-    parts = reg.find(kind="count", measure=variable, level=level)
-    arms = [e for e in parts if e["population"] in ARM_POPULATIONS]
-    if arms and {e["population"] for e in arms} == set(ARM_POPULATIONS):
-        return sum(e.n for e in arms), " + ".join(f"{e.n} ({e.id})" for e in arms)
+    declared = reg.populations.get(pop)
+    parent = declared.parent if declared is not None else None
+    counts = reg.find(kind="count", measure=variable, level=level)
+    for whole, members in reg.partitions.values():
+        if pop in members or (parent is not None and whole != parent):
+            continue
+        cells = [e for e in counts if e["population"] in members]
+        if len(cells) == len(members) and {e["population"] for e in cells} == set(members):
+            return sum(e.n for e in cells), " + ".join(f"{e.n} ({e.id})" for e in cells)
     for whole, members in reg.partitions.values():
         if pop in members and reg.population_size(whole):
             others = [m for m in members if m != pop]
@@ -122,73 +126,72 @@ def _p(reg: Registry, table: str, **attrs: Any) -> tuple[float | None, str | Non
     return (e.p, e.raw, e.id) if e else (None, None, None)
 
 
-def _arm_rate(reg: Registry, analysis: str, endpoint: str, table: str, p_attrs: Mapping[str, Any],
-              **attrs: Any) -> RateData | None:
-    cells = [_one(reg.find(kind="count", table=table, population=pop, **attrs)) for pop in ARM_POPULATIONS]
+def _problem(reg: Registry, spec: ComparisonSpec, message: str, fix: str) -> RegistryError:
+    return RegistryError(Problem(reg.path or "published.toml", f"[comparisons.{spec.name}]: {message}", fix))
+
+
+def _count_rate(reg: Registry, spec: ComparisonSpec, endpoint: str, attrs: Mapping[str, Any]) -> RateData | None:
+    """Printed counts of both groups; totals are the groups' declared sizes."""
+    cells = [_one(reg.find(kind="count", table=spec.table, population=pop, **attrs)) for pop in spec.groups]
     if any(c is None for c in cells):
         return None
-    totals = tuple(reg.population_size(pop) for pop in ARM_POPULATIONS)
-    p, raw, pid = _p(reg, table, **p_attrs)
-    return RateData(analysis, endpoint, ARM_POPULATIONS, tuple(c.n for c in cells), totals, "all", p, raw,
+    totals = tuple(reg.population_size(pop) for pop in spec.groups)
+    for pop, n in zip(spec.groups, totals):
+        if not n:
+            raise _problem(reg, spec, f"population {pop!r} has no size", f"declare n under [populations] \"{pop}\"")
+    p, raw, pid = _p(reg, spec.table, **attrs)
+    return RateData(spec.name, endpoint, spec.groups, tuple(c.n for c in cells), totals, "all", p, raw,
                     tuple(c.percent for c in cells), tuple(c.id for c in cells) + ((pid,) if pid else ()))
 
 
-def table3_rates(reg: Registry) -> list[RateData]:
-    """Table 3: one comparison per best-response level (CR, PR, SD, PD, ORR, DCR)."""
+def _percent_rate(reg: Registry, spec: ComparisonSpec, endpoint: str, attrs: Mapping[str, Any]) -> RateData | None:
+    """Printed percentages only: each count is derived from its group's size (module docstring)."""
+    groups = spec.groups
+    pcts = [_one(reg.find(kind="percent", table=spec.table, population=g, **attrs)) for g in groups]
+    if any(p is None for p in pcts):
+        return None
+    sizes = {g: _group_size(reg, g) for g in groups}
+    if any(sizes[g][0] is None for g in groups):
+        return None
+    n_max = max((p.n or 0) for p in reg.populations.values())
+    events, notes = [], []
+    for g, e in zip(groups, pcts):
+        n, how = sizes[g]
+        d = e.decimals.get("percent", 0)
+        x = count_from_percent(e.percent, d, n)
+        if x is None:
+            raise _problem(reg, spec, f"{e.id}: {e.percent}% is not x/{n} for any integer x (group size {how})",
+                           "check the printed percent and the group's size")
+        printed = reg.find(kind="percent", table=spec.table, population=g, **spec.where)
+        others = consistent_group_sizes([(q.percent, q.decimals.get("percent", 0)) for q in printed], n_max)
+        events.append(x)
+        notes.append(f"{_short(g)}: n = {n} from {how}; x = {x} = round({e.percent}% × {n}) "
+                     f"({100 * x / n:.2f}%); sizes ≤ {n_max} consistent with all printed percents: {others}")
+    p_value, raw, pid = _p(reg, spec.table, **attrs)
+    return RateData(spec.name, endpoint, groups, tuple(events), tuple(sizes[g][0] for g in groups), "all", p_value,
+                    raw, tuple(e.percent for e in pcts), tuple(e.id for e in pcts) + ((pid,) if pid else ()),
+                    "; ".join(notes))
+
+
+def comparison_rates(reg: Registry, spec: ComparisonSpec) -> list[RateData]:
+    """One comparison per combination of the outcome's attributes printed for both groups, registry order."""
+    matched = [e for e in reg.find(kind=spec.entries, table=spec.table, **spec.where) if e["population"] in spec.groups]
+    values = [list(dict.fromkeys(e[a] for e in matched if e[a] is not None)) for a in spec.by]
+    make = _count_rate if spec.entries == "count" else _percent_rate
     out = []
-    for level in RESPONSE_LEVELS:
-        attrs = dict(variable="best_response", level=level)
-        rd = _arm_rate(reg, "best_response", f"best_response:{level}", "t3", attrs, **attrs)
+    for combo in itertools.product(*values):
+        rd = make(reg, spec, ":".join((spec.prefix, *map(str, combo))), {**spec.where, **dict(zip(spec.by, combo))})
         if rd:
             out.append(rd)
     return out
 
 
-def table6_rates(reg: Registry) -> list[RateData]:
-    """Table 6: every adverse-event row at each printed grade ("any", "g34")."""
-    outcomes = list(dict.fromkeys(e["outcome"] for e in reg.find(kind="count", table="t6")))
-    grades = list(dict.fromkeys(e["grade"] for e in reg.find(kind="count", table="t6")))
-    out = []
-    for o in outcomes:
-        for g in grades:
-            attrs = dict(outcome=o, grade=g)
-            rd = _arm_rate(reg, "adverse_event", f"ae:{o}:{g}", "t6", attrs, **attrs)
-            if rd:
-                out.append(rd)
-    return out
-
-
-def afp_change_rates(reg: Registry, groups: tuple[str, str] = ("afp_change:decreased", "afp_change:elevated"),
-                     levels: tuple[str, ...] = ("ORR", "DCR")) -> list[RateData]:
-    """Results text: ORR and DCR by AFP change, counts derived from the printed percentages."""
-    sizes = {g: _group_size(reg, g) for g in groups}
-    n_max = max((p.n or 0) for p in reg.populations.values())
-    out = []
-    for level in levels:
-        pcts = [_one(reg.find(kind="percent", measure="best_response", level=level, population=g)) for g in groups]
-        if any(p is None for p in pcts) or any(sizes[g][0] is None for g in groups):
-            continue
-        events, notes = [], []
-        for g, e in zip(groups, pcts):
-            n, how = sizes[g]
-            d = e.decimals.get("percent", 0)
-            x = count_from_percent(e.percent, d, n)
-            if x is None:
-                raise ValueError(f"{e.id}: {e.percent}% is not x/{n} for any integer x (group size {how})")
-            others = consistent_group_sizes([(q.percent, q.decimals.get("percent", 0)) for q in
-                                             reg.find(kind="percent", measure="best_response", population=g)], n_max)
-            events.append(x)
-            notes.append(f"{_short(g)}: n = {n} from {how}; x = {x} = round({e.percent}% × {n}) "
-                         f"({100 * x / n:.2f}%); sizes ≤ {n_max} consistent with all printed percents: {others}")
-        out.append(RateData("afp_change_response", f"best_response:{level}", groups, tuple(events),
-                            tuple(sizes[g][0] for g in groups), "all", None, None,
-                            tuple(p.percent for p in pcts), tuple(p.id for p in pcts), "; ".join(notes)))
-    return out
-
-
-def rates_from_registry(reg: Registry) -> list[RateData]:
-    """Every two-group proportion comparison the paper prints (Table 3, Table 6, AFP-change text)."""
-    return table3_rates(reg) + table6_rates(reg) + afp_change_rates(reg)
+def rates_from_registry(reg: Registry, names: Iterable[str] | None = None) -> list[RateData]:
+    """Every two-group proportion comparison ``published.toml`` declares under ``[comparisons]`` (or those
+    ``names``), in declaration order."""
+    keep = None if names is None else set(names)
+    return [rd for name, spec in reg.comparisons.items() if keep is None or name in keep
+            for rd in comparison_rates(reg, spec)]
 
 
 # ---- cohort ------------------------------------------------------------------------------------------
@@ -210,9 +213,11 @@ def response_indicators(df: pd.DataFrame, study) -> dict[str, pd.Series]:
     return out
 
 
-def rates_from_cohort(df: pd.DataFrame, study, by: str = "arm") -> list[RateData]:
-    """Best-response levels, ORR, DCR and every adverse-event column of a cohort, reference arm first."""
+def rates_from_cohort(df: pd.DataFrame, study, by: str | None = None) -> list[RateData]:
+    """Best-response levels, ORR, DCR and every adverse-event column of a cohort, reference arm first, by the
+    study's arm column (or ``by``)."""
     ref = study.reference_arm
+    by = by or study.arm_column
     indicators = {f"best_response:{k}": ("best_response", v) for k, v in response_indicators(df, study).items()}
     for col in study.ae_columns:
         if col in df:

@@ -22,7 +22,7 @@ def automatic_n_intervals(events: int) -> int:
     As its intervals shrink the PEM's profile likelihood for the log-HRs tends to Cox's partial likelihood
     (Breslow 1974; exactly so with a cut at every event time), while an interval needs a few events for its
     hazard to be estimated by the data rather than by its prior. Four events per interval gives 13 intervals
-    for yin2025's 51 PFS (or OS) events and 8 for the 33 of the TKI+ICI arm; at most 20 keeps the model small
+    for 51 events (the flagship study's PFS or OS) and 8 for 33; at most 20 keeps the model small
     for large cohorts, at least 6 keeps small subgroups from a one- or two-piece baseline.
     """
     return int(min(MAX_INTERVALS, max(MIN_INTERVALS, round(events / EVENTS_PER_INTERVAL))))

@@ -1,6 +1,6 @@
 """Landmark analysis of post-baseline covariates.
 
-A covariate measured after time zero (study.toml: ``measured_at`` of its column, e.g. the change in AFP
+A covariate measured after time zero (study.toml: ``measured_at`` of its column, e.g. a tumour marker's change
 after 8 weeks, known at 1.84 months) is not known when follow-up starts. Used as if it were, it credits
 the patients who had to survive event-free until the measurement to the group their later value puts
 them in (guarantee-time or immortal-time bias: Anderson, Cain & Gelber, J Clin Oncol 1983;1:710–719).
