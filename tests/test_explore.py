@@ -122,6 +122,36 @@ def test_closed_form_normal_normal():
     assert explorer.at(Normal(1.0, 0.05)).summary.khat > 0.7
 
 
+def test_reweighted_tipping_points_match_the_closed_form():
+    """The run engine's tipping-point searches with reweighting as evaluator, on normal posterior draws: the prior
+    mean m at which P(HR < 1) = t under Normal(m, s), s = σ_skeptical(0.7), solves the conjugate update exactly,
+    m = s²·(μ_t·prec − y/SE²) with μ_t = −Φ⁻¹(t)/√prec; the skeptical MCID by root-finding on the closed form.
+    Tolerance: 4 Monte Carlo SEs of each tipping point (its ``se``)."""
+    from scipy.optimize import brentq
+
+    from hccbayes.inference.sensitivity.explore import reweighted_tipping_points
+    from hccbayes.inference.sensitivity.tipping import conjugate_mcid_evaluator, skeptical_sigma
+
+    y, se = math.log(0.6), 0.25
+    post = normal_update(y, se, 0.0, 1.0)
+    draws = np.random.default_rng(11).normal(post.mean, post.sd, 8000)
+    explorer = Explorer(draws, TERM, with_roles(prior_set("weakly_informative"), TermRoles((TERM,))),
+                        thresholds=(1.0,), ci_prob=0.95)
+    points, refits = reweighted_tipping_points(explorer, mcid=0.7)
+    s = skeptical_sigma(0.7)
+    prec = 1 / se**2 + 1 / s**2
+    for tp in points:
+        if tp.parameter == "prior_mean":
+            exact = s**2 * (-special.ndtri(tp.target) / math.sqrt(prec) * prec - y / se**2)
+        elif tp.crossed:
+            exact = brentq(lambda m: conjugate_mcid_evaluator(y, se)(m) - tp.target, 0.05, 0.999)
+        else:
+            assert tp.target == 0.5  # a skeptical prior cannot take P(HR < 1) across 0.5
+            continue
+        assert abs(tp.value - exact) <= Z * tp.se, (tp.parameter, tp.target, tp.value, exact, tp.se)
+    assert refits == 0  # no refit function: the search used reweighting only
+
+
 def test_prior_grid_is_monotone_and_unchanged_prior_is_identity(base):
     dt, priors, *_ = base
     explorer = explorer_of(dt, priors, TERM, thresholds=(1.0,), ci_prob=0.95)

@@ -47,8 +47,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--analysis", required=True, help="a survival analysis id of the run (e.g. arm_pfs)")
     p.add_argument("--model", default=None, help="survival model of the fit (default: the analysis' first)")
     p.add_argument("--term", default=None, help="the term whose prior changes (default: the fit's contrast term)")
-    p.add_argument("--prior", action="append", required=True, metavar='"normal(MU, SIGMA)"',
+    p.add_argument("--prior", action="append", default=[], metavar='"normal(MU, SIGMA)"',
                    help="Normal prior of the term's log HR; repeat for several")
+    p.add_argument("--tipping", action="store_true",
+                   help="also search the tipping points of P(HR<1) (prior mean; skeptical MCID) by reweighting")
     p.add_argument("--mcid", type=float, default=None, help="HR threshold of P(HR < mcid) (default: the analysis')")
     p.add_argument("--no-refit", action="store_true", help="never refit: flag k-hat > 0.7 instead")
     p.set_defaults(run=run)
@@ -60,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
     from hccbayes.models.priors.values import Normal
 
     t0 = time.perf_counter()
+    if not args.prior and not args.tipping:
+        raise PriorSyntaxError("nothing to explore — fix: give --prior \"normal(mu, sigma)\" (repeatable) or --tipping")
     priors = [Normal(*parse_prior(text)) for text in args.prior]
     if args.mcid is not None and not 0 < args.mcid:
         raise PriorSyntaxError(f"--mcid {args.mcid:g}: not a hazard ratio — fix: e.g. --mcid 0.7")
@@ -70,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             f"~ Normal({stored.mu:.4g}, {stored.sigma:.4g}), {explorer.draws.size} draws)")
     columns = (f"{'prior (log HR)':<22} {'HR median (95% CrI)':<24} {'P(HR<1)':>8} {f'P(HR<{mcid:g})':>10} "
                f"{'k-hat':>6}  method")
-    out = [head, columns]
+    out = [head, columns] if priors else [head]
     for prior in priors:
         res = explorer.at(prior)
         s = res.summary
@@ -78,6 +82,30 @@ def run(args: argparse.Namespace) -> int:
         out.append(f"{f'Normal({prior.mu:g}, {prior.sigma:g})':<22} "
                    f"{f'{s.median:.3f} ({s.lower:.3f}-{s.upper:.3f})':<24} {s.below[1.0]:>8.3f} "
                    f"{s.below[mcid]:>10.3f} {khat:>6}  {res.method}" + (f" ({res.note})" if res.note else ""))
-    out.append(f"{len(priors)} prior(s) in {time.perf_counter() - t0:.2f} s")
+    if args.tipping:
+        out.extend(_tipping_lines(explorer, mcid))
+    out.append(f"{len(priors)} prior(s){' and the tipping points' if args.tipping else ''} in "
+               f"{time.perf_counter() - t0:.2f} s")
     print("\n".join(out), file=sys.stdout)
     return 0
+
+
+def _tipping_lines(explorer, mcid: float) -> list[str]:
+    """The tipping points of P(HR < 1), searched by reweighting (refitting where k̂ > 0.7), one line each."""
+    from hccbayes.inference.sensitivity.explore import reweighted_tipping_points
+    from hccbayes.inference.sensitivity.tipping import MC_Z, skeptical_sigma
+
+    points, refits = reweighted_tipping_points(explorer, mcid)
+    out = [f"tipping points of P(HR<1), by reweighting ({refits} evaluation(s) refitted):"]
+    for tp in points:
+        what = (f"prior centre (HR) of Normal(m, {skeptical_sigma(mcid):.4f})" if tp.parameter == "prior_mean"
+                else "MCID of a skeptical Normal(0, -ln(mcid)/1.645) prior")
+        if not tp.crossed:
+            out.append(f"  {what} at P = {tp.target:g}: not crossed ({tp.note})")
+            continue
+        value = math.exp(tp.value) if tp.parameter == "prior_mean" else tp.value
+        se = MC_Z * tp.se if math.isfinite(tp.se) else float("nan")
+        spread = f" (±{MC_Z:g} MC SE: {math.exp(tp.value - se):.3f}-{math.exp(tp.value + se):.3f})" \
+            if tp.parameter == "prior_mean" else f" (±{MC_Z:g} MC SE: ±{se:.3f})"
+        out.append(f"  {what} at P = {tp.target:g}: {value:.3f}{spread}, {tp.evaluations} evaluations")
+    return out

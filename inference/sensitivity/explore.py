@@ -8,9 +8,9 @@ the Pareto k̂ exceeds :data:`~.reweight.K_HAT_MAX` (0.7) the reweighted answer 
 ``refit``, the model is refitted under the new prior — through the diagnostics gate and with the compiled model
 reused — and the answer says so (``method`` "refitted" instead of "reweighted").
 
-Uses: :func:`prior_grid` (a continuous grid of prior means or SDs), :class:`ReweightEvaluator` (the evaluator of
-a tipping-point search, :func:`hccbayes.inference.sensitivity.tipping.find_tipping_point`, as an opt-in
-alternative to refitting at every step) and the ``hccbayes explore`` command. The named prior sets of a run's
+Uses: :func:`prior_grid` (a continuous grid of prior means or SDs), :func:`reweighted_tipping_points` (the run
+engine's tipping-point searches with :class:`ReweightEvaluator` in place of a refit at every step: an opt-in, the
+engine's own searches keep refitting) and the ``hccbayes explore`` command. The named prior sets of a run's
 comparison table stay full refits: nothing here changes them.
 """
 from __future__ import annotations
@@ -25,7 +25,9 @@ import numpy as np
 from hccbayes.inference.fitting.cache import sample_with_gate
 from hccbayes.inference.fitting.fit import diagnostics_of
 from hccbayes.inference.sensitivity.reweight import K_HAT_MAX, HRSummary, psis_weights, summarise
+from hccbayes.inference.sensitivity.tipping import tipping_searches
 from hccbayes.models.priors.roles import RolePriorSet
+from hccbayes.models.priors.sets import skeptical_sigma
 from hccbayes.models.priors.term_prior import with_term_prior
 from hccbayes.models.priors.values import CI_PROB, Normal
 
@@ -140,18 +142,41 @@ def prior_grid(explorer: Explorer, *, means: Sequence[float] | None = None, sds:
 
 @dataclass
 class ReweightEvaluator:
-    """x -> P(HR_term < threshold) under the prior Normal(x, sigma) by reweighting (refit where k̂ > 0.7): the
-    evaluator of :func:`~hccbayes.inference.sensitivity.tipping.find_tipping_point` when a search opts in to
-    reweighting. ``mcse`` keeps each probability's Monte Carlo SE, ``methods`` how it was obtained."""
+    """x -> P(HR_term < threshold) by reweighting (refitting where k̂ > 0.7) — the opt-in evaluator of a tipping-point
+    search (:func:`hccbayes.inference.sensitivity.tipping.tipping_searches`), kinds as its refitting counterpart
+    :class:`~hccbayes.inference.sensitivity.tipping.MCMCEvaluator`: ``mean`` (prior Normal(x, sigma)) or ``mcid``
+    (prior Normal(0, −ln(x)/z95)). Only the explored term's prior moves (a refitting search moves the contrast
+    prior of every treatment term: the same where, as in a two-arm comparison, there is one). ``mcse`` keeps each
+    probability's Monte Carlo SE, ``methods`` how it was obtained, ``failed`` the refits that failed the gate."""
 
     explorer: Explorer
-    sigma: float
+    kind: str
+    sigma: float = float("nan")
     threshold: float = 1.0
     mcse: dict = field(default_factory=dict)
     methods: dict = field(default_factory=dict)
+    failed: dict = field(default_factory=dict)
 
     def __call__(self, x: float) -> float:
-        res = self.explorer.at(Normal(float(x), float(self.sigma)))
+        prior = Normal(float(x), float(self.sigma)) if self.kind == "mean" else Normal(0.0, skeptical_sigma(x))
+        res = self.explorer.at(prior)
         self.mcse[float(x)] = res.summary.mcse[self.threshold]
         self.methods[float(x)] = res.method
+        if "FAILED" in res.note:
+            self.failed[float(x)] = res.note
         return res.summary.below[self.threshold]
+
+
+def reweighted_tipping_points(explorer: Explorer, mcid: float, threshold: float = 1.0,
+                              targets: tuple[float, ...] = (0.95, 0.5), max_evals: int = 12):
+    """The tipping points of P(HR_term < threshold) (prior mean and skeptical MCID, as the run engine searches them)
+    by reweighting ``explorer``'s fit: (the searches, how many evaluations were refits). An opt-in: the run's own
+    searches refit at every evaluation."""
+    evaluators: list[ReweightEvaluator] = []
+
+    def make(kind: str, sigma: float) -> ReweightEvaluator:
+        evaluators.append(ReweightEvaluator(explorer, kind, sigma, threshold))
+        return evaluators[-1]
+
+    points = tipping_searches(make, explorer.draws.size, mcid=mcid, targets=targets, max_evals=max_evals)
+    return points, sum(m == "refitted" for ev in evaluators for m in ev.methods.values())
