@@ -144,7 +144,7 @@ def test_reweighted_tipping_points_match_the_closed_form():
         if tp.parameter == "prior_mean":
             exact = s**2 * (-special.ndtri(tp.target) / math.sqrt(prec) * prec - y / se**2)
         elif tp.crossed:
-            exact = brentq(lambda m: conjugate_mcid_evaluator(y, se)(m) - tp.target, 0.05, 0.999)
+            exact = brentq(lambda m, t=tp.target: conjugate_mcid_evaluator(y, se)(m) - t, 0.05, 0.999)
         else:
             assert tp.target == 0.5  # a skeptical prior cannot take P(HR < 1) across 0.5
             continue
@@ -218,7 +218,7 @@ def run_folder(base, study, tmp_path_factory):
 def test_cli_explore_prints_each_prior(run_folder, base, capsys):
     dt, priors, *_ = base
     code = main(["explore", str(run_folder), "--analysis", "arm_pfs", "--prior", "normal(0, 0.5)",
-                 "--prior", "normal(1.5,0.1)"])
+                 "--prior", "normal(1.5,0.1)", "--no-refit"])
     out = capsys.readouterr().out
     assert code == 0, out
     lines = out.splitlines()
@@ -226,8 +226,23 @@ def test_cli_explore_prints_each_prior(run_folder, base, capsys):
     far = next(line for line in lines if line.startswith("Normal(1.5, 0.1)"))
     expected = explorer_of(dt, priors, TERM, thresholds=(1.0, 0.7), ci_prob=0.95).at(Normal(0.0, 0.5)).summary
     assert near.split()[-1] == "reweighted" and f"{expected.below[1.0]:.3f}" in near and f"{expected.median:.3f}" in near
-    assert "refitted" in far  # rebuilt the analysis' data from the run's study, checked its hash, refitted
-    assert "P(HR<0.7)" in out and "k-hat" in out
+    assert f"{expected.below[0.7]:.3f}" in near and "P(HR<0.7)" in out  # the plan's MCID of arm_pfs
+    assert "unreliable, not refitted" in far
+
+
+def test_run_folder_refit_rebuilds_the_fits_data(run_folder, base):
+    """Beyond k̂ 0.7 the run folder's explorer refits on the data rebuilt from the study and cohort run.json names
+    (checked against the fit's data hash), with the fit's settings and seed: the draws of a direct refit (the
+    compiled model of the module's cache reused, so no compile)."""
+    from hccbayes.inference.engine.explore_run import open_exploration
+
+    _, priors, _, _, refitter = base
+    explorer, fit_found, mcid = open_exploration(run_folder, "arm_pfs", cache=refitter.cache)
+    assert fit_found.path.name == "arm_pfs__weibull__weakly_informative.nc" and mcid == 0.7
+    far = Normal(1.5, 0.1)
+    res = explorer.at(far)
+    direct = summarise(log_hr_draws(refitter(with_term_prior(priors, TERM, far)), TERM), None, (1.0, 0.7), ci_prob=0.95)
+    assert res.method == "refitted" and res.summary.median == direct.median
 
 
 @pytest.mark.parametrize("argv,message", [
