@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -116,7 +116,7 @@ class Explorer:
             dt = self.refit(with_term_prior(self.priors, self.term, prior))
             diag = diagnostics_of(dt)
             refitted = summarise(log_hr_draws(dt, self.term), None, self.thresholds, ci_prob=self.ci_prob)
-            refitted = HRSummary(**{**refitted.__dict__, "khat": weights.khat})
+            refitted = replace(refitted, khat=weights.khat)  # the k̂ that sent it to a refit
             gate = "" if diag.ok else f"; refit FAILED the diagnostics gate: {'; '.join(diag.problems())}"
             self.refits[key] = Exploration(prior, refitted, "refitted", f"{why}: refitted{gate}")
         return self.refits[key]
