@@ -22,6 +22,7 @@ BENCHMARKS = [  # (script, arguments, extra arguments with --quick)
     ("bench_response.py", [], []),
     ("bench_survival.py", [], ["--quick"]),
     ("bench_sensitivity.py", [], []),
+    ("bench_explore.py", [], []),
     ("bench_reproduce.py", [], []),
     ("bench_report.py", ["--make-quick"], []),  # a full run's rebuild: bench_report.py RUN_DIR by hand
 ]

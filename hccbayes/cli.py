@@ -26,6 +26,7 @@ COMMANDS = (
     "report",
     "sbc",
     "sensitivity",
+    "explore",
 )
 
 

@@ -262,7 +262,7 @@ CENTRED_NOTE = ("not searched: a prior centred on HR 1 only shrinks the posterio
 def survival_tipping_points(data, spec, settings, seed: int, cache, mcid: float = 0.7,
                             base: PriorSet | None = None, targets: tuple[float, ...] = (0.95, 0.5),
                             max_evals: int = 12, threshold: float = 1.0) -> list[TippingPoint]:
-    """Tipping points of P(HR_contrast < threshold) for one survival analysis:
+    """Tipping points of P(HR_contrast < threshold) for one survival analysis, each evaluation a refit:
 
     * ``prior_mean`` — contrast prior Normal(m, σ_skeptical(mcid)): the prior mean m (log HR) at which
       P crosses each target (both 0.95 and 0.5 are crossed: m → ±∞ drives P to 0 or 1);
@@ -270,18 +270,35 @@ def survival_tipping_points(data, spec, settings, seed: int, cache, mcid: float 
       crosses 0.95. A prior centred on HR 1 cannot take P across 0.5 (the posterior mean only shrinks
       towards 0), so targets ≤ 0.5 are reported as not crossed there, without evaluations.
 
-    ``ptol`` of each search is the Monte Carlo standard error of a probability near the target with
-    ESS = half the draws (conservative for these fits, whose ESS of the log HR is near the draw count);
-    ``se`` of each result uses the MCSE actually estimated at the nearest evaluated point.
+    The searches themselves are :func:`tipping_searches`.
     """
 
     base = base or prior_set("weakly_informative")
-    n_eff = settings.chains * settings.draws / 2
+
+    def refits(kind: str, sigma: float) -> MCMCEvaluator:
+        return MCMCEvaluator(data, spec, base, kind, settings, seed, cache, sigma=sigma, threshold=threshold)
+
+    return tipping_searches(refits, settings.chains * settings.draws, mcid=mcid, targets=targets, max_evals=max_evals)
+
+
+def tipping_searches(make_evaluator: Callable[[str, float], Callable[[float], float]], n_draws: int,
+                     mcid: float = 0.7, targets: tuple[float, ...] = (0.95, 0.5),
+                     max_evals: int = 12) -> list[TippingPoint]:
+    """The ``prior_mean`` and ``skeptical_mcid`` searches of :func:`survival_tipping_points` with the evaluators
+    ``make_evaluator(kind, sigma)`` makes (kind ``mean`` | ``mcid``, as :class:`MCMCEvaluator`; an evaluator keeps
+    each probability's Monte Carlo SE in ``mcse`` and the points whose fit failed the gate in ``failed``): refits
+    by default, reweighting of a stored fit as an opt-in
+    (:class:`hccbayes.inference.sensitivity.explore.ReweightEvaluator`).
+
+    ``ptol`` of each search is the Monte Carlo standard error of a probability near the target with
+    ESS = half the ``n_draws`` (conservative for these fits, whose ESS of the log HR is near the draw count);
+    ``se`` of each result uses the MCSE actually estimated at the nearest evaluated point.
+    """
+    n_eff = n_draws / 2
     out = []
     for kind, bracket, bounds, kind_targets in (("mean", MEAN_BRACKET, MEAN_BOUNDS, targets),
                                                 ("mcid", MCID_BRACKET, MCID_BOUNDS, targets)):
-        ev = MCMCEvaluator(data, spec, base, kind, settings, seed, cache, sigma=skeptical_sigma(mcid),
-                           threshold=threshold)
+        ev = make_evaluator(kind, skeptical_sigma(mcid))
         memo: dict[float, float] = {}
         name = "prior_mean" if kind == "mean" else "skeptical_mcid"
         for t in kind_targets:
@@ -290,7 +307,7 @@ def survival_tipping_points(data, spec, settings, seed: int, cache, mcid: float 
                 continue
             ptol = math.sqrt(t * (1 - t) / n_eff)
             res = find_tipping_point(ev, t, *bracket, parameter=name, bounds=bounds, max_evals=max_evals,
-                                     ptol=ptol, xtol=1e-3, memo=memo, eps=0.5 / (settings.chains * settings.draws))
+                                     ptol=ptol, xtol=1e-3, memo=memo, eps=0.5 / n_draws)
             if res.crossed and ev.mcse:
                 nearest = min(ev.mcse, key=lambda x: abs(x - res.value))
                 res = replace(res, se=_value_se(res.points, res.value, ev.mcse[nearest]))
