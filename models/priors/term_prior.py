@@ -64,7 +64,7 @@ def stored_prior_set(priors_json: str, primary: str | None) -> RolePriorSet:
 
 def with_term_prior(priors: RolePriorSet, term: str, prior: Normal, name: str | None = None) -> TermPriorSet:
     """``priors`` with term ``term``'s log-HR prior replaced by ``prior``; named ``name`` (default: the set's
-    name with the term's prior, e.g. ``weakly_informative[tki_ici~Normal(-0.2, 0.3)]``)."""
+    name with the term's prior, e.g. ``weakly_informative[treated~Normal(-0.2, 0.3)]``)."""
     values = {f.name: getattr(priors, f.name) for f in fields(RolePriorSet)}
     overrides = {**dict(getattr(priors, "overrides", {})), term: prior}
     label = name or f"{priors.name}[{term}~Normal({prior.mu:g}, {prior.sigma:g})]"
