@@ -37,13 +37,16 @@ import numpy as np
 from hccbayes.models.survival.arrays import SpecError, SurvivalData
 
 MAX_BINARY = 3  # missing binary values of one patient marginalised over 2^k combinations: at most 8
-WORDS = ("missing covariate values imputed in the model: a continuous term's values Normal(μ, σ) on its "
-         "standardised scale with μ ~ Normal(0, 1) and σ ~ HalfNormal(1), the missing values parameters "
-         "sampled with the rest; a binary term's values Bernoulli(π) with π ~ Beta(1, 1), a missing value "
-         "marginalised exactly (the likelihood sums over both values weighted by π); covariates imputed "
-         "independently of each other, informed by their observed values and by the patient's outcome "
-         "(missing at random given the outcome); curves, medians and RMST average each patient over the "
-         "posterior of their missing values draw by draw; the frequentist reference uses complete cases")
+WORDS = ("Missing covariate values (analyses with missing = \"impute\") are imputed inside each survival model, "
+         "every patient kept: a continuous term's values are Normal(μ, σ) on its standardised scale (mean and sd "
+         "of the observed values), μ ~ Normal(0, 1), σ ~ HalfNormal(1), its missing values parameters sampled "
+         "with the rest; a binary term's values are Bernoulli(π), π ~ Beta(1, 1), and a missing value is "
+         "marginalised exactly (the patient's likelihood is the π-weighted sum over both values, over every "
+         "combination when a patient misses several). Terms are imputed independently of each other, informed "
+         "by their observed values and by the patient's own outcome through the survival likelihood (valid "
+         "when values are missing at random given the outcome and not dependent on the other covariates). "
+         "Standardised curves, medians and RMST average each such patient over the posterior of their missing "
+         "values, draw by draw; the frequentist reference rows use the complete cases.")
 
 
 @dataclass(frozen=True)
