@@ -101,22 +101,24 @@ def _as_curve(post, surv: np.ndarray, grid: np.ndarray) -> xr.DataArray:
 
 
 def group_curves(dt, data: SurvivalData, spec: SurvivalSpec, settings, grid: np.ndarray | None = None,
-                 dim: str = "group") -> xr.DataArray:
+                 dim: str = "group", given_outcome: bool = True) -> xr.DataArray:
     """Standardised S(t) per group, a group being terms set to values for everyone (``settings``: a
     mapping group -> {term: value}; e.g. {"Obs": {"lev": 0, "lev5fu": 0}, "Lev": {"lev": 1, "lev5fu": 0}}):
-    dims (``dim``, chain, draw, time)."""
-    curves = [_standardised(dt, data, spec, {data.terms.index(t): v for t, v in values.items()}, data.regimen, grid)
-              for values in settings.values()]
+    dims (``dim``, chain, draw, time). ``given_outcome``: see :func:`_standardised`."""
+    curves = [_standardised(dt, data, spec, {data.terms.index(t): v for t, v in values.items()}, data.regimen, grid,
+                            given_outcome=given_outcome) for values in settings.values()]
     return xr.concat(curves, dim=xr.DataArray(list(settings), dims=dim, name=dim))
 
 
 def _standardised(dt, data: SurvivalData, spec: SurvivalSpec, fixed: dict, regimen: np.ndarray | None,
-                  grid: np.ndarray | None, same_regimen: np.ndarray | None = None) -> xr.DataArray:
+                  grid: np.ndarray | None, same_regimen: np.ndarray | None = None, given_outcome: bool = True,
+                  ) -> xr.DataArray:
     """S(t) averaged over the modelled patients with the terms ``fixed`` (index -> value) set for everyone,
     patients sharing a covariate pattern (and ``regimen``) once, weighted; ``same_regimen``: everyone's regimen,
     not a pattern column. A patient with imputed values (imputation.py) counts as the exact mixture over the
     posterior of their missing values, draw by draw: the draw's continuous values and, for missing binary values,
-    each combination weighted by P(x | y, θ, π)."""
+    each combination weighted by P(x | y, θ, π) — or, with ``given_outcome`` False (draws from the prior: a
+    prior predictive check), by P(x | π)."""
     post = dt["posterior"]
     fam = family(spec.model)
     drawn = fam.imputed(post, data, spec)
@@ -142,14 +144,15 @@ def _standardised(dt, data: SurvivalData, spec: SurvivalSpec, fixed: dict, regim
     eta = np.concatenate([fam.eta(post, data, patterns[:, : X.shape[1]], reg), fam.eta(post, data, Xd, reg_rows)],
                          axis=1)
     w = np.concatenate([np.broadcast_to(counts / data.n, (eta.shape[0], counts.size)),
-                        imp.posterior_weights(lay, ll, logw) / data.n], axis=1)
+                        imp.posterior_weights(lay, ll if given_outcome else np.zeros_like(ll), logw) / data.n], axis=1)
     return _as_curve(post, _mixture(fam.log_cum_hazard_grid(post, data, spec, grid), eta, w), grid)
 
 
 def standardised_curves(dt, data: SurvivalData, spec: SurvivalSpec, term: str,
-                        grid: np.ndarray | None = None) -> xr.DataArray:
+                        grid: np.ndarray | None = None, given_outcome: bool = True) -> xr.DataArray:
     """Standardised S(t) with ``term`` set to 0 and to 1 for everyone: dims (level, chain, draw, time)."""
-    return group_curves(dt, data, spec, {0: {term: 0.0}, 1: {term: 1.0}}, grid, dim="level")
+    return group_curves(dt, data, spec, {0: {term: 0.0}, 1: {term: 1.0}}, grid, dim="level",
+                        given_outcome=given_outcome)
 
 
 def regimen_curves(dt, data: SurvivalData, spec: SurvivalSpec, arm_term: str | None,
