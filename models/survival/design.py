@@ -98,14 +98,17 @@ def survival_data(df: pd.DataFrame, study, spec: SurvivalSpec) -> SurvivalData:
         if np.isnan(x).any() and spec.missing != "impute":
             raise SpecError(f"term {t!r} has {int(np.isnan(x).sum())} missing values in this population; "
                             "set missing = \"complete_case\" or \"impute\"")
-        if t in spec.continuous:  # missing values (imputed) stay NaN; mean and sd of the observed ones
-            m, s = float(np.nanmean(x)), float(np.nanstd(x, ddof=1))
+        seen = x[~np.isnan(x)]  # missing values (imputed) stay NaN; scale and centre from the observed ones
+        if seen.size == 0:
+            raise SpecError(f"term {t!r} has no observed value in this population: it cannot be imputed — drop it")
+        if t in spec.continuous:
+            m, s = float(seen.mean()), float(seen.std(ddof=1))
             if not s > 0:
                 raise SpecError(f"continuous term {t!r} is constant in this population")
             if t not in spec.per_unit:
                 x = (x - m) / s
             scale[t] = (m, s)
-        elif np.nanmin(x) == np.nanmax(x):
+        elif seen.min() == seen.max():
             raise SpecError(f"term {t!r} has a single level in this population; its hazard ratio is not "
                             "identified — drop it from the analysis")
         cols.append(x)
@@ -133,7 +136,7 @@ def survival_data(df: pd.DataFrame, study, spec: SurvivalSpec) -> SurvivalData:
         time=sub[tcol].astype(float).to_numpy(), event=event, X=X, terms=tuple(spec.terms), ids=ids,
         arm=arm, arm_names=arm_names, regimen=regimen, regimen_names=regimen_names, regimen_arm=regimen_arm,
         scale=scale, per_unit=tuple(t for t in spec.per_unit if t in scale),
-        center=np.array([np.nanmean(x) for x in cols]))
+        center=np.array([x[~np.isnan(x)].mean() for x in cols]))
     if spec.missing == "impute":  # refuse here (before any fit) what cannot be imputed
         factors = getattr(study, "factors", {})
         check_terms(data, {t: factors[t].column for t in spec.terms if t in factors})
