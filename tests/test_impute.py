@@ -22,6 +22,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 from hccbayes.api import run_plan
 from hccbayes.data.study import STUDIES_DIR
@@ -119,6 +120,34 @@ def test_pointwise_loglik_is_the_marginal_over_the_missing_values(sim):
             log_h = log_cum + np.log(k) - np.log(t)
             lik.append(np.exp(d * log_h - np.exp(log_cum)))
         np.testing.assert_allclose(ll[:, i], np.log(pi * lik[1] + (1 - pi) * lik[0]), rtol=1e-9)
+
+
+def test_the_model_likelihood_is_the_numpy_marginal():
+    """The PyMC model's likelihood — the complete patients' ``y`` and the imputed patients' marginalised potential —
+    at a parameter point equals the numpy pointwise log-likelihood summed over the same patients, to rounding
+    (1e-10 relative): the two implementations of the mixture agree."""
+    df = simulate()
+    fam = family("weibull")
+    data = survival_data(df, None, spec("weibull", "impute"))
+    s = fam.resolve(data, spec("weibull", "impute"))
+    model = fam.build(data, prior_set("vague"), s)
+    lay = imp.layout(data)
+    values = {"log_hr": np.array([0.4, -0.6]), "intercept": np.array(-0.7), "weibull_shape": np.array(1.3),
+              "x_mean": np.array([0.1]), "x_sd": np.array([1.1]), "p_binary": np.array([0.4]),
+              "x_missing": np.random.default_rng(0).normal(size=lay.cell_row.size)}
+    point = {}
+    for rv in model.free_RVs:
+        transform = model.rvs_to_transforms.get(rv)
+        x = values[rv.name]
+        point[model.rvs_to_values[rv].name] = x if transform is None else transform.forward(x, *rv.owner.inputs).eval()
+    post = xr.Dataset({k: (("chain", "draw", *(f"{k}_{i}" for i in range(np.ndim(v)))), np.asarray(v)[None, None])
+                       for k, v in values.items()})
+    ll = fam.pointwise_loglik(post, data, s)[0]
+    complete = np.ones(data.n, dtype=bool)
+    complete[lay.patients] = False
+    for out, rows in ((model.logp(vars=[model["y"]]), complete), (model["y_imputed"], lay.patients)):
+        fn = model.compile_fn(model.replace_rvs_by_values([out])[0], inputs=model.value_vars, on_unused_input="ignore")
+        assert float(fn(point)) == pytest.approx(ll[rows].sum(), rel=1e-10)
 
 
 def test_standardised_curves_are_the_posterior_mixture(sim):
