@@ -17,6 +17,7 @@ import pandas as pd
 from hccbayes.inference.fitting.diagnostics import BFMI_MIN, ESS_MIN, RHAT_MAX
 from hccbayes.models.priors.sets import PriorSet
 from hccbayes.models.survival.families import FAMILIES
+from hccbayes.models.survival.imputation import WORDS as IMPUTATION_WORDS
 from hccbayes.reports.document import Heading, Para, Table
 from hccbayes.reports.numbers import fmt, model_label
 from hccbayes.reports.sentences import PROBABLE, STRONG
@@ -188,6 +189,8 @@ def methods_blocks(run) -> list:
     baseline = _baseline_text(run.fits)
     if baseline:
         blocks.append(Para(baseline))
+    if any(f.model in FAMILIES and f.spec.get("missing") == "impute" for f in run.fits.values()):
+        blocks.append(Para(IMPUTATION_WORDS))
     if run.fits:
         blocks.append(Para("Sampling: the No-U-Turn sampler (nutpie) with " + _settings_text(run.fits) + ". "
                            + _seeds_text(run)))

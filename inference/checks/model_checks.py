@@ -104,8 +104,10 @@ def prior_predictive(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, d
     hr = np.exp(dt["posterior"]["log_hr"].sel(term=term).values)
     rows = [dict(quantity="hr", group="", p_not_reached=0.0, **dict(zip(("estimate", "lower", "upper"),
                                                                         _interval(hr, ci_prob))))]
-    if data.X.shape[1] and set(np.unique(data.X[:, data.terms.index(term)])) <= {0.0, 1.0}:
-        med = q.median_survival(q.standardised_curves(dt, data, spec, term))
+    x = data.X[:, data.terms.index(term)] if data.X.shape[1] else None
+    if x is not None and set(np.unique(x[~np.isnan(x)])) <= {0.0, 1.0}:
+        # prior draws: imputed binary values weighted by their prior P(x | π), not given the outcome
+        med = q.median_survival(q.standardised_curves(dt, data, spec, term, given_outcome=False))
         for level, label in enumerate(level_labels):
             v = med.sel(level=level).values
             rows.append(dict(quantity="median", group=label, p_not_reached=float(np.mean(~np.isfinite(v))),

@@ -87,8 +87,9 @@ def _per_fit(fits: Sequence[CheckedFit], study, n_rep: int, seed: int) -> dict[s
         tag = dict(analysis=f.analysis, model=f.model, prior_set=f.prior_set)
         frames["psense"].append(power_scaling(dt).assign(**tag))
         labels = _labels(study, f.spec)
-        groups = None if labels is None else np.where(f.data.X[:, f.data.terms.index(f.spec.contrast_term)] > 0,
-                                                      labels[1], labels[0])
+        x = f.data.X[:, f.data.terms.index(f.spec.contrast_term)] if labels is not None else None
+        groups = None if labels is None else np.where(np.isnan(x), "missing (imputed)", np.where(x > 0, labels[1],
+                                                                                              labels[0]))
         ppc = posterior_predictive_km(dt, f.data, f.spec, groups=groups, n_rep=n_rep, seed=seed)
         frames["ppc"].append(ppc.summary.assign(**tag))
         frames["ppc_bands"].append(ppc.band.assign(**tag))

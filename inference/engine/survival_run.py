@@ -157,7 +157,7 @@ def run_survival(ctx: Context, a, status: dict) -> list[dict]:
     if a.from_landmark is None and post_baseline_terms(ctx.study, a.terms):
         rows.shared["title"] = f"{a.title} (naive analysis from time zero)"
     rs.published_rows(rows, ctx.study, links)
-    rs.frequentist_rows(rows, a, sub, ctx.study, links, population.note)
+    rs.frequentist_rows(rows, a, sub, ctx.study, links, population.frequentist_note)
     start = None  # the fit a tipping-point search starts from: first model, primary prior set
     for model, ps, job in fit_jobs(ctx, a):
         if (model, ps) == (a.models[0], ctx.primary_prior_set(a)):

@@ -29,6 +29,8 @@ from hccbayes.models.priors.sets import PriorSet
 from hccbayes.models.survival.design import SurvivalData, SurvivalSpec, degeneracy_notes
 from hccbayes.models.survival.families import family
 from hccbayes.models.survival.family import Anchors
+from hccbayes.models.survival.imputation import coords as imputation_coords
+from hccbayes.models.survival.imputation import layout
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +125,7 @@ def _relabel(post: xr.Dataset, data: SurvivalData) -> xr.Dataset:
     labels = {"term": list(data.terms)}
     if data.regimen is not None:
         labels.update(regimen=list(data.regimen_names), arm=list(data.arm_names))
+    labels.update(imputation_coords(data, layout(data)))
     return post.assign_coords({k: v for k, v in labels.items() if k in post.dims})
 
 

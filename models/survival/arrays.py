@@ -42,6 +42,7 @@ class SurvivalData:
     regimen_arm: np.ndarray | None = None  # (R,) arm index of each regimen
     scale: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # continuous term -> (mean, sd)
     # (a term in spec.per_unit keeps its own unit: then only centred, its HR per unit)
+    per_unit: tuple[str, ...] = ()  # the continuous terms entered in their own unit
     center: np.ndarray | None = None  # (p,) column means of X: models use X − center (see below)
 
     def centred(self, X: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from hccbayes.models.survival.arrays import SpecError, SurvivalData
 from hccbayes.models.survival.families import BASELINES, MODELS
+from hccbayes.models.survival.imputation import check_terms
 from hccbayes.models.survival.population import Population, PopulationError, select_population
 
 
@@ -94,17 +95,20 @@ def survival_data(df: pd.DataFrame, study, spec: SurvivalSpec) -> SurvivalData:
     cols, scale = [], {}
     for t in spec.terms:
         x = sub[t].astype(float).to_numpy()
-        if np.isnan(x).any():
+        if np.isnan(x).any() and spec.missing != "impute":
             raise SpecError(f"term {t!r} has {int(np.isnan(x).sum())} missing values in this population; "
-                            "missing = \"impute\" needs a model with imputation")
+                            "set missing = \"complete_case\" or \"impute\"")
+        seen = x[~np.isnan(x)]  # missing values (imputed) stay NaN; scale and centre from the observed ones
+        if seen.size == 0:
+            raise SpecError(f"term {t!r} has no observed value in this population: it cannot be imputed — drop it")
         if t in spec.continuous:
-            m, s = float(x.mean()), float(x.std(ddof=1))
+            m, s = float(seen.mean()), float(seen.std(ddof=1))
             if not s > 0:
                 raise SpecError(f"continuous term {t!r} is constant in this population")
             if t not in spec.per_unit:
                 x = (x - m) / s
             scale[t] = (m, s)
-        elif x.min() == x.max():
+        elif seen.min() == seen.max():
             raise SpecError(f"term {t!r} has a single level in this population; its hazard ratio is not "
                             "identified — drop it from the analysis")
         cols.append(x)
@@ -128,10 +132,15 @@ def survival_data(df: pd.DataFrame, study, spec: SurvivalSpec) -> SurvivalData:
         regimen_arm = np.array([arm_names.index(study.arm_of_regimen(r)) for r in regimen_names])
     ids = sub[study.id_column].astype(str).to_numpy(dtype=object) if hasattr(study, "id_column") \
         else np.arange(len(sub)).astype(str)
-    return SurvivalData(
+    data = SurvivalData(
         time=sub[tcol].astype(float).to_numpy(), event=event, X=X, terms=tuple(spec.terms), ids=ids,
         arm=arm, arm_names=arm_names, regimen=regimen, regimen_names=regimen_names, regimen_arm=regimen_arm,
-        scale=scale, center=np.array([x.mean() for x in cols]))
+        scale=scale, per_unit=tuple(t for t in spec.per_unit if t in scale),
+        center=np.array([x[~np.isnan(x)].mean() for x in cols]))
+    if spec.missing == "impute":  # refuse here (before any fit) what cannot be imputed
+        factors = getattr(study, "factors", {})
+        check_terms(data, {t: factors[t].column for t in spec.terms if t in factors})
+    return data
 
 
 TINY_GROUP = 5
@@ -154,11 +163,12 @@ def degeneracy_notes(data: SurvivalData) -> list[str]:
     pat = data.patterns  # counted per covariate pattern, not per patient
     pattern_events = np.bincount(pat.index, weights=data.event, minlength=pat.counts.size)
     for j, term in enumerate(data.terms):
-        ones = pat.rows[:, j] == 1.0
-        if not (ones | (pat.rows[:, j] == 0.0)).all():
-            continue  # not a 0/1 term
+        ones, zeros = pat.rows[:, j] == 1.0, pat.rows[:, j] == 0.0
+        if not (ones | zeros | np.isnan(pat.rows[:, j])).all():
+            continue  # not a 0/1 term (missing values, imputed, are counted in neither level)
         n1, e1 = int(pat.counts[ones].sum()), float(pattern_events[ones].sum())
-        for level, n, e in ((0, data.n - n1, events - e1), (1, n1, e1)):
+        n0, e0 = int(pat.counts[zeros].sum()), float(pattern_events[zeros].sum())
+        for level, n, e in ((0, n0, e0), (1, n1, e1)):
             label = f"{term} = {level}"
             if n < TINY_GROUP:
                 notes.append(f"{label}: only {n} patients")

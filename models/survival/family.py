@@ -28,7 +28,9 @@ import numpy as np
 
 from hccbayes.models.priors.sets import PriorSet
 from hccbayes.models.priors.values import Prior
+from hccbayes.models.survival import imputation as imp
 from hccbayes.models.survival.arrays import SurvivalData
+from hccbayes.models.survival.imputation_model import add_imputed, model_values
 from hccbayes.models.survival.likelihood import (
     EFFECT_DEFAULTS,
     add_effects,
@@ -185,6 +187,10 @@ class SurvivalFamily:
 
     def row_values(self, data: SurvivalData, setup: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """The likelihood's rows as model data: one per patient (a family may aggregate them)."""
+        return self.patient_rows(data, setup)
+
+    def patient_rows(self, data: SurvivalData, setup: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """One row per patient: centred design, event, time basis (and regimen index)."""
         out = {"X": data.centred(data.X), "event": data.event.astype(float),
                **self.time_basis(data.time.astype(float), setup)}
         if data.regimen is not None:
@@ -196,7 +202,10 @@ class SurvivalFamily:
         return self._values(data, *self.priors(data, priors, spec, anchors))
 
     def _values(self, data: SurvivalData, setup: Mapping[str, Any], top: Mapping[str, Prior]) -> dict:
-        values = self.row_values(data, setup)
+        lay = imp.layout(data)
+        values = self.row_values(data if lay is None else imp.complete_rows(data, lay), setup)
+        if lay is not None:  # the patients with a missing value: their own rows (imputation.py)
+            values.update(model_values(data, lay, self.patient_rows(imp.expanded_rows(data, lay), setup)))
         if data.regimen is not None:
             values["regimen_centring"] = regimen_centring(data)
         values.update({k: np.asarray(setup[k], float) for k in self.graph_constants})
@@ -207,7 +216,8 @@ class SurvivalFamily:
     def structure_key(self, data: SurvivalData, spec, anchors: Anchors | None = None) -> tuple:
         setup = self.setup(data, spec, anchors or Anchors.of(data))
         return (self.name, len(data.terms), *self.structure(setup, spec), data.regimen is not None,
-                len(data.regimen_names), tuple(data.regimen_arm.tolist()) if data.regimen_arm is not None else ())
+                len(data.regimen_names), tuple(data.regimen_arm.tolist()) if data.regimen_arm is not None else (),
+                *imp.structure(imp.layout(data)))
 
     def build(self, data: SurvivalData, priors: PriorSet, spec, anchors: Anchors | None = None):
         """Pure builder: (data, priors, spec) -> pm.Model with the observed variable ``y``."""
@@ -215,7 +225,9 @@ class SurvivalFamily:
 
         setup, top = self.priors(data, priors, spec, anchors)
         values = self._values(data, setup, top)
-        with pm.Model(coords={**coords(data), **self.coords(data, setup)}) as model:
+        lay = imp.layout(data)
+        rows = data if lay is None else imp.complete_rows(data, lay)
+        with pm.Model(coords={**coords(data), **self.coords(rows, setup), **imp.coords(data, lay)}) as model:
             X = pm.Data("X", values["X"], dims=(self.rows, "term"))
             regimen_idx = pm.Data("regimen_idx", values["regimen_idx"], dims=self.rows) \
                 if data.regimen is not None else None
@@ -227,6 +239,8 @@ class SurvivalFamily:
             baseline = {k: top[k] for k in top if k not in ("log_hr", "regimen_tau")}
             theta = self.add_baseline(baseline, hyper, setup)
             self.add_likelihood(values, setup, theta, eta)
+            if lay is not None:
+                add_imputed(self, values, setup, theta, lay)
         return model
 
     def add_likelihood(self, values: Mapping[str, Any], setup, theta: Mapping[str, Any], eta) -> None:
@@ -263,19 +277,49 @@ class SurvivalFamily:
 
     def eta(self, post, data: SurvivalData, X: np.ndarray, regimen: np.ndarray | None = None,
             idx: np.ndarray | None = None) -> np.ndarray:
-        """Linear predictor of posterior draws for the rows of ``X`` (uncentred): (samples, rows)."""
+        """Linear predictor of posterior draws for the rows of ``X`` (uncentred): (samples, rows); ``X`` may be
+        one design per draw, (samples, rows, terms) (imputed values)."""
         deviation = flat(post, "regimen_deviation", idx) if regimen is not None and "regimen_deviation" in post \
             else None
-        return linear_predictor(data.centred(X), flat(post, "log_hr", idx), deviation, regimen)
+        log_hr = flat(post, "log_hr", idx)
+        if np.ndim(X) == 3:
+            eta = (data.centred(X) * log_hr[:, None, :]).sum(axis=-1)
+            return eta if deviation is None else eta + deviation[:, regimen]
+        return linear_predictor(data.centred(X), log_hr, deviation, regimen)
 
     def pointwise_loglik(self, post, data: SurvivalData, spec) -> np.ndarray:
-        """Per-patient log-likelihood of posterior draws: (samples, patients)."""
+        """Per-patient log-likelihood of posterior draws: (samples, patients). A patient with imputed values: given
+        the draw's continuous values, marginal over the missing binary ones, log Σ_x P(x | π)·L(y | x)."""
         setup = self.setup(data, spec, Anchors.of(data))
         theta = self.theta(post, data, spec)
         eta = self.eta(post, data, data.X, data.regimen)
         basis = self.time_basis(data.time.astype(float), setup)
-        return censored_loglik(data.event, self.log_hazard(basis, setup, theta, eta, np),
-                               np.exp(self.log_cum_hazard(basis, setup, theta, eta, np)))
+        ll = censored_loglik(data.event, self.log_hazard(basis, setup, theta, eta, np),
+                             np.exp(self.log_cum_hazard(basis, setup, theta, eta, np)))
+        drawn = self.imputed(post, data, spec)
+        if drawn is not None:
+            lay, _, row_ll, logw = drawn
+            ll[:, lay.patients] = imp.marginal_loglik(lay, row_ll, logw)
+        return ll
+
+    def imputed(self, post, data: SurvivalData, spec, idx: np.ndarray | None = None):
+        """None without missing values; else, for the expanded rows of the patients with one (imputation.py), per
+        draw: (layout, uncentred design (S, E, terms), log-likelihood (S, E), log P(binary values | π) (S, E))."""
+        lay = imp.layout(data)
+        if lay is None:
+            return None
+        log_hr = flat(post, "log_hr", idx)
+        z = flat(post, "x_missing", idx) if lay.continuous else None
+        X = imp.design_draws(lay, z, log_hr.shape[0])
+        rows = imp.expanded_rows(data, lay)
+        setup = self.setup(data, spec, Anchors.of(data))
+        theta = self.theta(post, data, spec, idx)
+        eta = self.eta(post, data, X, rows.regimen, idx)
+        basis = self.time_basis(rows.time.astype(float), setup)
+        ll = censored_loglik(rows.event, self.log_hazard(basis, setup, theta, eta, np),
+                             np.exp(self.log_cum_hazard(basis, setup, theta, eta, np)))
+        p = flat(post, "p_binary", idx) if lay.binary else None
+        return lay, X, ll, imp.log_weights(lay, p, log_hr.shape[0])
 
     def _log_h0_at(self, t: np.ndarray, setup, theta) -> np.ndarray:
         """log H0 at times ``t`` of the same shape (samples, ...) as the draws in ``theta``."""
@@ -298,8 +342,17 @@ class SurvivalFamily:
         return self.time_at(np.log(rng.exponential(size=eta.shape)) - eta, setup, theta)
 
     def simulate_times(self, post, data: SurvivalData, spec, idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Event times (len(idx), n) for every patient under the posterior draws ``idx`` (predictive checks)."""
+        """Event times (len(idx), n) for every patient under the posterior draws ``idx`` (predictive checks); a
+        patient with imputed values gets the draw's continuous values and binary values drawn from their
+        conditional posterior given the draw and the patient's outcome."""
         eta = self.eta(post, data, data.X, data.regimen, idx)
+        drawn = self.imputed(post, data, spec, idx)
+        if drawn is not None:
+            lay, X, ll, logw = drawn
+            rows = imp.expanded_rows(data, lay)
+            chosen = imp.choose_rows(lay, imp.posterior_weights(lay, ll, logw), rng)
+            eta_rows = self.eta(post, data, X, rows.regimen, idx)
+            eta[:, lay.patients] = np.take_along_axis(eta_rows, chosen, axis=1)
         return self.draw_times(eta, self.setup(data, spec, Anchors.of(data)), self.theta(post, data, spec, idx), rng)
 
     def log_prior(self, post, data: SurvivalData, priors: PriorSet, spec):

@@ -29,7 +29,7 @@ import numpy as np
 from hccbayes.models.priors.values import HalfNormal, Normal
 from hccbayes.models.survival.family import SurvivalFamily
 from hccbayes.models.survival.intervals import default_cuts, interval_index, interval_stats, sufficient_stats
-from hccbayes.models.survival.likelihood import censored_loglik
+from hccbayes.models.survival.likelihood import censored_loglik, rowdot
 
 
 class PiecewiseExponential(SurvivalFamily):
@@ -109,7 +109,7 @@ class PiecewiseExponential(SurvivalFamily):
         return theta["log_hazard"][..., basis["interval"]] + eta
 
     def log_cum_hazard(self, basis, setup, theta, eta, xp):
-        return xp.log(xp.exp(theta["log_hazard"]) @ basis["exposure"].T) + eta
+        return xp.log(rowdot(basis["exposure"], xp.exp(theta["log_hazard"]))) + eta
 
     def time_at(self, log_target, setup, theta):
         """Closed form: H0 is piecewise linear, inverted in the interval where the target falls."""

@@ -36,22 +36,38 @@ class Population:
     selected: int  # patients in the population filter, before any missing-value rule
     missing: dict[str, int] = field(default_factory=dict)  # term -> patients missing it (of ``selected``)
     rule: str | None = None
+    complete: int | None = None  # patients with every term observed
 
     @property
     def dropped(self) -> int:
         return self.selected - len(self.frame)
 
     @property
+    def incomplete(self) -> int:
+        """Patients missing at least one term's value (left out, or imputed)."""
+        return self.selected - (self.complete if self.complete is not None else self.selected)
+
+    @property
     def note(self) -> str:
-        """'complete cases: 888 of 929 patients (41 left out: nodes 18, differ_poor 23)', or '' when no
-        patient had a missing value."""
+        """'complete cases: 888 of 929 patients (41 left out; missing nodes 18, differ_poor 23)', 'missing values
+        imputed in the model for 41 of 929 patients (nodes 18, differ_poor 23)', or '' when no patient had a
+        missing value."""
         if not self.missing:
             return ""
         counts = ", ".join(f"{t} {n}" for t, n in self.missing.items())
         if self.rule == "complete_case":
             return (f"complete cases: {len(self.frame)} of {self.selected} patients ({self.dropped} left out; "
                     f"missing {counts})")
-        return f"missing values imputed in the model ({counts} of {self.selected} patients)"
+        return (f"missing values imputed in the model for {self.incomplete} of {self.selected} patients "
+                f"({counts})")
+
+    @property
+    def frequentist_note(self) -> str:
+        """What the frequentist reference (complete cases always: Cox drops incomplete rows) says."""
+        if self.rule != "impute" or not self.missing:
+            return self.note
+        return (f"complete cases: {self.complete} of {self.selected} patients (the Bayesian models impute the "
+                f"missing values of {self.incomplete}: {', '.join(f'{t} {n}' for t, n in self.missing.items())})")
 
 
 def select_population(df: pd.DataFrame, population: dict, terms: tuple[str, ...], rule: str | None
@@ -77,12 +93,12 @@ def select_population(df: pd.DataFrame, population: dict, terms: tuple[str, ...]
                               "for them: set missing = \"complete_case\" (leave those patients out, counted in "
                               "the notes) or missing = \"impute\" (Bayesian imputation in the model) in the "
                               "analysis")
+    keep = np.ones(len(sub), dtype=bool)
+    for t in gaps:
+        keep &= sub[t].notna().to_numpy()
     if gaps and rule == "complete_case":
-        keep = np.ones(len(sub), dtype=bool)
-        for t in gaps:
-            keep &= sub[t].notna().to_numpy()
         if not keep.any():
             raise PopulationError(f"no complete cases among the {len(sub)} patients of population "
                                   f"{dict(population) or 'all'}")
-        return Population(sub[keep], len(sub), gaps, rule)
-    return Population(sub, len(sub), gaps, rule)
+        return Population(sub[keep], len(sub), gaps, rule, int(keep.sum()))
+    return Population(sub, len(sub), gaps, rule, int(keep.sum()))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from hccbayes.models.survival import imputation as imp
 from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
 from hccbayes.models.survival.families import family
 
@@ -80,9 +81,19 @@ def survival_curve(dt, data: SurvivalData, spec: SurvivalSpec, X: np.ndarray, we
     log_h0 = fam.log_cum_hazard_grid(post, data, spec, grid)  # (S, T)
     eta = fam.eta(post, data, np.atleast_2d(X), regimen)  # (S, R)
     w = np.full(eta.shape[1], 1.0 / eta.shape[1]) if weights is None else np.asarray(weights, float)
+    return _as_curve(post, _mixture(log_h0, eta, w), grid)
+
+
+def _mixture(log_h0: np.ndarray, eta: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Σ_r w_r·exp(−H0·exp(η_r)) per draw: (S, T); weights (R,) or per draw (S, R)."""
+    w = np.broadcast_to(w, eta.shape) if w.ndim == 2 else w
     surv = np.zeros_like(log_h0)
     for r in range(eta.shape[1]):  # rows are covariate patterns: few
-        surv += w[r] * np.exp(-np.exp(log_h0 + eta[:, r : r + 1]))
+        surv += (w[:, r : r + 1] if w.ndim == 2 else w[r]) * np.exp(-np.exp(log_h0 + eta[:, r : r + 1]))
+    return surv
+
+
+def _as_curve(post, surv: np.ndarray, grid: np.ndarray) -> xr.DataArray:
     nc, nd = post.sizes["chain"], post.sizes["draw"]
     return xr.DataArray(surv.reshape(nc, nd, -1), dims=("chain", "draw", "time"),
                         coords={"chain": post["chain"].values, "draw": post["draw"].values, "time": grid},
@@ -90,26 +101,58 @@ def survival_curve(dt, data: SurvivalData, spec: SurvivalSpec, X: np.ndarray, we
 
 
 def group_curves(dt, data: SurvivalData, spec: SurvivalSpec, settings, grid: np.ndarray | None = None,
-                 dim: str = "group") -> xr.DataArray:
+                 dim: str = "group", given_outcome: bool = True) -> xr.DataArray:
     """Standardised S(t) per group, a group being terms set to values for everyone (``settings``: a
     mapping group -> {term: value}; e.g. {"Obs": {"lev": 0, "lev5fu": 0}, "Lev": {"lev": 1, "lev5fu": 0}}):
-    dims (``dim``, chain, draw, time)."""
-    curves = []
-    for values in settings.values():
-        X = data.X.copy()
-        for term, value in values.items():
-            X[:, data.terms.index(term)] = value
-        keys = X if data.regimen is None else np.column_stack([X, data.regimen])
-        patterns, counts = np.unique(keys, axis=0, return_counts=True)
-        reg = patterns[:, -1].astype(int) if data.regimen is not None else None
-        curves.append(survival_curve(dt, data, spec, patterns[:, : X.shape[1]], counts / counts.sum(), reg, grid))
+    dims (``dim``, chain, draw, time). ``given_outcome``: see :func:`_standardised`."""
+    curves = [_standardised(dt, data, spec, {data.terms.index(t): v for t, v in values.items()}, data.regimen, grid,
+                            given_outcome=given_outcome) for values in settings.values()]
     return xr.concat(curves, dim=xr.DataArray(list(settings), dims=dim, name=dim))
 
 
+def _standardised(dt, data: SurvivalData, spec: SurvivalSpec, fixed: dict, regimen: np.ndarray | None,
+                  grid: np.ndarray | None, same_regimen: np.ndarray | None = None, given_outcome: bool = True,
+                  ) -> xr.DataArray:
+    """S(t) averaged over the modelled patients with the terms ``fixed`` (index -> value) set for everyone,
+    patients sharing a covariate pattern (and ``regimen``) once, weighted; ``same_regimen``: everyone's regimen,
+    not a pattern column. A patient with imputed values (imputation.py) counts as the exact mixture over the
+    posterior of their missing values, draw by draw: the draw's continuous values and, for missing binary values,
+    each combination weighted by P(x | y, θ, π) — or, with ``given_outcome`` False (draws from the prior: a
+    prior predictive check), by P(x | π)."""
+    post = dt["posterior"]
+    fam = family(spec.model)
+    drawn = fam.imputed(post, data, spec)
+    X = data.X.copy()
+    for j, value in fixed.items():
+        X[:, j] = value
+    keep = np.ones(data.n, dtype=bool)
+    if drawn is not None:
+        keep[drawn[0].patients] = False
+    keys = X[keep] if regimen is None else np.column_stack([X[keep], regimen[keep]])
+    patterns, counts = np.unique(keys, axis=0, return_counts=True)
+    reg = patterns[:, -1].astype(int) if regimen is not None else None
+    if same_regimen is not None:
+        reg = np.full(len(patterns), same_regimen[0])
+    if drawn is None:
+        return survival_curve(dt, data, spec, patterns[:, : X.shape[1]], counts / counts.sum(), reg, grid)
+    lay, Xd, ll, logw = drawn
+    for j, value in fixed.items():
+        Xd[:, :, j] = value
+    rows = lay.patients[lay.exp_patient]
+    reg_rows = same_regimen[rows] if same_regimen is not None else (None if regimen is None else regimen[rows])
+    grid = default_grid(data) if grid is None else grid
+    eta = np.concatenate([fam.eta(post, data, patterns[:, : X.shape[1]], reg), fam.eta(post, data, Xd, reg_rows)],
+                         axis=1)
+    w = np.concatenate([np.broadcast_to(counts / data.n, (eta.shape[0], counts.size)),
+                        imp.posterior_weights(lay, ll if given_outcome else np.zeros_like(ll), logw) / data.n], axis=1)
+    return _as_curve(post, _mixture(fam.log_cum_hazard_grid(post, data, spec, grid), eta, w), grid)
+
+
 def standardised_curves(dt, data: SurvivalData, spec: SurvivalSpec, term: str,
-                        grid: np.ndarray | None = None) -> xr.DataArray:
+                        grid: np.ndarray | None = None, given_outcome: bool = True) -> xr.DataArray:
     """Standardised S(t) with ``term`` set to 0 and to 1 for everyone: dims (level, chain, draw, time)."""
-    return group_curves(dt, data, spec, {0: {term: 0.0}, 1: {term: 1.0}}, grid, dim="level")
+    return group_curves(dt, data, spec, {0: {term: 0.0}, 1: {term: 1.0}}, grid, dim="level",
+                        given_outcome=given_outcome)
 
 
 def regimen_curves(dt, data: SurvivalData, spec: SurvivalSpec, arm_term: str | None,
@@ -119,16 +162,14 @@ def regimen_curves(dt, data: SurvivalData, spec: SurvivalSpec, arm_term: str | N
         raise ValueError("the analysis has no regimen effects")
     curves = []
     for r, name in enumerate(data.regimen_names):
-        X = data.X.copy()
+        fixed = {}
         if arm_term is not None:  # the arm term's value for this regimen's arm, as its patients have it
             j = data.terms.index(arm_term)
             value = np.unique(data.X[data.regimen == r, j])
             if value.size != 1:
                 raise ValueError(f"regimen {name}: the arm term {arm_term} is not constant within the regimen")
-            X[:, j] = value[0]
-        patterns, counts = np.unique(X, axis=0, return_counts=True)
-        curves.append(survival_curve(dt, data, spec, patterns, counts / counts.sum(),
-                                     np.full(len(patterns), r), grid))
+            fixed[j] = value[0]
+        curves.append(_standardised(dt, data, spec, fixed, None, grid, np.full(data.n, r)))
     return xr.concat(curves, dim=xr.DataArray(list(data.regimen_names), dims="regimen", name="regimen"))
 
 
