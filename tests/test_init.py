@@ -68,3 +68,17 @@ def test_init_refuses_a_folder_that_is_not_empty(tmp_path, capsys):
     (tmp_path / "full" / "notes.txt").write_text("mine")
     assert main(["init", str(COLON), "--out", str(tmp_path / "full"), *ARGS]) == 2
     assert "exists and is not empty" in capsys.readouterr().err
+
+
+def test_init_without_an_arm_column_scaffolds_a_covariate_study(tmp_path, capsys):
+    """A single-arm or biomarker-only cohort: no --arm. study.toml has no arm column or arms, the starter plan
+    says which analyses to add, and the horizon is below the cohort's last follow-up (colon: 3329 days)."""
+    out = tmp_path / "noarm"
+    assert main(["init", str(COLON), "--out", str(out), "--endpoint", "os:os_days:os_event"]) == 0
+    assert "add analyses" in capsys.readouterr().out
+    study = load_study(out)
+    assert study.arm_column is None and not study.arms
+    assert "arm" in {c.name for c in study.columns}  # the arm column is an ordinary covariate now
+    plan_text = (out / "plan.toml").read_text()
+    assert "no arm column was named" in plan_text and "[[analyses]]" not in plan_text
+    assert 0 < tomllib.loads(plan_text)["defaults"]["horizon"] <= pd.read_csv(COLON)["os_days"].max()

@@ -1,4 +1,4 @@
-"""``hccbayes init COHORT.csv --out FOLDER --endpoint NAME:TIME:EVENT [...] --arm COLUMN [--reference-arm A]
+"""``hccbayes init COHORT.csv --out FOLDER --endpoint NAME:TIME:EVENT [...] [--arm COLUMN] [--reference-arm A]
 [--id COLUMN] [--time-unit days|weeks|months|years]``: scaffold a study folder from a cohort CSV.
 
 Writes FOLDER/study.toml (every column's type guessed and marked ``# REVIEW``), FOLDER/plan.toml (the arm
@@ -22,7 +22,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--endpoint", action="append", required=True, metavar="NAME:TIME:EVENT",
                    help="an endpoint's name and its time and event (1 = event, 0 = censored) columns; "
                    "repeat for more endpoints, e.g. --endpoint os:os_days:death")
-    p.add_argument("--arm", required=True, help="the treatment-arm column")
+    p.add_argument("--arm", help="the treatment-arm column (leave out for a single-arm or biomarker-only cohort: "
+                   "the starter plan then says which covariate analyses to add)")
     p.add_argument("--reference-arm", help="the control arm (default: the most frequent arm, marked REVIEW)")
     p.add_argument("--id", dest="id_column", help="the patient-id column (default: a column named id, else "
                    "row numbers are added)")
@@ -45,5 +46,9 @@ def run(args: argparse.Namespace) -> int:
     review = sum("REVIEW" in line for line in (out / "study.toml").read_text(encoding="utf-8").splitlines())
     print(f"wrote {out}/study.toml, plan.toml and cohort.csv: {len(df)} patients, {len(study.columns)} "
           f"covariates, {len(study.factors)} factors; {review} guesses marked REVIEW in study.toml")
-    print(f"next: check study.toml, then  hccbayes run {out}/plan.toml --out runs/{out.name}")
+    if args.arm is None:
+        print(f"next: check study.toml, add analyses of your covariates to {out}/plan.toml (no arm column was "
+              f"named), then  hccbayes run {out}/plan.toml --out runs/{out.name}")
+    else:
+        print(f"next: check study.toml, then  hccbayes run {out}/plan.toml --out runs/{out.name}")
     return 0
