@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from hccbayes.inference.engine.groups import EXTRAPOLATED
 from hccbayes.reports.numbers import base_quantity, cell_kind, fmt, fmt_interval, model_label, prob_relation, value_kind
 
 GUARD = ("Rows marked **pseudo-patient cohort** come from a reconstructed pseudo-patient cohort "
@@ -106,9 +107,6 @@ def quantity_label(quantity: str, unit: str, horizon) -> str:
     if quantity in ("survival", "survival_diff") and pd.notna(horizon):
         return ("survival probability" if quantity == "survival" else "survival difference") + f" at {horizon:g}"
     return QUANTITY_LABELS.get(quantity, quantity)
-
-
-EXTRAPOLATED = "EXTRAPOLATED"  # what the engine writes in the note of a row beyond follow-up (engine/groups.py)
 
 
 def extrapolation_flag(r) -> str:

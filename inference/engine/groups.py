@@ -45,6 +45,9 @@ class Groups:
         return out
 
 
+EXTRAPOLATED = "EXTRAPOLATED"  # the word a row beyond follow-up carries in its note (the report reads it)
+
+
 def _levels(study, column: str) -> tuple[str, ...]:
     if column == study.arm_column:
         return (study.reference_arm, *[a for a in study.arm_names if a != study.reference_arm])
@@ -96,7 +99,7 @@ def horizon_for(analysis, members: dict[str, np.ndarray], data, time_unit: str) 
     if analysis.horizon <= follow_up:
         return analysis.horizon, ""
     if analysis.extrapolate:
-        return analysis.horizon, (f"RMST to {analysis.horizon:g} {time_unit} EXTRAPOLATED beyond the last "
+        return analysis.horizon, (f"RMST to {analysis.horizon:g} {time_unit} {EXTRAPOLATED} beyond the last "
                                   f"follow-up of group {group} ({follow_up:g} {time_unit})")
     raise GroupError(f"RMST horizon {analysis.horizon:g} {time_unit} is beyond the last follow-up of group "
                      f"{group} ({follow_up:g} {time_unit}): set horizon <= {follow_up:g}, leave it out (default: "
