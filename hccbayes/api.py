@@ -9,7 +9,7 @@ from pathlib import Path
 
 from hccbayes.inference.engine import run as engine
 from hccbayes.inference.engine.run import AnalysesFailed, DiagnosticsFailed, RunResult
-from hccbayes.reports.build import build_report
+from hccbayes.reports.reuse import report_once
 
 __all__ = ["run_plan", "reproduce", "RunResult", "AnalysesFailed", "DiagnosticsFailed"]
 
@@ -29,7 +29,7 @@ def _with_report(call, report: bool) -> RunResult:
 
 def _report(result: RunResult, t_start: float) -> None:
     t0 = time.perf_counter()
-    result.report = build_report(result.run_dir)["html"]
+    result.report = report_once(result.run_dir)
     result.timings["report"] = round(time.perf_counter() - t0, 2)
     result.seconds = time.perf_counter() - t_start
 

@@ -1,6 +1,7 @@
 """Atomic file writes, the one way every part of hccbayes writes a file: a temporary file in the same
 folder (``.<name>.<random>.tmp``), then ``os.replace`` — never half-written; a killed process leaves at
-most such a temporary file."""
+most such a temporary file. A file that already holds exactly the bytes to write is left alone (not
+rewritten, its modification time kept): a re-run that changes nothing rewrites nothing."""
 from __future__ import annotations
 
 import os
@@ -15,8 +16,17 @@ def _umask() -> int:
     return mask
 
 
+def _holds(path: Path, data: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
+
+
 def write_bytes(path: str | Path, data: bytes) -> Path:
     path = Path(path)
+    if _holds(path, data):
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -27,15 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
 from hccbayes.atomic import write_csv, write_text
-from hccbayes.inference.checks.model_checks import compare_models, loo_summary, prior_predictive
-from hccbayes.inference.checks.ppc import posterior_predictive_km
+from hccbayes.inference.checks.fit_checks import CheckMemo, per_fit_checks
+from hccbayes.inference.checks.model_checks import prior_predictive
 from hccbayes.inference.engine.rows_survival import level_labels
-from hccbayes.inference.fitting.cache import read_groups
-from hccbayes.inference.sensitivity.power_scaling import power_scaling
+from hccbayes.memo import MemoStore
 from hccbayes.models.priors.roles import with_roles
 from hccbayes.models.priors.sets import PriorSet, resolve_prior_set
 from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
@@ -43,7 +41,6 @@ from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
 log = logging.getLogger(__name__)
 
 CHECKS = ("loo", "psense", "ppc", "ppc_bands", "prior_predictive")
-GROUPS = ("posterior", "log_likelihood", "log_prior")
 
 
 @dataclass(frozen=True)
@@ -57,6 +54,7 @@ class CheckedFit:
     spec: SurvivalSpec
     priors: PriorSet
     path: Path  # the fit file
+    fit_hash: str = ""  # the fit's hash (its checks are kept under it); "" computes them every time
 
     @property
     def model(self) -> str:
@@ -78,29 +76,10 @@ def _labels(study, spec: SurvivalSpec) -> tuple[str, str] | None:
     return level_labels(study, term)
 
 
-def _per_fit(fits: Sequence[CheckedFit], study, n_rep: int, seed: int) -> dict[str, list[pd.DataFrame]]:
-    frames: dict[str, list[pd.DataFrame]] = {"loo": [], "psense": [], "ppc": [], "ppc_bands": []}
-    by_ap: dict[tuple, dict] = {}
-    for f in fits:
-        dt = read_groups(f.path, GROUPS)
-        by_ap.setdefault((f.analysis, f.prior_set), {})[f.model] = dt
-        tag = dict(analysis=f.analysis, model=f.model, prior_set=f.prior_set)
-        frames["psense"].append(power_scaling(dt).assign(**tag))
-        labels = _labels(study, f.spec)
-        x = f.data.X[:, f.data.terms.index(f.spec.contrast_term)] if labels is not None else None
-        groups = None if labels is None else np.where(np.isnan(x), "missing (imputed)", np.where(x > 0, labels[1],
-                                                                                              labels[0]))
-        ppc = posterior_predictive_km(dt, f.data, f.spec, groups=groups, n_rep=n_rep, seed=seed)
-        frames["ppc"].append(ppc.summary.assign(**tag))
-        frames["ppc_bands"].append(ppc.band.assign(**tag))
-    for (analysis, prior), models in by_ap.items():
-        if len(models) > 1:
-            frames["loo"].append(compare_models(models).assign(analysis=analysis, prior_set=prior))
-        else:
-            ((model, dt),) = models.items()
-            frames["loo"].append(pd.DataFrame([{"model": model, **loo_summary(dt)}]).assign(analysis=analysis,
-                                                                                          prior_set=prior))
-    return frames
+def _per_fit(fits: Sequence[CheckedFit], study, n_rep: int, seed: int, memo: CheckMemo,
+             executor=None) -> dict[str, list[pd.DataFrame]]:
+    labels = {f.key: _labels(study, f.spec) for f in fits}
+    return per_fit_checks(fits, labels, n_rep, seed, memo, executor)
 
 
 def _like(fitted: PriorSet, priors: PriorSet) -> PriorSet:
@@ -109,8 +88,13 @@ def _like(fitted: PriorSet, priors: PriorSet) -> PriorSet:
     return with_roles(priors, roles) if roles is not None else priors
 
 
+def _priors_text(priors: PriorSet) -> str:
+    """The prior set as data, for a memo key (its JSON, with the term roles it carries)."""
+    return priors.to_json() + repr(getattr(priors, "roles", None))
+
+
 def _prior_predictive(fits: Sequence[CheckedFit], study, names: tuple[str, ...], draws: int, seed: int,
-                      custom: Mapping[str, PriorSet] | None) -> tuple[list[pd.DataFrame], list[str]]:
+                      custom: Mapping[str, PriorSet] | None, memo: CheckMemo) -> tuple[list[pd.DataFrame], list[str]]:
     by_key = {(f.analysis, f.model, f.prior_set): f for f in fits}
     families: dict[str, CheckedFit] = {}
     for f in fits:
@@ -118,27 +102,37 @@ def _prior_predictive(fits: Sequence[CheckedFit], study, names: tuple[str, ...],
     frames = []
     for family, first in families.items():
         labels = _labels(study, first.spec) or ("0", "1")
+        tag = dict(family=family, analysis=first.analysis, model=first.model)
         for name in names:
             stored = by_key.get((first.analysis, first.model, name))
             priors = stored.priors if stored is not None else _like(first.priors,
                                                                     resolve_prior_set(name, custom=custom))
-            pp = prior_predictive(first.data, priors, first.spec, draws, seed, level_labels=labels)
-            frames.append(pp.assign(prior_set=name, family=family, analysis=first.analysis, model=first.model))
+
+            def compute(priors=priors, name=name, first=first, labels=labels, tag=tag):
+                pp = prior_predictive(first.data, priors, first.spec, draws, seed, level_labels=labels)
+                return {"pp": pp.assign(prior_set=name, **tag)}
+
+            parts = (name, _priors_text(priors), draws, seed, labels, tag)
+            frames.append(memo(f"prior_predictive/{family}__{name}", (first.fit_hash,), parts, compute)["pp"])
     return frames, sorted(families)
 
 
 def run_checks(fits: Sequence[CheckedFit], study, out: str | Path, prior_sets: tuple[str, ...] | None = None,
                fit_prior_sets: tuple[str, ...] | None = None, custom: Mapping[str, PriorSet] | None = None,
-               n_rep: int = 200, prior_draws_n: int = 2000, seed: int = 0) -> dict[str, pd.DataFrame]:
+               n_rep: int = 200, prior_draws_n: int = 2000, seed: int = 0, memo: MemoStore | None = None,
+               executor=None) -> dict[str, pd.DataFrame]:
     """The checks of ``fits`` (see the module docstring) as {name: frame} for the checks that have rows;
     each is also written to ``out/<name>.csv``, with ``out/checks.json`` saying what was done.
-    ``prior_sets``: those of the prior predictive check (default: the fits')."""
+    ``prior_sets``: those of the prior predictive check (default: the fits'). ``memo``: where each check is
+    kept under the digest of the code and its inputs (a fit's by its fit hash), reused while that is unchanged;
+    ``executor``: where the per-fit checks run (:mod:`.fit_checks`; None: this process)."""
     out = Path(out)
     fits = sorted(fits, key=lambda f: f"{f.key}.nc")
     checked = [f for f in fits if fit_prior_sets is None or f.prior_set in fit_prior_sets]
-    frames = _per_fit(checked, study, n_rep, seed)
+    kept = CheckMemo(memo)
+    frames = _per_fit(checked, study, n_rep, seed, kept, executor)
     names = prior_sets or tuple(dict.fromkeys(f.prior_set for f in fits))
-    frames["prior_predictive"], families = _prior_predictive(fits, study, names, prior_draws_n, seed, custom)
+    frames["prior_predictive"], families = _prior_predictive(fits, study, names, prior_draws_n, seed, custom, kept)
     result = {name: pd.concat(frames[name], ignore_index=True) for name in CHECKS if frames[name]}
     for name, frame in result.items():
         write_csv(frame, out / f"{name}.csv", float_format="%.8g")

@@ -78,6 +78,11 @@ class FigureData:
                 table = km_table(data.time[m], data.event[m])
                 self.km.append(table.assign(analysis=analysis, level=level, group=label)[KM_COLUMNS])
 
+    def mark_done(self, analysis: str, km: bool) -> None:
+        """Curves of ``analysis`` were added from a stored analysis (:mod:`.memo_run`), its KM with them if ``km``."""
+        if km:
+            self._km_done.add(analysis)
+
     def write(self, out: Path) -> None:
         for name, frames, columns in (("curves", self.curves, CURVE_COLUMNS), ("km", self.km, KM_COLUMNS)):
             frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)

@@ -27,14 +27,22 @@ CLI's default) or ``hccbayes report``, from these files alone: the engine knows 
 
 With an ``executor`` (:func:`.executors.make_executor`: ``--jobs N`` or ``--scheduler ADDRESS``) every
 survival fit is first run as a gated task (:func:`.tasks.prefit`) whose result lands in the fit cache as
-it completes; the row loop then reads every fit from the cache, so the table is the inline run's.
+it completes; the row loop then reads every fit from the cache, so the table is the inline run's. With local
+processes (``--jobs``) the model checks of the fits run on them too (:mod:`hccbayes.inference.checks.fit_checks`).
 
 Every file is written atomically. A directory that holds another run's outputs is refused unless
 ``force`` (:func:`.outdir.prepare_out`); the same plan re-run into the same directory reuses every valid
 fit. ``quick`` runs the plan's quick sampler settings and only its quick prior set.
+
+Everything else is reused too (issue 19), kept under content hashes in ``cache/``: each analysis' rows,
+records and curves (:mod:`.memo_run`), the univariable screens of variable selection, the study record, each
+model check (:mod:`hccbayes.inference.checks.fit_checks`). A re-run with nothing changed computes nothing, reads
+no posterior and rewrites no file — not even run.json, which keeps the record of the run that made the
+outputs; a file that would get the bytes it already has is left alone (:mod:`hccbayes.atomic`).
 """
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
@@ -55,6 +63,7 @@ from hccbayes.inference.engine import links as lk
 from hccbayes.inference.engine import rows_counts
 from hccbayes.inference.engine import rows_survival as rs
 from hccbayes.inference.engine.curves import FigureData
+from hccbayes.inference.engine.memo_run import AnalysisMemo, run_digest
 from hccbayes.inference.engine.outdir import OutputDirError, identity, prepare_out, study_ref, write_run_json
 from hccbayes.inference.engine.plan import Plan, load_plan
 from hccbayes.inference.engine.selection import resolve_selection, write_selection
@@ -64,6 +73,7 @@ from hccbayes.inference.engine.table import make_table, note_cohort_rows, valida
 from hccbayes.inference.engine.tasks import prefit
 from hccbayes.inference.fitting.fit import ModelCache, versions
 from hccbayes.inference.sensitivity.power_scaling import psense_rows
+from hccbayes.memo import MemoStore, digest, files_intact, files_record
 
 log = logging.getLogger(__name__)
 
@@ -147,18 +157,43 @@ def _failure(err: Exception) -> str:
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
-def _checks(ctx: Context, out: Path, failed: set[str]) -> list[dict]:
+def _study_record(out: Path, base: str, study, registry, df, cohort_path: Path) -> None:
+    """``out/study/`` (:func:`.study_record.write_study_record`), unless the files it made from the same code,
+    study and cohort (``base``: :func:`.memo_run.run_digest`) are all still there."""
+    memo, key = MemoStore(out / "cache"), digest(base, "study record")
+    stored = memo.get("study_record", key)
+    if stored is not None and files_intact(out / "study", stored):
+        return
+    folder = write_study_record(out, study, registry, df, cohort_path)
+    memo.put("study_record", key, files_record(folder))
+
+
+def _completed(out: Path, checks: bool) -> bool:
+    """Whether ``out`` holds the record of a complete run (with model checks if ``checks``)."""
+    try:
+        old = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return old.get("status") == "complete" and old.get("checks", True) == checks
+
+
+def _checks(ctx: Context, out: Path, statuses: dict[str, dict], memo: MemoStore | None = None,
+            executor=None) -> list[dict]:
     """Model checks of the default-prior fits into ``out/checks``; their power-scaling diagnoses as rows,
     with the columns every row of the fit has (source, model, prior set, diagnostics). Analyses that
-    ``failed`` have no fits to check."""
+    failed (``statuses``) have no fits to check; ``memo``: where each check is kept under its content hash;
+    ``executor``: where the per-fit checks run (None: this process)."""
+    failed = {k for k, s in statuses.items() if s["status"] == "failed"}
+    hashes = {k: f["fit_hash"] for s in statuses.values() for k, f in s.get("fits", {}).items()}
     survival = [a for a in ctx.plan.analyses if a.kind == "survival" and a.id not in failed]
     if not survival:
         return []
-    fits = [CheckedFit(job.key, a.id, ps, job.data, job.spec, job.priors, ctx.fits_dir / f"{job.key}.nc")
+    fits = [CheckedFit(job.key, a.id, ps, job.data, job.spec, job.priors, ctx.fits_dir / f"{job.key}.nc",
+                       hashes.get(job.key, ""))
             for a in survival for _, ps, job in fit_jobs(ctx, a)]
     sets = tuple(dict.fromkeys(ps for a in survival for ps in ctx.prior_sets(a)))
     frames = run_checks(fits, ctx.study, out / "checks", prior_sets=sets, fit_prior_sets=(ctx.default_prior_set,),
-                        custom=ctx.plan.custom_prior_sets)
+                        custom=ctx.plan.custom_prior_sets, memo=memo, executor=executor)
     if "psense" not in frames:
         return []
     rows: list[dict] = []
@@ -183,23 +218,30 @@ def run_plan(plan_or_path: Plan | str | Path, out: str | Path, quick: bool = Fal
     df = load_cohort(cohort_path, study)
     basis = basis_note(study)
     registry = study_registry(study)
-    plan, selection = resolve_selection(plan, study, df, lambda d, a: analysis_frame(d, study, a))
-    preflight(plan, study, df)
     out = Path(out).resolve()
+    base = run_digest(plan, study, cohort_path, quick)
+    pending = MemoStore(out / "cache", defer=True)  # written once the folder is known to be this run's
+    plan, selection = resolve_selection(plan, study, df, lambda d, a: analysis_frame(d, study, a), pending, base)
+    preflight(plan, study, df)
     ident = identity(plan, study, cohort_path)
     prepare_out(out, ident, force)
+    pending.flush()
     ctx = Context(plan, study, df, registry, out / "fits", quick, cache or ModelCache(), FigureData(study))
     compiles0 = ctx.cache.compiles
     run = {**ident, "status": "running", "started": datetime.now(timezone.utc).isoformat(),
            "quick": quick, "strict": strict, "versions": versions(), "python": sys.version.split()[0],
            "study": study_ref(study),
            "study_folder": str(study.folder), "cohort": str(cohort_path), "plan": plan.to_dict(),
-           "executor": getattr(executor, "name", "inline") if executor is not None else "inline",
+           "executor": getattr(executor, "name", "inline") if executor is not None else "inline", "checks": checks,
            "uncovered_registry_entries": lk.uncovered(plan, registry), "analyses": {}}
-    write_run_json(run, out)
-    write_study_record(out, study, registry, df, cohort_path)
+    memo = AnalysisMemo(out, base)
+    analysis_dicts = plan.to_dict()["analyses"]
+    up_to_date = _completed(out, checks) and memo.all_stored(plan.analyses, analysis_dicts)
+    if not up_to_date:  # a run that will change nothing leaves the record of the run that made its outputs
+        write_run_json(run, out)
+    _study_record(out, base, study, registry, df, cohort_path)
     write_selection(selection, out)
-    if executor is not None:
+    if executor is not None and not up_to_date:
         _prefit(ctx, executor)
     rows: list[dict] = []
     statuses: dict[str, dict] = {}
@@ -210,7 +252,7 @@ def run_plan(plan_or_path: Plan | str | Path, out: str | Path, quick: bool = Fal
             t0 = time.perf_counter()
             status: dict[str, Any] = {"kind": a.kind, "fits": {}}
             try:
-                new = _run_analysis(ctx, a, status)
+                new = memo.run(ctx, a, analysis_dicts[i - 1], status, lambda a=a, s=status: _run_analysis(ctx, a, s))
             except Exception as err:  # noqa: BLE001 - a failure inside one analysis is that analysis' result
                 new = []
                 status.update(error=_failure(err))
@@ -224,10 +266,12 @@ def run_plan(plan_or_path: Plan | str | Path, out: str | Path, quick: bool = Fal
     ctx.figures.write(out)
     timings = {"fits": round(time.perf_counter() - t_start, 2)}
     checks_error = ""
+    checks_memo = MemoStore(out / "cache")
     if checks:
         t0 = time.perf_counter()
         try:
-            rows += _checks(ctx, out, {k for k, s in statuses.items() if s["status"] == "failed"})
+            local = executor if getattr(executor, "name", "") == "processes" else None  # checks read fits/ here
+            rows += _checks(ctx, out, statuses, checks_memo, local)
         except Exception as err:  # noqa: BLE001 - the table and fits stand without the checks
             checks_error = _failure(err)
             log.error("model checks failed: %s", checks_error)
@@ -241,7 +285,10 @@ def run_plan(plan_or_path: Plan | str | Path, out: str | Path, quick: bool = Fal
                finished=datetime.now(timezone.utc).isoformat(), seconds=round(seconds, 2),
                compiles=ctx.cache.compiles - compiles0, rows=len(table), failed_fits=failed_fits,
                timings=timings, analyses=statuses, **({"checks_error": checks_error} if checks_error else {}))
-    write_run_json(run, out)
+    if up_to_date and memo.all_reused and not checks_memo.misses and not checks_error:
+        log.info("nothing changed: every analysis and check reused from %s, run.json kept", out / "cache")
+    else:
+        write_run_json(run, out)
     log.info("run complete in %.1f s: %d rows, %d fits failed the diagnostics gate", seconds, len(table),
              len(failed_fits))
     result = RunResult(table, out, statuses, failed_fits, seconds, ctx.cache.compiles - compiles0,

@@ -21,14 +21,16 @@ it.
 """
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pandas as pd
 
 from hccbayes.atomic import write_csv
 from hccbayes.inference.frequentist.cox import cox_fit
+from hccbayes.memo import MemoStore, digest
 
 log = logging.getLogger(__name__)
 
@@ -68,18 +70,25 @@ def _note(a, selected: tuple[str, ...]) -> str:
             f"published but not selected: {', '.join(t for t in a.terms if t not in selected) or 'none'})")
 
 
-def resolve_selection(plan, study, df: pd.DataFrame, frame=lambda df, a: df):
+def resolve_selection(plan, study, df: pd.DataFrame, frame=lambda df, a: df, memo: MemoStore | None = None,
+                      base: str = ""):
     """(plan with selections resolved, selection.csv rows); see the module docstring. ``frame(df, a)`` is the
-    cohort an analysis is fitted to (e.g. its landmark cohort), applied after its population filter."""
+    cohort an analysis is fitted to (e.g. its landmark cohort), applied after its population filter.
+    ``memo``: where each analysis' univariable p-values are kept under the digest of ``base`` (the run's code,
+    study, cohort and settings: :func:`.memo_run.run_digest`) and the analysis."""
     analyses, records = [], []
     for a in plan.analyses:
         if a.kind != "survival" or not (a.selection or a.candidates):
             analyses.append(a)
             continue
-        ep = study.endpoint(a.endpoint)
-        sub = frame(_population(df, a), a)
         pool = tuple(dict.fromkeys((*a.candidates, *a.terms)))
-        p = univariable_p(sub, ep.time, ep.event, pool)
+        key = digest(base, "univariable_p", json.dumps(asdict(a), default=list, sort_keys=True))
+        p = memo.get(f"selection/{a.id}", key) if memo is not None else None
+        if p is None:
+            ep = study.endpoint(a.endpoint)
+            p = univariable_p(frame(_population(df, a), a), ep.time, ep.event, pool)
+            if memo is not None:
+                memo.put(f"selection/{a.id}", key, p)
         selected = tuple(t for t in a.candidates if p[t] < a.selection_p)
         if a.selection == "univariable_p":
             a = replace(a, terms=tuple(dict.fromkeys((*((a.primary,) if a.primary else ()), *selected))))

@@ -1,0 +1,135 @@
+"""The checks of each stored fit — power-scaling sensitivity, posterior predictive KM — and PSIS-LOO of each
+analysis' models under one prior set: kept under the content hash of their inputs, computed for what is
+missing only, group by group (one analysis and prior set: its fits are read once), on an executor's processes
+when one is given (:mod:`hccbayes.inference.engine.executors`; results are the same on any executor: no
+check draws from a process' state, each takes its seed).
+
+A fit's checks are kept under the digest of the code (:func:`hccbayes.memo.code_digest`), its fit hash, the
+analysis, ``n_rep``, the seed and its group labels; a LOO comparison under the code and the hashes of the fits
+it compares. A fit without a hash (``""``) is checked every time.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from hccbayes.inference.checks.model_checks import compare_models, loo_summary
+from hccbayes.inference.checks.ppc import posterior_predictive_km
+from hccbayes.inference.engine.executors import InlineExecutor, Task, run_tasks
+from hccbayes.inference.fitting.cache import read_groups
+from hccbayes.inference.sensitivity.power_scaling import power_scaling
+from hccbayes.memo import MemoStore, code_digest, digest, frame_from_json, frame_to_json
+
+log = logging.getLogger(__name__)
+
+GROUPS = ("posterior", "log_likelihood", "log_prior")
+CHECK_GROUP = "hccbayes.inference.checks.fit_checks:check_group"
+PER_FIT = ("psense", "ppc", "ppc_bands")
+
+
+class CheckMemo:
+    """Frames kept in a :class:`~hccbayes.memo.MemoStore` under ``checks/<name>``; without a store, or for
+    inputs without a hash, every lookup misses and nothing is kept."""
+
+    def __init__(self, store: MemoStore | None):
+        self.store = store
+
+    def key(self, hashes: tuple[str, ...], *parts: Any) -> str | None:
+        return digest(code_digest(), *hashes, *parts) if self.store is not None and all(hashes) else None
+
+    def get(self, name: str, key: str | None) -> dict[str, pd.DataFrame] | None:
+        stored = self.store.get(f"checks/{name}", key) if key is not None else None
+        return None if stored is None else {k: frame_from_json(v) for k, v in stored.items()}
+
+    def put(self, name: str, key: str | None, frames: dict[str, pd.DataFrame]) -> None:
+        if key is not None:
+            self.store.put(f"checks/{name}", key, {k: frame_to_json(v) for k, v in frames.items()})
+
+    def __call__(self, name: str, hashes: tuple[str, ...], parts: tuple, compute) -> dict[str, pd.DataFrame]:
+        """``compute()``'s frames, or those kept under the digest of the code, ``hashes`` and ``parts``."""
+        key = self.key(hashes, *parts)
+        frames = self.get(name, key)
+        if frames is None:
+            frames = compute()
+            self.put(name, key, frames)
+        return frames
+
+
+def fit_checks(f, dt, labels: tuple[str, str] | None, n_rep: int, seed: int) -> dict[str, pd.DataFrame]:
+    """Power-scaling and posterior predictive KM (by the contrast's two groups when ``labels``) of one fit."""
+    tag = dict(analysis=f.analysis, model=f.model, prior_set=f.prior_set)
+    x = f.data.X[:, f.data.terms.index(f.spec.contrast_term)] if labels is not None else None
+    groups = None if labels is None else np.where(np.isnan(x), "missing (imputed)",
+                                                  np.where(x > 0, labels[1], labels[0]))
+    ppc = posterior_predictive_km(dt, f.data, f.spec, groups=groups, n_rep=n_rep, seed=seed)
+    return {"psense": power_scaling(dt).assign(**tag), "ppc": ppc.summary.assign(**tag),
+            "ppc_bands": ppc.band.assign(**tag)}
+
+
+def loo_frame(analysis: str, prior: str, models: Mapping[str, Any]) -> pd.DataFrame:
+    """PSIS-LOO of one model, or the comparison of several (``models``: model -> DataTree)."""
+    if len(models) > 1:
+        return compare_models(models).assign(analysis=analysis, prior_set=prior)
+    ((model, dt),) = models.items()
+    return pd.DataFrame([{"model": model, **loo_summary(dt)}]).assign(analysis=analysis, prior_set=prior)
+
+
+def check_group(args: Mapping[str, Any], seed: int, context=None) -> dict[str, dict[str, pd.DataFrame]]:
+    """Task kind: the missing checks of one analysis and prior set — ``fit/<key>`` for each fit in
+    ``args["fits_to_check"]`` and ``loo/<analysis>__<prior>`` when ``args["loo"]`` — each fit read once."""
+    fits, read = args["fits"], {}
+
+    def dt(f):
+        if f.key not in read:
+            read[f.key] = read_groups(Path(f.path), GROUPS)
+        return read[f.key]
+
+    out = {f"fit/{f.key}": fit_checks(f, dt(f), args["labels"][f.key], args["n_rep"], seed)
+           for f in fits if f.key in args["fits_to_check"]}
+    if args["loo"]:
+        out[args["loo"]] = {"loo": loo_frame(args["analysis"], args["prior_set"], {f.model: dt(f) for f in fits})}
+    return out
+
+
+def per_fit_checks(fits: Sequence, labels: Mapping[str, tuple[str, str] | None], n_rep: int, seed: int,
+                   memo: CheckMemo, executor=None) -> dict[str, list[pd.DataFrame]]:
+    """{"psense", "ppc", "ppc_bands", "loo": frames} of ``fits`` (in their order; LOO per analysis and prior
+    set), from the memo where kept, else computed group by group on ``executor`` (None: this process)."""
+    groups: dict[tuple[str, str], list] = {}
+    for f in fits:
+        groups.setdefault((f.analysis, f.prior_set), []).append(f)
+    found: dict[str, dict[str, pd.DataFrame]] = {}
+    keys: dict[str, str | None] = {}
+    tasks = []
+    for (analysis, prior), group in groups.items():
+        for f in group:
+            keys[f"fit/{f.key}"] = memo.key((f.fit_hash,), f.analysis, n_rep, seed, labels[f.key])
+        keys[f"loo/{analysis}__{prior}"] = memo.key(tuple(f.fit_hash for f in group), [f.model for f in group])
+        names = [f"fit/{f.key}" for f in group] + [f"loo/{analysis}__{prior}"]
+        found.update({n: frames for n in names if (frames := memo.get(n, keys[n])) is not None})
+        missing = [n for n in names if n not in found]
+        if missing:
+            args = {"fits": group, "fits_to_check": [n[4:] for n in missing if n.startswith("fit/")],
+                    "loo": next((n for n in missing if n.startswith("loo/")), ""), "labels": labels,
+                    "n_rep": n_rep, "analysis": analysis, "prior_set": prior}
+            tasks.append(Task(f"checks__{analysis}__{prior}", CHECK_GROUP, args, seed,
+                              digest(*(keys[n] or n for n in missing))))
+
+    def keep(task: Task, result: dict[str, dict[str, pd.DataFrame]]) -> None:
+        for name, frames in result.items():
+            memo.put(name, keys[name], frames)
+        found.update(result)
+
+    if tasks:
+        log.info("model checks: %d group(s) of fits to check, %d kept", len(tasks), len(groups) - len(tasks))
+        run_tasks(tasks, executor or InlineExecutor(), keep)
+    frames: dict[str, list[pd.DataFrame]] = {name: [] for name in (*PER_FIT, "loo")}
+    for f in fits:
+        for name in PER_FIT:
+            frames[name].append(found[f"fit/{f.key}"][name])
+    frames["loo"] = [found[f"loo/{analysis}__{prior}"]["loo"] for analysis, prior in groups]
+    return frames
