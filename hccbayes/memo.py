@@ -1,8 +1,8 @@
 """Content-hash memos: a result stored under the digest of everything it was computed from, reused while
 that digest is unchanged.
 
-* :func:`code_digest` — SHA-256 of hccbayes' own source files: any change of the code invalidates every
-  memo made with the old code (the fit files are keyed on the package versions instead,
+* :func:`code_digest` — SHA-256 of hccbayes' own source files and its dependencies' versions: any change of
+  the code or an upgraded library invalidates every memo made before (the fit files are keyed on the package versions instead,
   :mod:`hccbayes.inference.fitting.cache`, since a refit costs minutes and the sampler's code is not ours);
 * :func:`digest` — SHA-256 of the canonical JSON of any parts (numbers as Python writes them);
 * :class:`MemoStore` — ``folder/<name>.json`` holding ``{"key": digest, "value": ...}``, written atomically;
@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.metadata
 import importlib.util
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -73,11 +75,36 @@ def files_intact(folder: Path, record: dict[str, str]) -> bool:
                for rel, sha in record.items())
 
 
+def _requirements(dist: str) -> list[str]:
+    """The names of the distributions ``dist`` requires (not those of its extras)."""
+    try:
+        reqs = importlib.metadata.requires(dist) or []
+    except importlib.metadata.PackageNotFoundError:
+        return []
+    return [re.match(r"[A-Za-z0-9_.-]+", r).group(0) for r in reqs if "extra ==" not in r]
+
+
+def dependency_versions(dist: str = "hccbayes", depth: int = 2) -> dict[str, str]:
+    """{name: installed version} of what ``dist`` requires, and what those require, ``depth`` levels down
+    (pymc -> pytensor, arviz -> arviz-stats ...): results computed by them may change with any of them."""
+    found: dict[str, str] = {}
+    level = [dist]
+    for _ in range(depth):
+        level = [n for d in level for n in _requirements(d) if n.lower() not in found]
+        for name in level:
+            try:
+                found[name.lower()] = importlib.metadata.version(name)
+            except importlib.metadata.PackageNotFoundError:
+                found[name.lower()] = "not installed"
+    return dict(sorted(found.items()))
+
+
 @functools.lru_cache(maxsize=1)
 def code_digest() -> str:
     """SHA-256 over the relative path and bytes of every ``.py`` file of hccbayes' packages (about 150
-    files, a few milliseconds), computed once per process."""
-    h = hashlib.sha256()
+    files, a few milliseconds) and the installed versions of its dependencies (:func:`dependency_versions`),
+    computed once per process."""
+    h = hashlib.sha256(dumps(dependency_versions()).encode())
     for name in PACKAGES:
         spec = importlib.util.find_spec(name)
         for root in (spec.submodule_search_locations or []) if spec else []:
