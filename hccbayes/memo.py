@@ -2,8 +2,9 @@
 that digest is unchanged.
 
 * :func:`code_digest` — SHA-256 of hccbayes' own source files and its dependencies' versions: any change of
-  the code or an upgraded library invalidates every memo made before (the fit files are keyed on the package versions instead,
-  :mod:`hccbayes.inference.fitting.cache`, since a refit costs minutes and the sampler's code is not ours);
+  the code or an upgraded library invalidates every memo made before (the fit files are keyed on the package
+  versions instead, :mod:`hccbayes.inference.fitting.cache`, since a refit costs minutes and the sampler's code
+  is not ours);
 * :func:`digest` — SHA-256 of the canonical JSON of any parts (numbers as Python writes them);
 * :class:`MemoStore` — ``folder/<name>.json`` holding ``{"key": digest, "value": ...}``, written atomically;
   :meth:`MemoStore.get` returns the value only when the stored key equals the requested one;
