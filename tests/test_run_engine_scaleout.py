@@ -111,6 +111,9 @@ def test_inline_jobs_and_dask_write_the_same_table(plan, tmp_path):
     assert_same_table(tmp_path / "jobs" / "comparisons.csv", reference)
     assert all(f["status"] == "fitted" for s in jobs.statuses.values() for f in s["fits"].values())
     assert json.loads((tmp_path / "jobs" / "run.json").read_text())["executor"] == "processes"
+    for name in ("loo", "psense", "ppc", "ppc_bands", "prior_predictive"):  # checks computed on the processes too
+        assert (tmp_path / "jobs" / "checks" / f"{name}.csv").read_bytes() == \
+            (tmp_path / "inline" / "checks" / f"{name}.csv").read_bytes(), name
 
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     client = distributed.Client(cluster)

@@ -95,41 +95,64 @@ def check_group(args: Mapping[str, Any], seed: int, context=None) -> dict[str, d
     return out
 
 
-def per_fit_checks(fits: Sequence, labels: Mapping[str, tuple[str, str] | None], n_rep: int, seed: int,
-                   memo: CheckMemo, executor=None) -> dict[str, list[pd.DataFrame]]:
-    """{"psense", "ppc", "ppc_bands", "loo": frames} of ``fits`` (in their order; LOO per analysis and prior
-    set), from the memo where kept, else computed group by group on ``executor`` (None: this process)."""
+class Pending:
+    """Checks to compute: tasks whose results are {memo name: frames}, the memo key of each name, and the
+    frames found in the memo so far (name -> frames)."""
+
+    def __init__(self, memo: CheckMemo):
+        self.memo = memo
+        self.tasks: list[Task] = []
+        self.keys: dict[str, str | None] = {}
+        self.found: dict[str, dict[str, pd.DataFrame]] = {}
+
+    def missing(self, names: dict[str, str | None]) -> list[str]:
+        """Of ``names`` (name -> memo key), those not in the memo (the others are added to :attr:`found`)."""
+        self.keys.update(names)
+        self.found.update({n: frames for n, k in names.items() if (frames := self.memo.get(n, k)) is not None})
+        return [n for n in names if n not in self.found]
+
+    def add(self, key: str, kind: str, args: Mapping[str, Any], seed: int, names: list[str]) -> None:
+        self.tasks.append(Task(key, kind, args, seed, digest(*(self.keys[n] or n for n in names))))
+
+    def run(self, executor=None) -> dict[str, dict[str, pd.DataFrame]]:
+        """Compute the tasks on ``executor`` (None: this process), keep each result; returns :attr:`found`."""
+
+        def keep(task: Task, result: dict[str, dict[str, pd.DataFrame]]) -> None:
+            for name, frames in result.items():
+                self.memo.put(name, self.keys[name], frames)
+            self.found.update(result)
+
+        if self.tasks:
+            log.info("model checks: %d task(s) to compute, %d result(s) kept", len(self.tasks), len(self.found))
+            run_tasks(self.tasks, executor or InlineExecutor(), keep)
+            self.tasks = []
+        return self.found
+
+
+def plan_fit_checks(fits: Sequence, labels: Mapping[str, tuple[str, str] | None], n_rep: int, seed: int,
+                    pending: Pending) -> list[tuple[str, str]]:
+    """Add the missing checks of ``fits`` to ``pending``, one task per analysis and prior set (its fits are read
+    once); returns the (analysis, prior set) groups in order."""
     groups: dict[tuple[str, str], list] = {}
     for f in fits:
         groups.setdefault((f.analysis, f.prior_set), []).append(f)
-    found: dict[str, dict[str, pd.DataFrame]] = {}
-    keys: dict[str, str | None] = {}
-    tasks = []
     for (analysis, prior), group in groups.items():
-        for f in group:
-            keys[f"fit/{f.key}"] = memo.key((f.fit_hash,), f.analysis, n_rep, seed, labels[f.key])
-        keys[f"loo/{analysis}__{prior}"] = memo.key(tuple(f.fit_hash for f in group), [f.model for f in group])
-        names = [f"fit/{f.key}" for f in group] + [f"loo/{analysis}__{prior}"]
-        found.update({n: frames for n in names if (frames := memo.get(n, keys[n])) is not None})
-        missing = [n for n in names if n not in found]
+        names = {f"fit/{f.key}": pending.memo.key((f.fit_hash,), f.analysis, n_rep, seed, labels[f.key])
+                 for f in group}
+        names[f"loo/{analysis}__{prior}"] = pending.memo.key(tuple(f.fit_hash for f in group),
+                                                             [f.model for f in group])
+        missing = pending.missing(names)
         if missing:
             args = {"fits": group, "fits_to_check": [n[4:] for n in missing if n.startswith("fit/")],
                     "loo": next((n for n in missing if n.startswith("loo/")), ""), "labels": labels,
                     "n_rep": n_rep, "analysis": analysis, "prior_set": prior}
-            tasks.append(Task(f"checks__{analysis}__{prior}", CHECK_GROUP, args, seed,
-                              digest(*(keys[n] or n for n in missing))))
+            pending.add(f"checks__{analysis}__{prior}", CHECK_GROUP, args, seed, missing)
+    return list(groups)
 
-    def keep(task: Task, result: dict[str, dict[str, pd.DataFrame]]) -> None:
-        for name, frames in result.items():
-            memo.put(name, keys[name], frames)
-        found.update(result)
 
-    if tasks:
-        log.info("model checks: %d group(s) of fits to check, %d kept", len(tasks), len(groups) - len(tasks))
-        run_tasks(tasks, executor or InlineExecutor(), keep)
-    frames: dict[str, list[pd.DataFrame]] = {name: [] for name in (*PER_FIT, "loo")}
-    for f in fits:
-        for name in PER_FIT:
-            frames[name].append(found[f"fit/{f.key}"][name])
+def fit_check_frames(fits: Sequence, groups: list[tuple[str, str]], found: Mapping[str, dict[str, pd.DataFrame]],
+                     ) -> dict[str, list[pd.DataFrame]]:
+    """{"psense", "ppc", "ppc_bands": frames of ``fits`` in their order, "loo": one frame per group}."""
+    frames: dict[str, list[pd.DataFrame]] = {name: [found[f"fit/{f.key}"][name] for f in fits] for name in PER_FIT}
     frames["loo"] = [found[f"loo/{analysis}__{prior}"]["loo"] for analysis, prior in groups]
     return frames

@@ -30,7 +30,7 @@ from typing import Mapping, Sequence
 import pandas as pd
 
 from hccbayes.atomic import write_csv, write_text
-from hccbayes.inference.checks.fit_checks import CheckMemo, per_fit_checks
+from hccbayes.inference.checks.fit_checks import CheckMemo, Pending, fit_check_frames, plan_fit_checks
 from hccbayes.inference.checks.model_checks import prior_predictive
 from hccbayes.inference.engine.rows_survival import level_labels
 from hccbayes.memo import MemoStore
@@ -41,6 +41,7 @@ from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
 log = logging.getLogger(__name__)
 
 CHECKS = ("loo", "psense", "ppc", "ppc_bands", "prior_predictive")
+PRIOR_PREDICTIVE = "hccbayes.inference.checks.run_checks:prior_predictive_task"
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,6 @@ def _labels(study, spec: SurvivalSpec) -> tuple[str, str] | None:
     return level_labels(study, term)
 
 
-def _per_fit(fits: Sequence[CheckedFit], study, n_rep: int, seed: int, memo: CheckMemo,
-             executor=None) -> dict[str, list[pd.DataFrame]]:
-    labels = {f.key: _labels(study, f.spec) for f in fits}
-    return per_fit_checks(fits, labels, n_rep, seed, memo, executor)
-
-
 def _like(fitted: PriorSet, priors: PriorSet) -> PriorSet:
     """``priors`` with the term roles of a fitted prior set, if it has them (the engine's priors)."""
     roles = getattr(fitted, "roles", None)
@@ -93,28 +88,35 @@ def _priors_text(priors: PriorSet) -> str:
     return priors.to_json() + repr(getattr(priors, "roles", None))
 
 
+def prior_predictive_task(args: Mapping, seed: int, context=None) -> dict[str, dict[str, pd.DataFrame]]:
+    """Task kind: the prior predictive intervals of one model family under one prior set."""
+    pp = prior_predictive(args["data"], args["priors"], args["spec"], args["draws"], seed, level_labels=args["labels"])
+    return {args["name"]: {"pp": pp.assign(**args["tag"])}}
+
+
 def _prior_predictive(fits: Sequence[CheckedFit], study, names: tuple[str, ...], draws: int, seed: int,
-                      custom: Mapping[str, PriorSet] | None, memo: CheckMemo) -> tuple[list[pd.DataFrame], list[str]]:
+                      custom: Mapping[str, PriorSet] | None, pending: Pending) -> tuple[list[str], list[str]]:
+    """Add the missing prior predictive checks to ``pending``; returns (their memo names in order, families)."""
     by_key = {(f.analysis, f.model, f.prior_set): f for f in fits}
     families: dict[str, CheckedFit] = {}
     for f in fits:
         families.setdefault(_family(f.spec), f)
-    frames = []
+    order = []
     for family, first in families.items():
         labels = _labels(study, first.spec) or ("0", "1")
-        tag = dict(family=family, analysis=first.analysis, model=first.model)
         for name in names:
             stored = by_key.get((first.analysis, first.model, name))
             priors = stored.priors if stored is not None else _like(first.priors,
                                                                     resolve_prior_set(name, custom=custom))
-
-            def compute(priors=priors, name=name, first=first, labels=labels, tag=tag):
-                pp = prior_predictive(first.data, priors, first.spec, draws, seed, level_labels=labels)
-                return {"pp": pp.assign(prior_set=name, **tag)}
-
-            parts = (name, _priors_text(priors), draws, seed, labels, tag)
-            frames.append(memo(f"prior_predictive/{family}__{name}", (first.fit_hash,), parts, compute)["pp"])
-    return frames, sorted(families)
+            tag = dict(prior_set=name, family=family, analysis=first.analysis, model=first.model)
+            memo_name = f"prior_predictive/{family}__{name}"
+            order.append(memo_name)
+            key = pending.memo.key((first.fit_hash,), name, _priors_text(priors), draws, seed, labels, tag)
+            if pending.missing({memo_name: key}):
+                args = {"data": first.data, "priors": priors, "spec": first.spec, "draws": draws, "labels": labels,
+                        "tag": tag, "name": memo_name}
+                pending.add(f"prior_predictive__{family}__{name}", PRIOR_PREDICTIVE, args, seed, [memo_name])
+    return order, sorted(families)
 
 
 def run_checks(fits: Sequence[CheckedFit], study, out: str | Path, prior_sets: tuple[str, ...] | None = None,
@@ -125,14 +127,17 @@ def run_checks(fits: Sequence[CheckedFit], study, out: str | Path, prior_sets: t
     each is also written to ``out/<name>.csv``, with ``out/checks.json`` saying what was done.
     ``prior_sets``: those of the prior predictive check (default: the fits'). ``memo``: where each check is
     kept under the digest of the code and its inputs (a fit's by its fit hash), reused while that is unchanged;
-    ``executor``: where the per-fit checks run (:mod:`.fit_checks`; None: this process)."""
+    ``executor``: where the checks are computed (:mod:`.fit_checks`; None: this process)."""
     out = Path(out)
     fits = sorted(fits, key=lambda f: f"{f.key}.nc")
     checked = [f for f in fits if fit_prior_sets is None or f.prior_set in fit_prior_sets]
-    kept = CheckMemo(memo)
-    frames = _per_fit(checked, study, n_rep, seed, kept, executor)
+    pending = Pending(CheckMemo(memo))
+    groups = plan_fit_checks(checked, {f.key: _labels(study, f.spec) for f in checked}, n_rep, seed, pending)
     names = prior_sets or tuple(dict.fromkeys(f.prior_set for f in fits))
-    frames["prior_predictive"], families = _prior_predictive(fits, study, names, prior_draws_n, seed, custom, kept)
+    order, families = _prior_predictive(fits, study, names, prior_draws_n, seed, custom, pending)
+    found = pending.run(executor)
+    frames = fit_check_frames(checked, groups, found)
+    frames["prior_predictive"] = [found[name]["pp"] for name in order]
     result = {name: pd.concat(frames[name], ignore_index=True) for name in CHECKS if frames[name]}
     for name, frame in result.items():
         write_csv(frame, out / f"{name}.csv", float_format="%.8g")
