@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -96,43 +96,51 @@ def check_group(args: Mapping[str, Any], seed: int, context=None) -> dict[str, d
 
 
 class Pending:
-    """Checks to compute: tasks whose results are {memo name: frames}, the memo key of each name, and the
-    frames found in the memo so far (name -> frames)."""
+    """The checks a run wants, registered first (:meth:`want`: a task per group of memo names) and resolved
+    after (:meth:`run`): names found in the memo are read, the others computed by their group's task on the
+    missing names only, and kept."""
 
     def __init__(self, memo: CheckMemo):
         self.memo = memo
-        self.tasks: list[Task] = []
         self.keys: dict[str, str | None] = {}
         self.found: dict[str, dict[str, pd.DataFrame]] = {}
+        self._groups: list[tuple[str, str, int, list[str], Callable[[list[str]], Mapping[str, Any]]]] = []
 
-    def missing(self, names: dict[str, str | None]) -> list[str]:
-        """Of ``names`` (name -> memo key), those not in the memo (the others are added to :attr:`found`)."""
+    def want(self, task_key: str, kind: str, seed: int, names: Mapping[str, str | None],
+             args: Callable[[list[str]], Mapping[str, Any]]) -> None:
+        """Memo names (-> keys) computed together by task ``kind`` with ``args(missing names)`` when missing."""
         self.keys.update(names)
-        self.found.update({n: frames for n, k in names.items() if (frames := self.memo.get(n, k)) is not None})
-        return [n for n in names if n not in self.found]
+        self._groups.append((task_key, kind, seed, list(names), args))
 
-    def add(self, key: str, kind: str, args: Mapping[str, Any], seed: int, names: list[str]) -> None:
-        self.tasks.append(Task(key, kind, args, seed, digest(*(self.keys[n] or n for n in names))))
+    def whole_key(self, *parts: Any) -> str | None:
+        """The key of everything wanted (None when something has no key: then nothing is kept whole)."""
+        keys = tuple(self.keys.values())
+        return self.memo.key(keys, *parts) if keys and all(keys) else None
 
     def run(self, executor=None) -> dict[str, dict[str, pd.DataFrame]]:
-        """Compute the tasks on ``executor`` (None: this process), keep each result; returns :attr:`found`."""
+        """Read or compute (on ``executor``; None: this process) every name wanted; returns name -> frames."""
+        tasks = []
+        for task_key, kind, seed, names, args in self._groups:
+            self.found.update({n: f for n in names if (f := self.memo.get(n, self.keys[n])) is not None})
+            missing = [n for n in names if n not in self.found]
+            if missing:
+                tasks.append(Task(task_key, kind, args(missing), seed, digest(*(self.keys[n] or n for n in missing))))
 
         def keep(task: Task, result: dict[str, dict[str, pd.DataFrame]]) -> None:
             for name, frames in result.items():
                 self.memo.put(name, self.keys[name], frames)
             self.found.update(result)
 
-        if self.tasks:
-            log.info("model checks: %d task(s) to compute, %d result(s) kept", len(self.tasks), len(self.found))
-            run_tasks(self.tasks, executor or InlineExecutor(), keep)
-            self.tasks = []
+        if tasks:
+            log.info("model checks: %d task(s) to compute, %d result(s) kept", len(tasks), len(self.found))
+            run_tasks(tasks, executor or InlineExecutor(), keep)
         return self.found
 
 
 def plan_fit_checks(fits: Sequence, labels: Mapping[str, tuple[str, str] | None], n_rep: int, seed: int,
                     pending: Pending) -> list[tuple[str, str]]:
-    """Add the missing checks of ``fits`` to ``pending``, one task per analysis and prior set (its fits are read
-    once); returns the (analysis, prior set) groups in order."""
+    """Want the checks of ``fits`` in ``pending``, one task per analysis and prior set (its fits are read once);
+    returns the (analysis, prior set) groups in order."""
     groups: dict[tuple[str, str], list] = {}
     for f in fits:
         groups.setdefault((f.analysis, f.prior_set), []).append(f)
@@ -141,12 +149,13 @@ def plan_fit_checks(fits: Sequence, labels: Mapping[str, tuple[str, str] | None]
                  for f in group}
         names[f"loo/{analysis}__{prior}"] = pending.memo.key(tuple(f.fit_hash for f in group),
                                                              [f.model for f in group])
-        missing = pending.missing(names)
-        if missing:
-            args = {"fits": group, "fits_to_check": [n[4:] for n in missing if n.startswith("fit/")],
+
+        def args(missing: list[str], group=group, analysis=analysis, prior=prior) -> dict[str, Any]:
+            return {"fits": group, "fits_to_check": [n[4:] for n in missing if n.startswith("fit/")],
                     "loo": next((n for n in missing if n.startswith("loo/")), ""), "labels": labels,
                     "n_rep": n_rep, "analysis": analysis, "prior_set": prior}
-            pending.add(f"checks__{analysis}__{prior}", CHECK_GROUP, args, seed, missing)
+
+        pending.want(f"checks__{analysis}__{prior}", CHECK_GROUP, seed, names, args)
     return list(groups)
 
 

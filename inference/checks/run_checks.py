@@ -96,7 +96,7 @@ def prior_predictive_task(args: Mapping, seed: int, context=None) -> dict[str, d
 
 def _prior_predictive(fits: Sequence[CheckedFit], study, names: tuple[str, ...], draws: int, seed: int,
                       custom: Mapping[str, PriorSet] | None, pending: Pending) -> tuple[list[str], list[str]]:
-    """Add the missing prior predictive checks to ``pending``; returns (their memo names in order, families)."""
+    """Want the prior predictive checks in ``pending``; returns (their memo names in order, the families)."""
     by_key = {(f.analysis, f.model, f.prior_set): f for f in fits}
     families: dict[str, CheckedFit] = {}
     for f in fits:
@@ -112,10 +112,10 @@ def _prior_predictive(fits: Sequence[CheckedFit], study, names: tuple[str, ...],
             memo_name = f"prior_predictive/{family}__{name}"
             order.append(memo_name)
             key = pending.memo.key((first.fit_hash,), name, _priors_text(priors), draws, seed, labels, tag)
-            if pending.missing({memo_name: key}):
-                args = {"data": first.data, "priors": priors, "spec": first.spec, "draws": draws, "labels": labels,
-                        "tag": tag, "name": memo_name}
-                pending.add(f"prior_predictive__{family}__{name}", PRIOR_PREDICTIVE, args, seed, [memo_name])
+            args = {"data": first.data, "priors": priors, "spec": first.spec, "draws": draws, "labels": labels,
+                    "tag": tag, "name": memo_name}
+            pending.want(f"prior_predictive__{family}__{name}", PRIOR_PREDICTIVE, seed, {memo_name: key},
+                         lambda missing, args=args: args)
     return order, sorted(families)
 
 
@@ -135,10 +135,14 @@ def run_checks(fits: Sequence[CheckedFit], study, out: str | Path, prior_sets: t
     groups = plan_fit_checks(checked, {f.key: _labels(study, f.spec) for f in checked}, n_rep, seed, pending)
     names = prior_sets or tuple(dict.fromkeys(f.prior_set for f in fits))
     order, families = _prior_predictive(fits, study, names, prior_draws_n, seed, custom, pending)
-    found = pending.run(executor)
-    frames = fit_check_frames(checked, groups, found)
-    frames["prior_predictive"] = [found[name]["pp"] for name in order]
-    result = {name: pd.concat(frames[name], ignore_index=True) for name in CHECKS if frames[name]}
+    whole = pending.whole_key(names, fit_prior_sets, n_rep, prior_draws_n, seed, [f.key for f in fits])
+    result = pending.memo.get("result", whole)  # everything unchanged: the result kept whole, in one read
+    if result is None:
+        found = pending.run(executor)
+        frames = fit_check_frames(checked, groups, found)
+        frames["prior_predictive"] = [found[name]["pp"] for name in order]
+        result = {name: pd.concat(frames[name], ignore_index=True) for name in CHECKS if frames[name]}
+        pending.memo.put("result", whole, result)
     for name, frame in result.items():
         write_csv(frame, out / f"{name}.csv", float_format="%.8g")
     summary = {"fits": len(checked), "n_rep": n_rep, "prior_draws": prior_draws_n, "seed": seed,
