@@ -10,6 +10,14 @@ The returned :class:`xarray.DataTree` has groups ``posterior``, ``sample_stats``
 see tests), ``log_prior`` (top-level priors only, for power-scaling sensitivity), ``observed_data``
 and ``constant_data``; its attrs hold the spec, the prior set (JSON, with its definition in words),
 sampler settings, seed, a data hash, package versions and the diagnostics record.
+
+``sample_stats`` keeps only :data:`SAMPLE_STATS` — what the diagnostics gate reads (``diverging``;
+``energy`` for E-BFMI) and the usual per-draw NUTS record (``energy_error``, ``step_size``, ``n_steps``,
+``depth``, ``maxdepth_reached``, ``logp``, ``mean_tree_accept``). nutpie returns about twenty
+(``step_size_bar``, ``mean_tree_accept_sym``, ``tuning``, ``index_in_trajectory``, ``fisher_distance``,
+``divergence_message``, ...); each stored variable costs about 4 ms of h5netcdf time per file, more than
+half a warm fit's sampling over a whole run, and nothing reads them. Files written before this choice,
+with all twenty, are still valid and load the same (no reader requires a dropped statistic).
 """
 from __future__ import annotations
 
@@ -129,6 +137,15 @@ def _relabel(post: xr.Dataset, data: SurvivalData) -> xr.Dataset:
     return post.assign_coords({k: v for k, v in labels.items() if k in post.dims})
 
 
+# the sample statistics a fit keeps (see the module doc); the others nutpie returns are dropped
+SAMPLE_STATS = ("diverging", "energy", "energy_error", "step_size", "n_steps", "depth", "maxdepth_reached",
+                "logp", "mean_tree_accept")
+
+
+def _kept_stats(stats: xr.Dataset) -> xr.Dataset:
+    return stats[[name for name in SAMPLE_STATS if name in stats.data_vars]]
+
+
 POINTWISE_LIMIT = 50_000_000  # values; above it the per-patient log-likelihood is not stored by default
 
 
@@ -160,6 +177,7 @@ def fit(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, settings: Samp
     # the compiled model keeps the coordinate labels of the data it was compiled with: relabel
     post = _relabel(dt["posterior"].to_dataset(), data)
     dt["posterior"] = xr.DataTree(post)
+    dt["sample_stats"] = xr.DataTree(_kept_stats(dt["sample_stats"].to_dataset()))
     n_values = post.sizes["chain"] * post.sizes["draw"] * data.n
     if pointwise is None:
         pointwise = n_values <= POINTWISE_LIMIT
