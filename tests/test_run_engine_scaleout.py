@@ -111,6 +111,11 @@ def test_inline_jobs_and_dask_write_the_same_table(plan, tmp_path):
     assert_same_table(tmp_path / "jobs" / "comparisons.csv", reference)
     assert all(f["status"] == "fitted" for s in jobs.statuses.values() for f in s["fits"].values())
     assert json.loads((tmp_path / "jobs" / "run.json").read_text())["executor"] == "processes"
+    # the workers write the fit files themselves (structure-affine batches): the same bytes as inline
+    inline_fits = sorted((tmp_path / "inline" / "fits").glob("*.nc"))
+    assert [p.name for p in inline_fits] == sorted(p.name for p in (tmp_path / "jobs" / "fits").glob("*.nc"))
+    for p in inline_fits:
+        assert p.read_bytes() == (tmp_path / "jobs" / "fits" / p.name).read_bytes(), p.name
 
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     client = distributed.Client(cluster)

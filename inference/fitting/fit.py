@@ -62,6 +62,12 @@ def structure_key(data: SurvivalData, spec: SurvivalSpec, anchors: Anchors | Non
     return family(spec.model).structure_key(data, spec, anchors)
 
 
+def fitted_structure(data: SurvivalData, spec: SurvivalSpec) -> tuple:
+    """The structure key :func:`fit` compiles ``spec`` under: that of the spec as its family resolves it
+    from the data (e.g. the PEM's default cut points)."""
+    return structure_key(data, family(spec.model).resolve(data, spec))
+
+
 def priors_json(priors: PriorSet, spec: SurvivalSpec) -> str:
     """The prior set of a fit as stored and hashed: with the baseline settings its family used written out."""
     return family(spec.model).effective_priors(priors).to_json()
@@ -85,12 +91,17 @@ def compile_model(model):
 
 
 class ModelCache:
-    """Compiled nutpie models by structure key; ``compiles`` counts the (expensive) compilations."""
+    """Compiled nutpie models by structure key; ``compiles`` counts the (expensive) compilations.
 
-    def __init__(self):
+    ``threads``: how many threads nutpie may use for a fit whose settings leave ``cores`` unset (None: all
+    cores) — set by a worker process that shares the machine with others. The draws do not depend on it
+    (each chain has its own seeded stream; tests/test_executors.py), so it is not part of a fit's hash."""
+
+    def __init__(self, threads: int | None = None):
         self._compiled: dict[tuple, Any] = {}
         self._models: dict[tuple, Any] = {}
         self.compiles = 0
+        self.threads = threads
 
     def compiled(self, data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, anchors: Anchors | None = None):
         key = structure_key(data, spec, anchors)
@@ -169,7 +180,8 @@ def fit(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, settings: Samp
     compiled = cache.compiled(data, priors, spec).with_data(**values)
     cache.set_data(data, spec, values)
     t0 = time.perf_counter()
-    kwargs = {"cores": settings.cores} if settings.cores else {}
+    cores = settings.cores or cache.threads
+    kwargs = {"cores": cores} if cores else {}
     dt = nutpie.sample(compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains, seed=seed,
                        progress_bar=False, save_warmup=False, target_accept=settings.target_accept,
                        maxdepth=settings.maxdepth, **kwargs)
