@@ -34,6 +34,10 @@ def test_one_structure_with_most_fits_is_split_when_that_beats_a_compile():
     assert sorted(j for b in batches for j in b) == sorted(jobs)
 
 
+def test_no_jobs_no_batches():
+    assert plan_batches([], structure, workers=2, cost=lambda j: 1.0) == []  # a re-run with every fit cached
+
+
 def test_one_worker_never_splits():
     jobs = _jobs({"pem-20": 100})
     assert [len(b) for b in plan_batches(jobs, structure, workers=1, cost=lambda j: 1.0)] == [100]

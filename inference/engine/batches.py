@@ -54,7 +54,7 @@ def plan_batches(jobs: Sequence[Any], key: Callable[[Any], Hashable], workers: i
         groups.setdefault(key(job), []).append(job)
     batches = _ordered(list(groups.values()), cost)
     best = makespan([batch_seconds(b, cost) for b in batches], workers)
-    while workers > 1:
+    while workers > 1 and batches:
         largest = batches[0]
         if len(largest) < 2:
             break

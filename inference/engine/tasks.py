@@ -141,7 +141,8 @@ def prefit(jobs: Sequence[FitJob], fits_dir: Path, executor) -> dict[str, float]
                 else:
                     seconds[r["key"]] = r["seconds"]
 
-        run_tasks(batch_tasks(todo, fits_dir, executor), executor, on_batch)
+        if todo:  # a re-run with every fit cached starts no worker
+            run_tasks(batch_tasks(todo, fits_dir, executor), executor, on_batch)
         if failures:
             raise TaskFailed(failures)
     else:
