@@ -23,6 +23,7 @@ from hccbayes.inference.engine.executors import (
     TaskFailed,
     make_executor,
     run_tasks,
+    worker_context,
 )
 from hccbayes.inference.engine.table import make_table, write_table
 from hccbayes.inference.engine.tasks import survival_fit_task
@@ -81,6 +82,78 @@ def test_process_pool_gives_identical_posteriors(tasks, inline):
     post, stats = _run(tasks, ProcessExecutor(2))
     assert sorted(stats.computed) == sorted(t.key for t in tasks)
     assert_same_draws(inline, post)
+
+
+def test_draws_do_not_depend_on_the_samplers_thread_count(tasks, inline):
+    """A --jobs worker runs nutpie on cores // workers threads (ModelCache.threads) while the tasks' own
+    settings say cores=1: each chain has its own seeded stream, so the draws are the same bits."""
+    from dataclasses import replace
+
+    from hccbayes.inference.engine.tasks import survival_fit
+
+    cache = worker_context().models()
+    try:
+        for threads in (2, None):
+            cache.threads = threads
+            args = {**tasks[0].args, "settings": replace(SETTINGS, cores=None)}
+            dt = survival_fit(args, tasks[0].seed, worker_context())
+            assert_same_draws({tasks[0].key: inline[tasks[0].key]}, _posteriors({tasks[0].key: dt}))
+    finally:
+        cache.threads = None
+
+
+def test_prefit_with_every_fit_cached_starts_nothing(tasks, tmp_path):
+    """A re-run whose fits are all valid in the cache: prefit on a local executor returns no new fit and
+    leaves the files alone (once raised IndexError: no batch to plan)."""
+    from hccbayes.inference.engine.tasks import FitJob, prefit
+    from hccbayes.inference.fitting.cache import fit_cached
+
+    args = tasks[0].args
+    job = FitJob("cached-0", "a", args["data"], args["priors"], args["spec"], args["settings"], tasks[0].seed)
+    fit_cached(job.key, tmp_path, job.data, job.priors, job.spec, job.settings, job.seed,
+               worker_context().models(), analysis="a")
+    before = (tmp_path / "cached-0.nc").stat().st_mtime_ns
+    for executor in (InlineExecutor(), ProcessExecutor(2)):
+        assert prefit([job], tmp_path, executor) == {}
+    assert (tmp_path / "cached-0.nc").stat().st_mtime_ns == before
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in status  # a zombie has exited
+
+
+def test_local_workers_end_when_the_run_is_killed(tmp_path):
+    """A run killed with SIGKILL must not leave its worker processes running (they would go on writing fit
+    files into a folder the next run uses, then wait on the task queue for ever)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pid_file = tmp_path / "worker.pid"
+    script = ("import sys; from hccbayes.inference.engine.executors import ProcessExecutor, Task; "
+              "task = Task('t', 'slow_tasks:pid_then_sleep', {'path': sys.argv[1], 'seconds': 120}, 0); "
+              "ProcessExecutor(1).run([task], lambda t, r: None, lambda t, e: None)")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
+    parent = subprocess.Popen([sys.executable, "-c", script, str(pid_file)], env=env)
+    deadline = time.time() + 60
+    while not pid_file.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    worker = int(pid_file.read_text())
+    assert _alive(worker)
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.time() + 10
+    while _alive(worker) and time.time() < deadline:
+        time.sleep(0.05)
+    alive = _alive(worker)
+    if alive:
+        os.kill(worker, signal.SIGKILL)
+    assert not alive, "the worker outlived the killed run"
 
 
 def test_dask_gives_identical_posteriors(tasks, inline, client):

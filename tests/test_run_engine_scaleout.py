@@ -114,6 +114,11 @@ def test_inline_jobs_and_dask_write_the_same_table(plan, tmp_path):
     for name in ("loo", "psense", "ppc", "ppc_bands", "prior_predictive"):  # checks computed on the processes too
         assert (tmp_path / "jobs" / "checks" / f"{name}.csv").read_bytes() == \
             (tmp_path / "inline" / "checks" / f"{name}.csv").read_bytes(), name
+    # the workers write the fit files themselves (structure-affine batches): the same bytes as inline
+    inline_fits = sorted((tmp_path / "inline" / "fits").glob("*.nc"))
+    assert [p.name for p in inline_fits] == sorted(p.name for p in (tmp_path / "jobs" / "fits").glob("*.nc"))
+    for p in inline_fits:
+        assert p.read_bytes() == (tmp_path / "jobs" / "fits" / p.name).read_bytes(), p.name
 
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     client = distributed.Client(cluster)

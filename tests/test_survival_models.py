@@ -12,7 +12,9 @@ import pytest
 import xarray as xr
 from scipy import integrate, stats
 
-from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings, fit
+from hccbayes.inference.fitting.cache import fit_cached
+from hccbayes.inference.fitting.diagnostics import diagnose
+from hccbayes.inference.fitting.fit import SAMPLE_STATS, ModelCache, SamplerSettings, fit
 from hccbayes.models.priors.sets import PRIOR_SET_NAMES, PriorSet, prior_set
 from hccbayes.models.survival import intervals
 from hccbayes.models.survival.design import SpecError, SurvivalSpec, survival_data
@@ -150,6 +152,51 @@ def test_fit_groups_and_attrs(sim, cache):
     stored = PriorSet.from_json(dt.attrs["priors"])
     assert stored == family("weibull").effective_priors(prior_set("skeptical"))
     assert replace(stored, baseline={}) == prior_set("skeptical")
+
+    # only the documented sample statistics are kept (each stored variable costs file-writing time)
+    assert set(dt["sample_stats"].data_vars) == set(SAMPLE_STATS)
+
+
+def test_diagnose_equals_arviz_per_variable(sim, cache):
+    """The stacked-array diagnostics are ArviZ's own per-variable az.rhat / az.ess / az.bfmi, exactly
+    (the same arviz_stats functions applied element by element: no tolerance). Short chains, so the
+    numbers are far from any threshold's rounding."""
+    import arviz as az
+    from arviz_base import rcParams
+
+    _, data = sim
+    spec = SurvivalSpec("os", terms=("x1", "x2", "x3"))
+    dt = fit(data, prior_set("vague"), spec, SamplerSettings(draws=150, tune=150, chains=3), seed=4, cache=cache)
+    names = list(dt["posterior"].data_vars)
+    got = diagnose(dt, names)
+
+    def extreme(ds, fn):
+        return float(fn(np.concatenate([np.ravel(ds[v].values) for v in names])))
+    assert got.max_rhat == extreme(az.rhat(dt, var_names=names).to_dataset(), np.max)
+    assert got.min_ess_bulk == extreme(az.ess(dt, var_names=names, method="bulk").to_dataset(), np.min)
+    assert got.min_ess_tail == extreme(az.ess(dt, var_names=names, method="tail",
+                                              prob=rcParams["stats.ci_prob"]).to_dataset(), np.min)
+    assert got.min_bfmi == float(np.min(az.bfmi(dt)["energy"].values))
+    assert (got.chains, got.draws) == (3, 150)
+
+
+def test_a_fit_file_with_every_nutpie_statistic_still_loads(sim, cache, tmp_path):
+    """Fit files written before the sample statistics were trimmed carry about twenty of them: they stay
+    valid cache entries (the hash covers the inputs, not the layout) and load as 'cached'."""
+    _, data = sim
+    spec = SurvivalSpec("os", terms=("x1", "x2", "x3"))
+    args = (data, prior_set("vague"), spec, SamplerSettings(draws=100, tune=100, chains=2), 3, cache)
+    first = fit_cached("k", tmp_path, *args)
+    path = tmp_path / "k.nc"
+    dt = xr.open_datatree(path, engine="h5netcdf").load()
+    stats = dt["sample_stats"].to_dataset()
+    dt["sample_stats"] = xr.DataTree(stats.assign(step_size_bar=stats["step_size"], tuning=stats["diverging"]))
+    path.unlink()
+    dt.to_netcdf(path, engine="h5netcdf")
+    again = fit_cached("k", tmp_path, *args, groups=("posterior", "sample_stats"))
+    assert again.status == "cached"
+    assert "step_size_bar" in again.dt["sample_stats"]
+    assert again.diagnostics == first.diagnostics
 
 
 def test_prior_sets_definitions():

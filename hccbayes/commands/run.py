@@ -6,6 +6,10 @@ and ``run.json`` into DIR (see :mod:`hccbayes.inference.engine.run`), then the r
 and prints where they are (the last line). Exit codes: 0 done; 1 ``--strict`` and a
 fit failed the diagnostics gate (outputs are still written); 2 a bad plan, study, cohort or output
 directory (one message, no traceback).
+
+The survival fits run in local worker processes by default, one per core (at most 4; inline on a one-core
+machine), grouped by model structure so each structure is compiled by one worker; ``--jobs 1`` fits them
+one after another in this process. Either way the table and the fit files are the same bytes.
 """
 from __future__ import annotations
 
@@ -23,24 +27,34 @@ def add_common(parser: argparse.ArgumentParser) -> None:
                         help="write into a directory that holds a different run's outputs")
     parser.add_argument("--no-report", action="store_true",
                         help="skip the report (build it later with 'hccbayes report DIR')")
-    add_executor_options(parser)
+    add_executor_options(parser, auto_jobs=True)
 
 
-def add_executor_options(parser: argparse.ArgumentParser) -> None:
+def add_executor_options(parser: argparse.ArgumentParser, auto_jobs: bool = False) -> None:
+    """--jobs / --scheduler. ``auto_jobs``: without either, fit in local worker processes, one per core (at
+    most 4; inline on a one-core machine) — the run commands; otherwise the default is inline."""
+    default = ("default: one per core, at most 4, grouped by model structure so each is compiled once; "
+               "--jobs 1 fits one after another in this process" if auto_jobs else "default: one after another")
     parser.add_argument("--jobs", type=int, default=None, metavar="N",
-                        help="run the survival fits in N local worker processes (default: one after another)")
+                        help=f"run the survival fits in N local worker processes ({default}); the same "
+                        "table and fit files either way")
+    parser.set_defaults(auto_jobs=auto_jobs)
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
                         help="run the survival fits on a Dask cluster (e.g. tcp://host:8786); workers need "
                         "hccbayes installed")
 
 
 def executor_from(args: argparse.Namespace):
-    """The executor of --jobs / --scheduler, or None for inline fitting (no pool at all)."""
-    from hccbayes.inference.engine.executors import make_executor
+    """The executor of --jobs / --scheduler, or None for inline fitting (no pool at all). Without either, the
+    run commands (``auto_jobs``) use :func:`~hccbayes.inference.engine.executors.default_jobs` processes."""
+    from hccbayes.inference.engine.executors import default_jobs, make_executor
 
-    if args.scheduler is None and args.jobs in (None, 1):
+    jobs = args.jobs
+    if jobs is None and args.scheduler is None and getattr(args, "auto_jobs", False):
+        jobs = default_jobs()
+    if args.scheduler is None and jobs in (None, 1):
         return None
-    return make_executor(args.jobs, args.scheduler)
+    return make_executor(jobs, args.scheduler)
 
 
 def close(executor) -> None:

@@ -29,7 +29,9 @@ import importlib
 import json
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -128,10 +130,32 @@ class RunStats:
 Deliver = Callable[[Task, Any], None]
 
 
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one, else os.cpu_count())."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+MAX_DEFAULT_JOBS = 4
+
+
+def default_jobs() -> int:
+    """Worker processes the run commands use by default: the available cores, at most
+    :data:`MAX_DEFAULT_JOBS` (beyond that the per-process compiles outweigh the gain for a study's few
+    model structures); 1 (inline) on a one-core machine."""
+    return min(available_cores(), MAX_DEFAULT_JOBS)
+
+
 class InlineExecutor:
     """Run the tasks one after another in this process."""
 
     name = "inline"
+    local = True  # shares this process's disk (see tasks.prefit)
+    jobs = 1
+
+    def threads_for(self, n_tasks: int) -> int | None:
+        return None  # nutpie's default: all cores
 
     def run(self, tasks: list[Task], deliver: Deliver, fail: Callable[[Task, BaseException], None]) -> None:
         for task in tasks:
@@ -143,10 +167,27 @@ class InlineExecutor:
             deliver(task, result)
 
 
+def _exit_with_parent() -> None:
+    """Pool initializer: end this worker as soon as the process that started it is gone (e.g. a run killed
+    with SIGKILL), instead of finishing its batch into a folder another run may be using and then waiting
+    on the task queue for ever. A daemon thread waits on the parent's sentinel."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 class ProcessExecutor:
-    """Run the tasks in ``jobs`` local worker processes (spawn: a clean interpreter, no forked threads)."""
+    """Run the tasks in ``jobs`` local worker processes (spawn: a clean interpreter, no forked threads),
+    never more processes than tasks. A free worker takes the next task in the given order."""
 
     name = "processes"
+    local = True  # the workers share this machine's disk (see tasks.prefit)
 
     def __init__(self, jobs: int, start_method: str = "spawn"):
         if jobs < 1:
@@ -154,9 +195,15 @@ class ProcessExecutor:
         self.jobs = jobs
         self.start_method = start_method
 
+    def threads_for(self, n_tasks: int) -> int:
+        """The cores each worker's sampler may use when ``n_tasks`` tasks run: the available cores shared
+        out among the workers that will run (at least one each)."""
+        return max(1, available_cores() // max(1, min(self.jobs, n_tasks)))
+
     def run(self, tasks: list[Task], deliver: Deliver, fail: Callable[[Task, BaseException], None]) -> None:
         ctx = multiprocessing.get_context(self.start_method)
-        with ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=min(self.jobs, len(tasks)), mp_context=ctx,
+                                 initializer=_exit_with_parent) as pool:
             pending = {pool.submit(execute, t): t for t in tasks}
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -186,6 +233,7 @@ class DaskExecutor:
     """
 
     name = "dask"
+    local = False  # workers may be on other machines: results come back to the caller (see tasks.prefit)
 
     def __init__(self, address: str | None = None, client=None, retries: int = 3, timeout: float = 5.0):
         if (address is None) == (client is None):

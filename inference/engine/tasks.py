@@ -9,8 +9,17 @@ would reuse it.
 ``gated_survival_fit`` is the same fit through the run cache's diagnostics gate
 (:func:`hccbayes.inference.fitting.cache.sample_with_gate`: one refit of a fit that fails the gate) and returns
 ``(DataTree, refit note)``. :func:`prefit` runs a list of :class:`FitJob` (what the run engine and the
-sensitivity grid would fit one by one) on an executor as gated tasks and stores each result in the fit
-cache as it completes; the callers' own loops then find every fit there (``fit_cached`` → "cached").
+sensitivity grid would fit one by one) on an executor and stores each result in the fit cache as it
+completes; the callers' own loops then find every fit there (``fit_cached`` → "cached"):
+
+* on an executor whose workers share this machine's disk (inline, local processes: ``local = True``) the
+  jobs go as **structure-affine batches** (:mod:`.batches`: one batch per model structure, largest first, a
+  very large one split only where that beats another compile), task kind ``fit_batch``: the worker fits each
+  job of its batch through the gate with nutpie on ``cores // workers`` threads and **writes each fit file
+  itself** (:func:`~hccbayes.inference.fitting.cache.store_fit`: the same bytes as the inline engine) and
+  returns small records (key, seconds, refit note) — so each structure is compiled by one worker, not by all;
+* on Dask (workers may not share the disk) each job is one gated task returning its DataTree, written by
+  the calling process as it arrives.
 """
 from __future__ import annotations
 
@@ -20,9 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from hccbayes.inference.engine.executors import Task, WorkerContext, run_tasks
+from hccbayes.inference.engine.batches import fit_seconds, plan_batches
+from hccbayes.inference.engine.executors import Task, TaskFailed, WorkerContext, run_tasks
 from hccbayes.inference.fitting.cache import fit_hash, fit_inputs, is_valid, sample_with_gate, store_fit
-from hccbayes.inference.fitting.fit import SamplerSettings, fit
+from hccbayes.inference.fitting.fit import SamplerSettings, fit, fitted_structure
 from hccbayes.models.priors.sets import PriorSet
 from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
 
@@ -30,6 +40,7 @@ log = logging.getLogger(__name__)
 
 SURVIVAL_FIT = "hccbayes.inference.engine.tasks:survival_fit"
 GATED_SURVIVAL_FIT = "hccbayes.inference.engine.tasks:gated_survival_fit"
+FIT_BATCH = "hccbayes.inference.engine.tasks:fit_batch"
 
 
 def survival_fit(args: Mapping[str, Any], seed: int, context: WorkerContext):
@@ -70,26 +81,81 @@ class FitJob:
                                  kind=GATED_SURVIVAL_FIT)
 
 
+class FitFailed(Exception):
+    """A fit of a batch raised in its worker: its error type and message (exceptions of compiled code do
+    not always pickle, so the worker sends text)."""
+
+
+def fit_batch(args: Mapping[str, Any], seed: int, context: WorkerContext) -> list[dict]:
+    """Task kind: fit each :class:`FitJob` of ``args["jobs"]`` through the gate with the process-local model
+    cache (nutpie on ``args["threads"]`` threads; None: all cores) and write it to ``args["fits_dir"]``.
+    Returns one record per job: key, seconds and refit note, or the error of a job that raised (the
+    batch's other jobs still run). ``seed`` is unused: each job carries its own."""
+    cache = context.models()
+    cache.threads = args["threads"]
+    fits_dir = Path(args["fits_dir"])
+    records = []
+    for job in args["jobs"]:
+        t0 = time.perf_counter()
+        try:
+            dt, note = sample_with_gate(job.data, job.priors, job.spec, job.settings, job.seed, cache)
+            inputs = fit_inputs(job.data, job.priors, job.spec, job.settings, job.seed)
+            store_fit(dt, fits_dir / f"{job.key}.nc", inputs, job.key, job.analysis, note)
+        except Exception as err:  # noqa: BLE001 - reported through TaskFailed after the batch's other fits
+            log.warning("fit %s failed: %s: %s", job.key, type(err).__name__, err)
+            records.append({"key": job.key, "error": f"{type(err).__name__}: {err}"})
+            continue
+        records.append({"key": job.key, "seconds": time.perf_counter() - t0, "note": note})
+    return records
+
+
+def batch_tasks(jobs: Sequence[FitJob], fits_dir: Path, executor) -> list[Task]:
+    """The jobs as structure-affine ``fit_batch`` tasks for a local ``executor``, largest first (see the
+    module doc), each with the sampler threads its worker may use."""
+    batches = plan_batches(jobs, lambda j: fitted_structure(j.data, j.spec), executor.jobs,
+                           lambda j: fit_seconds(j.settings))
+    threads = executor.threads_for(len(batches))
+    tasks = []
+    for batch in batches:
+        tasks.append(Task(f"batch-{batch[0].key}", FIT_BATCH,
+                          {"jobs": list(batch), "fits_dir": str(fits_dir), "threads": threads}, 0))
+    return tasks
+
+
 def prefit(jobs: Sequence[FitJob], fits_dir: Path, executor) -> dict[str, float]:
-    """Fit every job whose cached file is missing or stale on ``executor``; each result is written to
-    ``fits_dir/<key>.nc`` (atomically, with its hash) as it arrives. Returns key -> sampling seconds of
-    the fits computed now (a failed task raises :class:`~hccbayes.inference.engine.executors.TaskFailed` after
-    the others were stored)."""
+    """Fit every job whose cached file is missing or stale on ``executor``; each result lands in
+    ``fits_dir/<key>.nc`` (atomically, with its hash) as it is done — written by the worker on a local
+    executor, by this process on Dask. Returns key -> seconds (gate included) of the fits computed now (a
+    failed fit raises :class:`~hccbayes.inference.engine.executors.TaskFailed` after the others were stored)."""
     fits_dir = Path(fits_dir)
-    by_key = {j.key: j for j in jobs}
+    todo = [j for j in jobs if not is_valid(fits_dir / f"{j.key}.nc", j.task().digest)]
     seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if getattr(executor, "local", False):
+        failures: dict[str, BaseException] = {}
 
-    def done(task: Task) -> bool:
-        return is_valid(fits_dir / f"{task.key}.nc", task.digest)
+        def on_batch(task: Task, records: list[dict]) -> None:
+            for r in records:
+                if "error" in r:
+                    failures[r["key"]] = FitFailed(r["error"])
+                else:
+                    seconds[r["key"]] = r["seconds"]
 
-    def on_result(task: Task, result) -> None:
-        dt, note, secs = result
-        job = by_key[task.key]
-        inputs = fit_inputs(job.data, job.priors, job.spec, job.settings, job.seed)
-        store_fit(dt, fits_dir / f"{task.key}.nc", inputs, task.key, job.analysis, note)
-        seconds[task.key] = secs
+        if todo:  # a re-run with every fit cached starts no worker
+            run_tasks(batch_tasks(todo, fits_dir, executor), executor, on_batch)
+        if failures:
+            raise TaskFailed(failures)
+    else:
+        by_key = {j.key: j for j in todo}
 
-    stats = run_tasks([j.task() for j in jobs], executor, on_result, done=done)
-    log.info("prefit: %d fit(s), %d cached, %d computed in %.1f s", stats.total, len(stats.skipped),
-             len(stats.computed), stats.seconds)
+        def on_result(task: Task, result) -> None:
+            dt, note, secs = result
+            job = by_key[task.key]
+            inputs = fit_inputs(job.data, job.priors, job.spec, job.settings, job.seed)
+            store_fit(dt, fits_dir / f"{task.key}.nc", inputs, task.key, job.analysis, note)
+            seconds[task.key] = secs
+
+        run_tasks([j.task() for j in todo], executor, on_result)
+    log.info("prefit: %d fit(s), %d cached, %d computed in %.1f s", len(jobs), len(jobs) - len(todo),
+             len(seconds), time.perf_counter() - t0)
     return seconds

@@ -47,25 +47,46 @@ class Diagnostics:
         return {**asdict(self), "ok": self.ok}
 
 
-def _extreme(tree, fn) -> float:
-    values = [np.asarray(v.values, dtype=float).ravel() for v in tree.data_vars.values()]
-    values = [v[np.isfinite(v)] for v in values if v.size]
-    values = [v for v in values if v.size]
-    return float(fn(np.concatenate(values))) if values else float("nan")
+def _stacked(post, names: list[str]) -> np.ndarray:
+    """Every element of the named variables as one (element, chain, draw) array of floats."""
+    parts = []
+    for name in names:
+        a = np.asarray(post[name].transpose("chain", "draw", ...).values, dtype=float)
+        parts.append(np.moveaxis(a.reshape(a.shape[0], a.shape[1], -1), -1, 0))
+    return np.concatenate(parts, axis=0)
+
+
+def _extreme(values: np.ndarray, fn) -> float:
+    values = values[np.isfinite(values)]
+    return float(fn(values)) if values.size else float("nan")
 
 
 def diagnose(dt, var_names: list[str] | None = None) -> Diagnostics:
-    """Diagnostics of the sampled (free and deterministic) parameters of a posterior DataTree."""
+    """Diagnostics of the sampled (free and deterministic) parameters of a posterior DataTree.
+
+    Rank-normalised split R-hat, bulk and tail ESS and E-BFMI are ArviZ's (arviz_stats' array functions,
+    the ones ``az.rhat``/``az.ess``/``az.bfmi`` apply element by element) computed on all elements
+    stacked into one array: the same numbers as the per-variable ArviZ calls, without their xarray
+    bookkeeping (about 30 ms a fit, measured). Tail ESS at ArviZ's ``stats.ci_prob`` (its default)."""
+    from arviz_base import rcParams  # here, not at module level: the report imports this module's thresholds only
+    from arviz_stats.base import array_stats
+
     post = dt["posterior"].to_dataset()
     names = var_names or [n for n in post.data_vars]
-    import arviz as az  # here, not at module level: the report imports this module's thresholds only
-
-    rhat = az.rhat(dt, var_names=names)
-    ess_bulk = az.ess(dt, var_names=names, method="bulk")
-    ess_tail = az.ess(dt, var_names=names, method="tail")
-    bfmi = np.asarray(az.bfmi(dt)["energy"].values, dtype=float) if "energy" in dt["sample_stats"] else np.array([np.nan])
-    div = int(np.asarray(dt["sample_stats"]["diverging"].values).sum())
+    ary = _stacked(post, names)
+    rhat = array_stats.rhat(ary, chain_axis=-2, draw_axis=-1, method="rank")
+    ess_bulk = array_stats.ess(ary, chain_axis=-2, draw_axis=-1, method="bulk")
+    ess_tail = array_stats.ess(ary, chain_axis=-2, draw_axis=-1, method="tail",
+                               prob=float(rcParams["stats.ci_prob"]))
+    stats = dt["sample_stats"]
+    if "energy" in stats:
+        energy = np.asarray(stats["energy"].transpose("chain", "draw").values, dtype=float)
+        bfmi = np.asarray(array_stats.bfmi(energy, chain_axis=-2, draw_axis=-1), dtype=float)
+    else:
+        bfmi = np.array([np.nan])
+    div = int(np.asarray(stats["diverging"].values).sum())
     return Diagnostics(
-        max_rhat=_extreme(rhat.to_dataset(), np.max), min_ess_bulk=_extreme(ess_bulk.to_dataset(), np.min),
-        min_ess_tail=_extreme(ess_tail.to_dataset(), np.min), divergences=div,
+        max_rhat=_extreme(np.asarray(rhat, dtype=float), np.max),
+        min_ess_bulk=_extreme(np.asarray(ess_bulk, dtype=float), np.min),
+        min_ess_tail=_extreme(np.asarray(ess_tail, dtype=float), np.min), divergences=div,
         min_bfmi=float(np.nanmin(bfmi)), draws=int(post.sizes["draw"]), chains=int(post.sizes["chain"]))

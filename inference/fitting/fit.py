@@ -10,6 +10,14 @@ The returned :class:`xarray.DataTree` has groups ``posterior``, ``sample_stats``
 see tests), ``log_prior`` (top-level priors only, for power-scaling sensitivity), ``observed_data``
 and ``constant_data``; its attrs hold the spec, the prior set (JSON, with its definition in words),
 sampler settings, seed, a data hash, package versions and the diagnostics record.
+
+``sample_stats`` keeps only :data:`SAMPLE_STATS` — what the diagnostics gate reads (``diverging``;
+``energy`` for E-BFMI) and the usual per-draw NUTS record (``energy_error``, ``step_size``, ``n_steps``,
+``depth``, ``maxdepth_reached``, ``logp``, ``mean_tree_accept``). nutpie returns about twenty
+(``step_size_bar``, ``mean_tree_accept_sym``, ``tuning``, ``index_in_trajectory``, ``fisher_distance``,
+``divergence_message``, ...); each stored variable costs about 4 ms of h5netcdf time per file, more than
+half a warm fit's sampling over a whole run, and nothing reads them. Files written before this choice,
+with all twenty, are still valid and load the same (no reader requires a dropped statistic).
 """
 from __future__ import annotations
 
@@ -54,6 +62,12 @@ def structure_key(data: SurvivalData, spec: SurvivalSpec, anchors: Anchors | Non
     return family(spec.model).structure_key(data, spec, anchors)
 
 
+def fitted_structure(data: SurvivalData, spec: SurvivalSpec) -> tuple:
+    """The structure key :func:`fit` compiles ``spec`` under: that of the spec as its family resolves it
+    from the data (e.g. the PEM's default cut points)."""
+    return structure_key(data, family(spec.model).resolve(data, spec))
+
+
 def priors_json(priors: PriorSet, spec: SurvivalSpec) -> str:
     """The prior set of a fit as stored and hashed: with the baseline settings its family used written out."""
     return family(spec.model).effective_priors(priors).to_json()
@@ -77,12 +91,17 @@ def compile_model(model):
 
 
 class ModelCache:
-    """Compiled nutpie models by structure key; ``compiles`` counts the (expensive) compilations."""
+    """Compiled nutpie models by structure key; ``compiles`` counts the (expensive) compilations.
 
-    def __init__(self):
+    ``threads``: how many threads nutpie may use for a fit whose settings leave ``cores`` unset (None: all
+    cores) — set by a worker process that shares the machine with others. The draws do not depend on it
+    (each chain has its own seeded stream; tests/test_executors.py), so it is not part of a fit's hash."""
+
+    def __init__(self, threads: int | None = None):
         self._compiled: dict[tuple, Any] = {}
         self._models: dict[tuple, Any] = {}
         self.compiles = 0
+        self.threads = threads
 
     def compiled(self, data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, anchors: Anchors | None = None):
         key = structure_key(data, spec, anchors)
@@ -129,6 +148,15 @@ def _relabel(post: xr.Dataset, data: SurvivalData) -> xr.Dataset:
     return post.assign_coords({k: v for k, v in labels.items() if k in post.dims})
 
 
+# the sample statistics a fit keeps (see the module doc); the others nutpie returns are dropped
+SAMPLE_STATS = ("diverging", "energy", "energy_error", "step_size", "n_steps", "depth", "maxdepth_reached",
+                "logp", "mean_tree_accept")
+
+
+def _kept_stats(stats: xr.Dataset) -> xr.Dataset:
+    return stats[[name for name in SAMPLE_STATS if name in stats.data_vars]]
+
+
 POINTWISE_LIMIT = 50_000_000  # values; above it the per-patient log-likelihood is not stored by default
 
 
@@ -152,7 +180,8 @@ def fit(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, settings: Samp
     compiled = cache.compiled(data, priors, spec).with_data(**values)
     cache.set_data(data, spec, values)
     t0 = time.perf_counter()
-    kwargs = {"cores": settings.cores} if settings.cores else {}
+    cores = settings.cores or cache.threads
+    kwargs = {"cores": cores} if cores else {}
     dt = nutpie.sample(compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains, seed=seed,
                        progress_bar=False, save_warmup=False, target_accept=settings.target_accept,
                        maxdepth=settings.maxdepth, **kwargs)
@@ -160,6 +189,7 @@ def fit(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, settings: Samp
     # the compiled model keeps the coordinate labels of the data it was compiled with: relabel
     post = _relabel(dt["posterior"].to_dataset(), data)
     dt["posterior"] = xr.DataTree(post)
+    dt["sample_stats"] = xr.DataTree(_kept_stats(dt["sample_stats"].to_dataset()))
     n_values = post.sizes["chain"] * post.sizes["draw"] * data.n
     if pointwise is None:
         pointwise = n_values <= POINTWISE_LIMIT
