@@ -21,6 +21,7 @@ with all twenty, are still valid and load the same (no reader requires a dropped
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -136,8 +137,15 @@ def data_hash(data: SurvivalData) -> str:
     return h.hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=1)
+def _versions() -> tuple[tuple[str, str], ...]:
+    return tuple((p, version(p)) for p in ("hccbayes", "pymc", "nutpie", "arviz", "numpy", "xarray"))
+
+
 def versions() -> dict[str, str]:
-    return {p: version(p) for p in ("hccbayes", "pymc", "nutpie", "arviz", "numpy", "xarray")}
+    """The versions a fit is keyed on (looked up once per process: each lookup reads package metadata,
+    ~3 ms, and a full run asks for them twice per fit)."""
+    return dict(_versions())
 
 
 def _relabel(post: xr.Dataset, data: SurvivalData) -> xr.Dataset:
