@@ -19,7 +19,7 @@ from hccbayes import memo
 from hccbayes.api import run_plan
 from hccbayes.data.study import load_study
 from hccbayes.inference.checks import fit_checks
-from hccbayes.inference.engine.memo_run import run_digest
+from hccbayes.inference.engine.memo_run import run_digest, study_files
 from hccbayes.inference.engine.plan import load_plan
 from hccbayes.inference.fitting import cache as fit_cache
 from hccbayes.inference.fitting.fit import ModelCache
@@ -109,6 +109,18 @@ def test_every_input_of_a_run_changes_its_digest(study, tmp_path):
     (study / "plan.toml").write_text(MINI_PLAN.replace("seed = 7", "seed = 8"), encoding="utf-8")
     assert run_digest(load_plan(study / "plan.toml"), s, s.cohort_path, False) != \
         run_digest(plan2, s, s.cohort_path, False)  # the plan's settings (its analyses key each analysis)
+
+
+def test_a_run_inside_the_study_folder_is_not_part_of_the_study(study, tmp_path, models):
+    """A user running from the study folder (``--out runs/x``) keeps the run out of the study's digest: the
+    re-run reuses everything (the run's own outputs would otherwise change the key every time)."""
+    out = study / "runs" / "mine"
+    run_plan(study / "plan.toml", out, cache=models)
+    s = load_study(study)
+    assert not any("runs" in p.relative_to(study).parts for p in study_files(study))
+    assert {p.name for p in study_files(study)} == {"study.toml", "published.toml", "cohort.csv"}
+    again = run_plan(study / "plan.toml", out, cache=models)
+    assert all(st["reused"] for st in again.statuses.values()) and s.folder == study.resolve()
 
 
 def test_code_digest_sees_a_changed_source_file(tmp_path, monkeypatch):

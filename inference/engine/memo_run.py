@@ -2,7 +2,8 @@
 the content hash of everything they were made from (``cache/analyses/<id>.json``, :mod:`hccbayes.memo`).
 
 An analysis' key is the SHA-256 of: hccbayes' source (:func:`hccbayes.memo.code_digest`), the package
-versions, the bytes of every file of the study folder but plan files, the cohort file's bytes, the plan's
+versions, the bytes of the study's files (:func:`study_files`: not plans, not runs written inside the
+study folder), the cohort file's bytes, the plan's
 settings outside its analyses (seed, defaults, prior sets, roles), whether the run is quick, and the analysis
 itself as the plan expanded it. A stored analysis is reused when its key is unchanged **and** the files it
 made are still there and unchanged: each fit file with the size and modification time it had, or else valid
@@ -18,6 +19,7 @@ to ``curves.csv``/``km.csv``. A reused analysis' status says ``"reused": true``.
 from __future__ import annotations
 
 import logging
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Callable
@@ -39,14 +41,24 @@ def _is_plan(path: Path) -> bool:
         return False
 
 
+def study_files(folder: Path) -> list[Path]:
+    """The files a study is made of: every file under ``folder`` but plan files, hidden and cache folders
+    (``.git``, ``__pycache__``) and run folders (a folder holding a run.json: a run written inside the study)."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__"
+                         and not (Path(root) / d / "run.json").is_file())
+        found.extend(Path(root) / f for f in sorted(files) if not _is_plan(Path(root) / f))
+    return found
+
+
 def run_digest(plan, study, cohort_path: Path, quick: bool) -> str:
-    """The part of every analysis key that is the run's: code, versions, the study folder's files (but plan
-    files), the cohort, the plan's settings outside its analyses and ``quick``."""
-    study_files = sorted(p for p in Path(study.folder).rglob("*")
-                         if p.is_file() and "__pycache__" not in p.parts and not _is_plan(p))
+    """The part of every analysis key that is the run's: code, versions, the study's files
+    (:func:`study_files`), the cohort, the plan's settings outside its analyses and ``quick``."""
+    files = study_files(Path(study.folder))
     settings = {k: v for k, v in plan.raw.items() if k != "analyses"}
-    return digest(code_digest(), versions(), [p.relative_to(study.folder).as_posix() for p in study_files],
-                  file_digest(*study_files), file_digest(cohort_path), settings, plan.seed, bool(quick))
+    return digest(code_digest(), versions(), [p.relative_to(study.folder).as_posix() for p in files],
+                  file_digest(*files), file_digest(cohort_path), settings, plan.seed, bool(quick))
 
 
 class AnalysisMemo:
@@ -103,7 +115,7 @@ class AnalysisMemo:
 
     def all_stored(self, analyses, analysis_dicts: list[dict]) -> bool:
         """Whether every analysis would be reused (nothing to compute)."""
-        return all(self.lookup(a, d) is not None for a, d in zip(analyses, analysis_dicts))
+        return all(self.lookup(a, d) is not None for a, d in zip(analyses, analysis_dicts, strict=True))
 
     def run(self, ctx, a, analysis_dict: dict, status: dict, compute: Callable[[], list[dict]]) -> list[dict]:
         """The rows of analysis ``a``: reused when stored under its key and complete, else ``compute()``d
