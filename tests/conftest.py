@@ -1,10 +1,16 @@
 """Fixtures shared by several test modules."""
+import os
 import shutil
 
 import pytest
 
 from hccbayes.data import load_cohort, load_study
 from hccbayes.data.study import STUDIES_DIR
+
+# The suite runs its test files on two workers already: CLI runs started by tests fit inline rather than
+# each starting a pool of its own (processes are tested explicitly: test_run_engine_scaleout, test_executors,
+# test_batches, test_default_jobs_*).
+os.environ.setdefault("HCCBAYES_JOBS", "1")
 
 
 @pytest.fixture(scope="session")

@@ -15,12 +15,14 @@ import pytest
 
 from hccbayes.cli import main
 from hccbayes.inference.engine.executors import (
+    JOBS_ENV,
     DaskExecutor,
     ExecutorError,
     InlineExecutor,
     ProcessExecutor,
     Task,
     TaskFailed,
+    default_jobs,
     make_executor,
     run_tasks,
     worker_context,
@@ -255,3 +257,15 @@ def test_cross_process_comparisons_catch_the_last_bit(tmp_path):
     for other in ("c.csv", "d.csv"):
         with pytest.raises(AssertionError, match="first at line 2"):
             assert_same_table(tmp_path / "a.csv", tmp_path / other)
+
+
+def test_default_jobs_are_the_cores_at_most_four_unless_the_environment_says(monkeypatch):
+    """The run commands' default: one worker per available core (at most 4), or $HCCBAYES_JOBS."""
+    monkeypatch.delenv(JOBS_ENV, raising=False)
+    assert default_jobs() == min(len(os.sched_getaffinity(0)), 4)
+    monkeypatch.setenv(JOBS_ENV, "3")
+    assert default_jobs() == 3
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv(JOBS_ENV, bad)
+        with pytest.raises(ExecutorError, match="HCCBAYES_JOBS"):
+            default_jobs()

@@ -140,10 +140,19 @@ def available_cores() -> int:
 MAX_DEFAULT_JOBS = 4
 
 
+JOBS_ENV = "HCCBAYES_JOBS"
+
+
 def default_jobs() -> int:
-    """Worker processes the run commands use by default: the available cores, at most
+    """Worker processes the run commands use by default: ``$HCCBAYES_JOBS`` when set (e.g. 1 where the runs
+    themselves are run in parallel, as the test suite does), else the available cores, at most
     :data:`MAX_DEFAULT_JOBS` (beyond that the per-process compiles outweigh the gain for a study's few
     model structures); 1 (inline) on a one-core machine."""
+    value = os.environ.get(JOBS_ENV, "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ExecutorError(f"{JOBS_ENV}={value!r}: give a whole number of worker processes, at least 1")
+        return int(value)
     return min(available_cores(), MAX_DEFAULT_JOBS)
 
 
