@@ -49,15 +49,6 @@ class CheckMemo:
         if key is not None:
             self.store.put(f"checks/{name}", key, {k: frame_to_json(v) for k, v in frames.items()})
 
-    def __call__(self, name: str, hashes: tuple[str, ...], parts: tuple, compute) -> dict[str, pd.DataFrame]:
-        """``compute()``'s frames, or those kept under the digest of the code, ``hashes`` and ``parts``."""
-        key = self.key(hashes, *parts)
-        frames = self.get(name, key)
-        if frames is None:
-            frames = compute()
-            self.put(name, key, frames)
-        return frames
-
 
 def fit_checks(f, dt, labels: tuple[str, str] | None, n_rep: int, seed: int) -> dict[str, pd.DataFrame]:
     """Power-scaling and posterior predictive KM (by the contrast's two groups when ``labels``) of one fit."""

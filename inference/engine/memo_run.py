@@ -1,10 +1,10 @@
 """What a run reuses from its folder besides the fits: each analysis' rows, records and curves, stored under
 the content hash of everything they were made from (``cache/analyses/<id>.json``, :mod:`hccbayes.memo`).
 
-An analysis' key is the SHA-256 of: hccbayes' source (:func:`hccbayes.memo.code_digest`), the package
-versions, the bytes of the study's files (:func:`study_files`: not plans, not runs written inside the
-study folder), the cohort file's bytes, the plan's
-settings outside its analyses (seed, defaults, prior sets, roles), whether the run is quick, and the analysis
+An analysis' key is the SHA-256 of: hccbayes' source and its dependencies' versions
+(:func:`hccbayes.memo.code_digest`), the bytes of the study's files (:func:`study_files`: not plans, not runs
+written inside the study folder), the cohort file's bytes, the plan's settings outside
+its analyses (seed, defaults, prior sets, roles), whether the run is quick, and the analysis
 itself as the plan expanded it. A stored analysis is reused when its key is unchanged **and** the files it
 made are still there and unchanged: each fit file with the size and modification time it had, or else valid
 for its recorded fit hash (:func:`hccbayes.inference.fitting.cache.is_valid`, the file's attrs), and its
@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from hccbayes.inference.fitting.cache import is_valid
-from hccbayes.inference.fitting.fit import versions
 from hccbayes.memo import MemoStore, code_digest, digest, file_digest, frame_from_json, frame_to_json
 
 log = logging.getLogger(__name__)
@@ -57,7 +56,7 @@ def run_digest(plan, study, cohort_path: Path, quick: bool) -> str:
     (:func:`study_files`), the cohort, the plan's settings outside its analyses and ``quick``."""
     files = study_files(Path(study.folder))
     settings = {k: v for k, v in plan.raw.items() if k != "analyses"}
-    return digest(code_digest(), versions(), [p.relative_to(study.folder).as_posix() for p in files],
+    return digest(code_digest(), [p.relative_to(study.folder).as_posix() for p in files],
                   file_digest(*files), file_digest(cohort_path), settings, plan.seed, bool(quick))
 
 

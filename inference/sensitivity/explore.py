@@ -25,9 +25,8 @@ import numpy as np
 from hccbayes.inference.fitting.cache import sample_with_gate
 from hccbayes.inference.fitting.fit import diagnostics_of
 from hccbayes.inference.sensitivity.reweight import K_HAT_MAX, HRSummary, psis_weights, summarise
-from hccbayes.inference.sensitivity.tipping import tipping_searches
+from hccbayes.inference.sensitivity.tipping import searched_prior, tipping_searches
 from hccbayes.models.priors.roles import RolePriorSet
-from hccbayes.models.priors.sets import skeptical_sigma
 from hccbayes.models.priors.term_prior import with_term_prior
 from hccbayes.models.priors.values import CI_PROB, Normal
 
@@ -158,7 +157,7 @@ class ReweightEvaluator:
     failed: dict = field(default_factory=dict)
 
     def __call__(self, x: float) -> float:
-        prior = Normal(float(x), float(self.sigma)) if self.kind == "mean" else Normal(0.0, skeptical_sigma(x))
+        prior = Normal(*searched_prior(self.kind, x, self.sigma))
         res = self.explorer.at(prior)
         self.mcse[float(x)] = res.summary.mcse[self.threshold]
         self.methods[float(x)] = res.method

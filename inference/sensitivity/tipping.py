@@ -203,6 +203,12 @@ def conjugate_mcid_evaluator(y: float, se: float, threshold: float = 1.0):
     return lambda mcid: normal_update(y, se, 0.0, skeptical_sigma(mcid)).prob_hr_below(threshold)
 
 
+def searched_prior(kind: str, x: float, sigma: float) -> tuple[float, float]:
+    """(mean, SD) of the log-HR prior at point ``x`` of a search: ``mean`` — Normal(x, sigma); ``mcid`` — the
+    skeptical prior Normal(0, skeptical_sigma(x))."""
+    return (float(x), float(sigma)) if kind == "mean" else (0.0, skeptical_sigma(x))
+
+
 @dataclass
 class MCMCEvaluator:
     """x -> P(HR_contrast < threshold) by refitting the compiled survival model under a changed
@@ -225,7 +231,7 @@ class MCMCEvaluator:
     failed: dict = field(default_factory=dict)
 
     def __call__(self, x: float) -> float:
-        mu, sd = (x, self.sigma) if self.kind == "mean" else (0.0, skeptical_sigma(x))
+        mu, sd = searched_prior(self.kind, x, self.sigma)
         ps = with_contrast(self.base, mu, sd, f"tipping_{self.kind}")
         dt, _ = sample_with_gate(self.data, ps, self.spec, self.settings, self.seed, self.cache, pointwise=False)
         diagnostics = diagnostics_of(dt)
