@@ -26,6 +26,7 @@ import pandas as pd
 
 from hccbayes.errors import InputError, Problem
 from hccbayes.inference.engine.table import read_table, validate_table
+from hccbayes.inference.fitting.cache import ENGINE, read_attrs
 
 log = logging.getLogger(__name__)
 
@@ -72,26 +73,16 @@ class FitInfo:
         import xarray as xr
 
         if groups is None:
-            with xr.open_datatree(self.path) as dt:
+            with xr.open_datatree(self.path, engine=ENGINE) as dt:
                 dt = dt.load()
         else:
             parts = {}
             for g in groups:
-                with xr.open_dataset(self.path, group=g, engine="h5netcdf") as ds:
+                with xr.open_dataset(self.path, group=g, engine=ENGINE) as ds:
                     parts[g] = ds.load()
             dt = xr.DataTree.from_dict(parts)
             dt.attrs = dict(self.attrs)
         return dt
-
-
-def _attrs(path: Path) -> dict[str, Any]:
-    """The root attributes of a fit file, read with h5py (about twice as fast as through h5netcdf, which
-    matters for the hundreds of fits of a full run; netCDF's own ``_NC*`` bookkeeping is skipped)."""
-    import h5py
-
-    with h5py.File(path, "r") as f:
-        return {k: (v.decode() if isinstance(v, bytes) else v.item() if hasattr(v, "item") else v)
-                for k, v in f.attrs.items() if not k.startswith("_NC")}
 
 
 @dataclass(frozen=True)
@@ -251,6 +242,6 @@ def load_run(run_dir: str | Path) -> RunData:
                                  "run the plan again into the same folder")) from err
     fits = {}
     for path in sorted((run_dir / "fits").glob("*.nc")):
-        fits[path.stem] = FitInfo(path.stem, path, _attrs(path))
+        fits[path.stem] = FitInfo(path.stem, path, read_attrs(path))
     log.info("run %s: %d table rows, %d fits", run_dir, len(table), len(fits))
     return RunData(run_dir, table, study, run, fits)

@@ -1,6 +1,6 @@
 """Scale-out of the run engine (issue 7 part 5): the same small plan run inline, with ``--jobs 2`` (local
 spawn processes) and on a local Dask cluster of 2 workers, one of which is killed mid-run, writes the same
-comparisons.csv, byte for byte (tests/cross_process.py): every fit's seed is part of its task and the sampler sees the same inputs in
+comparisons.csv, byte for byte, and the same tipping-point search (run by a worker with ``--jobs 2``) (tests/cross_process.py): every fit's seed is part of its task and the sampler sees the same inputs in
 every process (tests/test_executors.py), and the rows are then drawn by the engine's own loop from the fit
 cache.
 
@@ -18,6 +18,7 @@ import pytest
 import hccbayes
 from hccbayes.inference.engine.executors import DaskExecutor, make_executor
 from hccbayes.inference.engine.table import read_table
+from hccbayes.inference.fitting.fit import ModelCache
 
 from cross_process import assert_same_table
 
@@ -40,6 +41,7 @@ endpoint = "os"
 terms = ["tki_ici"]
 strata = "arm"
 link = ["cox_hr", "km_median"]
+tipping_points = true
 
 [[analyses]]
 id = "arm_pfs"
@@ -103,7 +105,8 @@ class KillOneWorker(DaskExecutor):
 
 
 def test_inline_jobs_and_dask_write_the_same_table(plan, tmp_path):
-    inline = hccbayes.run_plan(plan, tmp_path / "inline", quick=True)
+    models = ModelCache()  # the inline and Dask runs search the tipping points in this process: one compile
+    inline = hccbayes.run_plan(plan, tmp_path / "inline", quick=True, cache=models)
     reference = tmp_path / "inline" / "comparisons.csv"
     assert "psense_prior" in set(inline.table["quantity"])  # the checks' power-scaling rows are in the table
 
@@ -119,12 +122,17 @@ def test_inline_jobs_and_dask_write_the_same_table(plan, tmp_path):
     assert [p.name for p in inline_fits] == sorted(p.name for p in (tmp_path / "jobs" / "fits").glob("*.nc"))
     for p in inline_fits:
         assert p.read_bytes() == (tmp_path / "jobs" / "fits" / p.name).read_bytes(), p.name
+    # the tipping-point search ran in the worker that fitted its structure, with the same result
+    assert (tmp_path / "jobs" / "tipping" / "arm_os.json").read_bytes() == \
+        (tmp_path / "inline" / "tipping" / "arm_os.json").read_bytes()
+    tipping = jobs.statuses["arm_os"]["tipping"]
+    assert tipping["cached"] is False and tipping["evaluations"] > 0 and jobs.compiles == 0, (tipping, jobs.compiles)
 
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     client = distributed.Client(cluster)
     try:
         executor = KillOneWorker(client=client, retries=2)
-        hccbayes.run_plan(plan, tmp_path / "dask", quick=True, executor=executor)
+        hccbayes.run_plan(plan, tmp_path / "dask", quick=True, executor=executor, cache=models)
     finally:
         client.close()
         cluster.close()

@@ -68,7 +68,14 @@ from hccbayes.inference.engine.outdir import OutputDirError, identity, prepare_o
 from hccbayes.inference.engine.plan import Plan, load_plan
 from hccbayes.inference.engine.selection import resolve_selection, write_selection
 from hccbayes.inference.engine.study_record import write_study_record
-from hccbayes.inference.engine.survival_run import Context, analysis_frame, fit_jobs, preflight, run_survival
+from hccbayes.inference.engine.survival_run import (
+    Context,
+    analysis_frame,
+    fit_jobs,
+    preflight,
+    run_survival,
+    tipping_job,
+)
 from hccbayes.inference.engine.table import make_table, note_cohort_rows, validate_table, write_table
 from hccbayes.inference.engine.tasks import prefit
 from hccbayes.inference.fitting.fit import ModelCache, versions
@@ -146,8 +153,11 @@ def _table_of(rows: list[dict], basis: str | None = None) -> pd.DataFrame:
 
 
 def _prefit(ctx: Context, executor) -> None:
-    jobs = [job for a in ctx.plan.analyses if a.kind == "survival" for _, _, job in fit_jobs(ctx, a)]
-    ctx.prefitted.update(prefit(jobs, ctx.fits_dir, executor))
+    """Every survival fit of the plan, and every tipping-point search, on ``executor`` before the rows."""
+    survival = [a for a in ctx.plan.analyses if a.kind == "survival"]
+    jobs = [job for a in survival for _, _, job in fit_jobs(ctx, a)]
+    searches = [t[0] for a in survival if (t := tipping_job(ctx, a)) is not None]
+    ctx.prefitted.update(prefit(jobs, ctx.fits_dir, executor, searches))
 
 
 def _failure(err: Exception) -> str:

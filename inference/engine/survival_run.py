@@ -30,7 +30,7 @@ from hccbayes.inference.engine.tasks import FitJob
 from hccbayes.inference.fitting.cache import fit_cached
 from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings
 from hccbayes.inference.sensitivity.tipping import tipping_rows
-from hccbayes.inference.sensitivity.tipping_run import tipping_search
+from hccbayes.inference.sensitivity.tipping_run import TippingJob
 from hccbayes.models.priors.roles import TermRoles, default_roles, with_roles
 from hccbayes.models.priors.sets import resolve_prior_set
 from hccbayes.models.survival.design import SpecError, analysis_population, survival_data
@@ -158,10 +158,7 @@ def run_survival(ctx: Context, a, status: dict) -> list[dict]:
         rows.shared["title"] = f"{a.title} (naive analysis from time zero)"
     rs.published_rows(rows, ctx.study, links)
     rs.frequentist_rows(rows, a, sub, ctx.study, links, population.frequentist_note)
-    start = None  # the fit a tipping-point search starts from: first model, primary prior set
     for model, ps, job in fit_jobs(ctx, a):
-        if (model, ps) == (a.models[0], ctx.primary_prior_set(a)):
-            start = (ps, job)
         outcome = fit_cached(job.key, ctx.fits_dir, job.data, job.priors, job.spec, job.settings, job.seed,
                              ctx.cache, analysis=a.id)
         if job.key in ctx.prefitted:  # computed by an executor in this run, then read from the cache
@@ -173,19 +170,32 @@ def run_survival(ctx: Context, a, status: dict) -> list[dict]:
         rs.bayes_rows(rows, a, ctx.study, job.data, job.spec, outcome, ps, links, population.note, job.priors)
         ctx.figures.add(a, ps, outcome.dt, job.data, job.spec)
     if a.tipping_points:
-        _tipping(ctx, a, rows, status, *start)
+        _tipping(ctx, a, rows, status)
     return rows.rows
 
 
-def _tipping(ctx: Context, a, rows: Rows, status: dict, ps: str, job: FitJob) -> None:
-    """Tipping points of the contrast, searched from the data, spec and priors of ``job`` — the fit of the
-    first model under prior set ``ps`` (cached in tipping/); its rows carry that fit's columns."""
+def tipping_job(ctx: Context, a) -> tuple[TippingJob, FitJob] | None:
+    """The tipping-point search of an analysis that asks for one (else None) and the fit it starts from: the
+    first model under the primary prior set — the search refits that fit's data and spec under other priors."""
+    if not a.tipping_points:
+        return None
+    model, ps = a.models[0], ctx.primary_prior_set(a)
+    job = next(j for m, p, j in fit_jobs(ctx, a) if (m, p) == (model, ps))
+    return TippingJob(a.id, job.data, job.spec, job.priors, ps, job.settings, ctx.seed(a, model, "tipping"), a.mcid,
+                      ctx.fits_dir.parent), job
+
+
+def _tipping(ctx: Context, a, rows: Rows, status: dict) -> None:
+    """Tipping points of the contrast (:func:`tipping_job`; cached in tipping/, searched there by a worker
+    process when the run has one); its rows carry the start fit's columns."""
     t0 = time.perf_counter()
-    points, cached = tipping_search(a.id, job.data, job.spec, job.priors, ps, job.settings,
-                                    ctx.seed(a, job.spec.model, "tipping"), ctx.cache, a.mcid, ctx.fits_dir.parent)
+    search, job = tipping_job(ctx, a)
+    points, cached = search.search(ctx.cache)
+    seconds = time.perf_counter() - t0
+    if search.key in ctx.prefitted:  # searched by an executor in this run, then read here
+        cached, seconds = False, ctx.prefitted[search.key]
     base = dict(contrast=rs.contrast_label(ctx.study, job.spec.contrast_term, a.terms), cohort_based=True, unit="HR",
                 **ctx.fit_columns[job.key])
     rows.extend(tipping_rows(points, base, a.mcid))
-    status["tipping"] = {"model": job.spec.model, "prior_set": ps, "cached": cached,
-                         "seconds": round(time.perf_counter() - t0, 3),
-                         "evaluations": sum(p.evaluations for p in points)}
+    status["tipping"] = {"model": job.spec.model, "prior_set": search.prior_set, "cached": cached,
+                         "seconds": round(seconds, 3), "evaluations": sum(p.evaluations for p in points)}

@@ -33,6 +33,7 @@ from hccbayes.inference.engine.batches import fit_seconds, plan_batches
 from hccbayes.inference.engine.executors import Task, TaskFailed, WorkerContext, run_tasks
 from hccbayes.inference.fitting.cache import fit_hash, fit_inputs, is_valid, sample_with_gate, store_fit
 from hccbayes.inference.fitting.fit import SamplerSettings, fit, fitted_structure
+from hccbayes.inference.sensitivity.tipping_run import MAX_EVALS, TARGETS, TippingJob
 from hccbayes.models.priors.sets import PriorSet
 from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
 
@@ -88,32 +89,47 @@ class FitFailed(Exception):
 
 def fit_batch(args: Mapping[str, Any], seed: int, context: WorkerContext) -> list[dict]:
     """Task kind: fit each :class:`FitJob` of ``args["jobs"]`` through the gate with the process-local model
-    cache (nutpie on ``args["threads"]`` threads; None: all cores) and write it to ``args["fits_dir"]``.
-    Returns one record per job: key, seconds and refit note, or the error of a job that raised (the
-    batch's other jobs still run). ``seed`` is unused: each job carries its own."""
+    cache (nutpie on ``args["threads"]`` threads; None: all cores) and write it to ``args["fits_dir"]``; run
+    each :class:`~hccbayes.inference.sensitivity.tipping_run.TippingJob` there with the same compiled model
+    (it writes its own file). Returns one record per job: key, seconds and refit note, or the error of a job
+    that raised (the batch's other jobs still run). ``seed`` is unused: each job carries its own."""
     cache = context.models()
     cache.threads = args["threads"]
     fits_dir = Path(args["fits_dir"])
     records = []
     for job in args["jobs"]:
         t0 = time.perf_counter()
+        note = ""
         try:
-            dt, note = sample_with_gate(job.data, job.priors, job.spec, job.settings, job.seed, cache)
-            inputs = fit_inputs(job.data, job.priors, job.spec, job.settings, job.seed)
-            store_fit(dt, fits_dir / f"{job.key}.nc", inputs, job.key, job.analysis, note)
+            if isinstance(job, TippingJob):
+                job.search(cache)
+            else:
+                dt, note = sample_with_gate(job.data, job.priors, job.spec, job.settings, job.seed, cache)
+                inputs = fit_inputs(job.data, job.priors, job.spec, job.settings, job.seed)
+                store_fit(dt, fits_dir / f"{job.key}.nc", inputs, job.key, job.analysis, note)
         except Exception as err:  # noqa: BLE001 - reported through TaskFailed after the batch's other fits
-            log.warning("fit %s failed: %s: %s", job.key, type(err).__name__, err)
+            log.warning("%s failed: %s: %s", job.key, type(err).__name__, err)
             records.append({"key": job.key, "error": f"{type(err).__name__}: {err}"})
             continue
         records.append({"key": job.key, "seconds": time.perf_counter() - t0, "note": note})
     return records
 
 
-def batch_tasks(jobs: Sequence[FitJob], fits_dir: Path, executor) -> list[Task]:
+def _structure(job) -> tuple:
+    return fitted_structure(job.data, job.spec)
+
+
+def _cost(job) -> float:
+    """Estimated seconds of a job: one fit, or a tipping-point search's refits (at most ``MAX_EVALS`` per
+    target)."""
+    per_fit = fit_seconds(job.settings)
+    return per_fit * MAX_EVALS * len(TARGETS) if isinstance(job, TippingJob) else per_fit
+
+
+def batch_tasks(jobs: Sequence[FitJob | TippingJob], fits_dir: Path, executor) -> list[Task]:
     """The jobs as structure-affine ``fit_batch`` tasks for a local ``executor``, largest first (see the
     module doc), each with the sampler threads its worker may use."""
-    batches = plan_batches(jobs, lambda j: fitted_structure(j.data, j.spec), executor.jobs,
-                           lambda j: fit_seconds(j.settings))
+    batches = plan_batches(jobs, _structure, executor.jobs, _cost)
     threads = executor.threads_for(len(batches))
     tasks = []
     for batch in batches:
@@ -122,11 +138,14 @@ def batch_tasks(jobs: Sequence[FitJob], fits_dir: Path, executor) -> list[Task]:
     return tasks
 
 
-def prefit(jobs: Sequence[FitJob], fits_dir: Path, executor) -> dict[str, float]:
+def prefit(jobs: Sequence[FitJob], fits_dir: Path, executor,
+           searches: Sequence[TippingJob] = ()) -> dict[str, float]:
     """Fit every job whose cached file is missing or stale on ``executor``; each result lands in
     ``fits_dir/<key>.nc`` (atomically, with its hash) as it is done — written by the worker on a local
-    executor, by this process on Dask. Returns key -> seconds (gate included) of the fits computed now (a
-    failed fit raises :class:`~hccbayes.inference.engine.executors.TaskFailed` after the others were stored)."""
+    executor, by this process on Dask. On a local executor the tipping-point ``searches`` not yet stored
+    run in the batch of their model structure. Returns key -> seconds (gate included) of the fits and searches
+    computed now (a failed fit raises :class:`~hccbayes.inference.engine.executors.TaskFailed` after the others
+    were stored)."""
     fits_dir = Path(fits_dir)
     todo = [j for j in jobs if not is_valid(fits_dir / f"{j.key}.nc", j.task().digest)]
     seconds: dict[str, float] = {}
@@ -141,8 +160,9 @@ def prefit(jobs: Sequence[FitJob], fits_dir: Path, executor) -> dict[str, float]
                 else:
                     seconds[r["key"]] = r["seconds"]
 
-        if todo:  # a re-run with every fit cached starts no worker
-            run_tasks(batch_tasks(todo, fits_dir, executor), executor, on_batch)
+        work = [*todo, *(s for s in searches if not s.done())]
+        if work:  # a re-run with every fit cached starts no worker
+            run_tasks(batch_tasks(work, fits_dir, executor), executor, on_batch)
         if failures:
             raise TaskFailed(failures)
     else:
@@ -156,6 +176,7 @@ def prefit(jobs: Sequence[FitJob], fits_dir: Path, executor) -> dict[str, float]
             seconds[task.key] = secs
 
         run_tasks([j.task() for j in todo], executor, on_result)
-    log.info("prefit: %d fit(s), %d cached, %d computed in %.1f s", len(jobs), len(jobs) - len(todo),
-             len(seconds), time.perf_counter() - t0)
+    log.info("prefit: %d fit(s), %d cached, %d computed (with %d tipping-point search(es)) in %.1f s", len(jobs),
+             len(jobs) - len(todo), len(seconds), sum(k.startswith("tipping:") for k in seconds),
+             time.perf_counter() - t0)
     return seconds

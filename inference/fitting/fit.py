@@ -15,8 +15,9 @@ sampler settings, seed, a data hash, package versions and the diagnostics record
 ``energy`` for E-BFMI) and the usual per-draw NUTS record (``energy_error``, ``step_size``, ``n_steps``,
 ``depth``, ``maxdepth_reached``, ``logp``, ``mean_tree_accept``). nutpie returns about twenty
 (``step_size_bar``, ``mean_tree_accept_sym``, ``tuning``, ``index_in_trajectory``, ``fisher_distance``,
-``divergence_message``, ...); each stored variable costs about 4 ms of h5netcdf time per file, more than
-half a warm fit's sampling over a whole run, and nothing reads them. Files written before this choice,
+``divergence_message``, ...); nothing reads them, and each stored variable costs write time (about 4 ms per
+variable and file with h5netcdf, which wrote the files before the NetCDF C library did:
+:data:`hccbayes.inference.fitting.cache.ENGINE`). Files written before this choice,
 with all twenty, are still valid and load the same (no reader requires a dropped statistic).
 """
 from __future__ import annotations

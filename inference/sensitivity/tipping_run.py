@@ -5,7 +5,8 @@ on the analysis' first model, starting from its primary prior set) — the run e
 the report draws.
 
 The search refits the compiled model (one compile per structure, shared with the run's other fits) about
-a dozen times per analysis; its result is cached in ``<run>/tipping/<analysis>.json`` under a hash of
+a dozen times per analysis — with local worker processes, in the worker that fits the same model structure
+(:class:`TippingJob`, run in that structure's batch), so no process compiles the structure twice; its result is cached in ``<run>/tipping/<analysis>.json`` under a hash of
 everything it depends on (the fit inputs of the base prior set, the MCID, the targets and the search
 settings), so a re-run or a resumed run reads it instead of searching again. The file also holds every
 evaluated point (prior parameter, P(HR < 1)) — the tipping-point curve.
@@ -15,8 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from hccbayes.atomic import write_text
 from hccbayes.inference.fitting.cache import fit_inputs
@@ -73,3 +75,33 @@ def tipping_search(analysis: str, data, spec, priors, prior_set: str, settings, 
                                          targets=TARGETS, max_evals=MAX_EVALS)
         save_search(path, key, analysis, spec.model, prior_set, points)
     return points, cached
+
+
+@dataclass(frozen=True)
+class TippingJob:
+    """One analysis' tipping-point search as a job a worker process can run beside the fits of its model
+    structure (:mod:`hccbayes.inference.engine.tasks`), with that worker's compiled model; the run then reads
+    its file (:func:`tipping_search` finds it made from the same inputs)."""
+
+    analysis: str
+    data: Any
+    spec: Any
+    priors: Any
+    prior_set: str
+    settings: Any
+    seed: int
+    mcid: float
+    out: Path
+
+    @property
+    def key(self) -> str:
+        return f"tipping:{self.analysis}"
+
+    def done(self) -> bool:
+        """Whether ``out/tipping/<analysis>.json`` holds this search (made from the same inputs)."""
+        key = search_key(self.data, self.priors, self.spec, self.settings, self.seed, self.mcid)
+        return _load(self.out / "tipping" / f"{self.analysis}.json", key) is not None
+
+    def search(self, cache) -> tuple[list[TippingPoint], bool]:
+        return tipping_search(self.analysis, self.data, self.spec, self.priors, self.prior_set, self.settings,
+                              self.seed, cache, self.mcid, self.out)
