@@ -28,7 +28,8 @@ from scipy import stats
 
 from hccbayes.atomic import write_csv, write_text
 from hccbayes.inference.checks.sbc_models import MODEL_NAMES, SBCSettings, rank_with_ties  # noqa: F401 (re-export)
-from hccbayes.inference.engine.executors import JsonStore, Task, run_tasks
+from hccbayes.inference.engine.executors import Task, run_tasks
+from hccbayes.inference.engine.json_store import JsonStore
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,6 @@ Executors: :class:`InlineExecutor` (this process), :class:`ProcessExecutor` (``-
 :class:`~concurrent.futures.ProcessPoolExecutor`, spawn context), :class:`DaskExecutor`
 (``--scheduler ADDRESS``: ``dask.distributed``; ``pure=False`` and ``retries``, so a task whose worker
 died is re-run elsewhere). :func:`make_executor` maps the CLI options to one of them.
-:class:`JsonStore` is a small atomic, digest-checked result store for JSON-able results (SBC ranks).
 """
 from __future__ import annotations
 
@@ -34,11 +33,10 @@ import os
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from hccbayes.atomic import write_text
 from hccbayes.errors import HccbayesError
 from hccbayes.inference.fitting.fit import ModelCache
 
@@ -191,9 +189,22 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
+# what a worker imports when a session starts it (:meth:`ProcessExecutor.session`): the fitting code and the
+# libraries it loads on first use, so that the imports overlap the caller's own preparations
+WARM_MODULES = ("hccbayes.inference.engine.tasks", "hccbayes.inference.checks.run_checks", "pymc", "nutpie")
+
+
+def _warm() -> None:
+    for module in WARM_MODULES:
+        importlib.import_module(module)
+
+
 class ProcessExecutor:
     """Run the tasks in ``jobs`` local worker processes (spawn: a clean interpreter, no forked threads),
-    never more processes than tasks. A free worker takes the next task in the given order."""
+    never more processes than tasks. A free worker takes the next task in the given order.
+
+    Each :meth:`run` starts and ends its own pool, unless it runs inside :meth:`session`, which keeps one
+    pool for every run within (a run's fits, then its checks) and starts its workers at once."""
 
     name = "processes"
     local = True  # the workers share this machine's disk (see tasks.prefit)
@@ -203,26 +214,60 @@ class ProcessExecutor:
             raise ExecutorError(f"--jobs must be at least 1, got {jobs}")
         self.jobs = jobs
         self.start_method = start_method
+        self._pool: ProcessPoolExecutor | None = None
 
     def threads_for(self, n_tasks: int) -> int:
         """The cores each worker's sampler may use when ``n_tasks`` tasks run: the available cores shared
         out among the workers that will run (at least one each)."""
         return max(1, available_cores() // max(1, min(self.jobs, n_tasks)))
 
+    def _new_pool(self, workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(self.start_method),
+                                   initializer=_exit_with_parent)
+
+    @contextmanager
+    def session(self):
+        """One pool of ``jobs`` workers for every :meth:`run` inside the block, started now: each worker
+        imports the fitting code (:data:`WARM_MODULES`) while the caller prepares its tasks, and is not
+        spawned (and does not import everything) again for the next run. A failure inside the block stops
+        the workers at once instead of waiting for their imports."""
+        if self._pool is not None:  # already in a session
+            yield self
+            return
+        self._pool = pool = self._new_pool(self.jobs)
+        for _ in range(self.jobs):
+            pool.submit(_warm)
+        failed = True
+        try:
+            yield self
+            failed = False
+        finally:
+            self._pool = None
+            if failed:
+                for process in list(getattr(pool, "_processes", {}).values()):
+                    process.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
+
     def run(self, tasks: list[Task], deliver: Deliver, fail: Callable[[Task, BaseException], None]) -> None:
-        ctx = multiprocessing.get_context(self.start_method)
-        with ProcessPoolExecutor(max_workers=min(self.jobs, len(tasks)), mp_context=ctx,
-                                 initializer=_exit_with_parent) as pool:
-            pending = {pool.submit(execute, t): t for t in tasks}
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    task = pending.pop(fut)
-                    err = fut.exception()
-                    if err is not None:
-                        fail(task, err)
-                    else:
-                        deliver(task, fut.result())
+        if self._pool is not None:
+            self._run_on(self._pool, tasks, deliver, fail)
+            return
+        with self._new_pool(min(self.jobs, len(tasks))) as pool:
+            self._run_on(pool, tasks, deliver, fail)
+
+    @staticmethod
+    def _run_on(pool: ProcessPoolExecutor, tasks: list[Task], deliver: Deliver,
+                fail: Callable[[Task, BaseException], None]) -> None:
+        pending = {pool.submit(execute, t): t for t in tasks}
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                task = pending.pop(fut)
+                err = fut.exception()
+                if err is not None:
+                    fail(task, err)
+                else:
+                    deliver(task, fut.result())
 
 
 def _distributed():
@@ -323,27 +368,3 @@ def run_tasks(tasks: Iterable[Task], executor, on_result: Deliver,
     if failures:
         raise TaskFailed(failures)
     return RunStats(len(tasks), skipped, computed, time.perf_counter() - t0)
-
-
-class JsonStore:
-    """JSON results in ``folder/<key>.json`` with the task digest; written atomically (temp + replace)."""
-
-    def __init__(self, folder: str | Path):
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-
-    def path(self, task: Task) -> Path:
-        return self.folder / f"{task.key}.json"
-
-    def valid(self, task: Task) -> bool:
-        try:
-            stored = json.loads(self.path(task).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return False
-        return isinstance(stored, dict) and stored.get("digest") == task.digest and "result" in stored
-
-    def save(self, task: Task, result: Any) -> None:
-        write_text(self.path(task), json.dumps({"key": task.key, "digest": task.digest, "result": result}))
-
-    def load(self, task: Task) -> Any:
-        return json.loads(self.path(task).read_text(encoding="utf-8"))["result"]

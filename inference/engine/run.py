@@ -28,7 +28,10 @@ CLI's default) or ``hccbayes report``, from these files alone: the engine knows 
 With an ``executor`` (:func:`.executors.make_executor`: ``--jobs N`` or ``--scheduler ADDRESS``) every
 survival fit is first run as a gated task (:func:`.tasks.prefit`) whose result lands in the fit cache as
 it completes; the row loop then reads every fit from the cache, so the table is the inline run's. With local
-processes (``--jobs``) the model checks of the fits run on them too (:mod:`hccbayes.inference.checks.fit_checks`).
+processes (``--jobs``) one pool of workers serves the whole run (started first thing for a new run folder, so
+that the workers' imports overlap this process's preparations); the tipping-point searches run in the batch of
+their model structure, and the model checks of the fits run on the workers as soon as the fits are done, while
+this process makes the rows (:mod:`.checks_stage`, :mod:`hccbayes.inference.checks.fit_checks`).
 
 Every file is written atomically. A directory that holds another run's outputs is refused unless
 ``force`` (:func:`.outdir.prepare_out`); the same plan re-run into the same directory reuses every valid
@@ -46,6 +49,7 @@ import json
 import logging
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -58,10 +62,9 @@ from hccbayes.data.published.registry import study_registry
 from hccbayes.data.reconstruction.kmipd.study_source import basis_note
 from hccbayes.data.study import load_study
 from hccbayes.errors import HccbayesError, PlanError, Problem
-from hccbayes.inference.checks.run_checks import CheckedFit, run_checks
 from hccbayes.inference.engine import links as lk
 from hccbayes.inference.engine import rows_counts
-from hccbayes.inference.engine import rows_survival as rs
+from hccbayes.inference.engine.checks_stage import check_rows, start_checks
 from hccbayes.inference.engine.curves import FigureData
 from hccbayes.inference.engine.memo_run import AnalysisMemo, run_digest
 from hccbayes.inference.engine.outdir import OutputDirError, identity, prepare_out, study_ref, write_run_json
@@ -79,7 +82,6 @@ from hccbayes.inference.engine.survival_run import (
 from hccbayes.inference.engine.table import make_table, note_cohort_rows, validate_table, write_table
 from hccbayes.inference.engine.tasks import prefit
 from hccbayes.inference.fitting.fit import ModelCache, versions
-from hccbayes.inference.sensitivity.power_scaling import psense_rows
 from hccbayes.memo import MemoStore, digest, files_intact, files_record
 
 log = logging.getLogger(__name__)
@@ -187,41 +189,26 @@ def _completed(out: Path, checks: bool) -> bool:
     return old.get("status") == "complete" and old.get("checks", True) == checks
 
 
-def _checks(ctx: Context, out: Path, statuses: dict[str, dict], memo: MemoStore | None = None,
-            executor=None) -> list[dict]:
-    """Model checks of the default-prior fits into ``out/checks``; their power-scaling diagnoses as rows,
-    with the columns every row of the fit has (source, model, prior set, diagnostics). Analyses that
-    failed (``statuses``) have no fits to check; ``memo``: where each check is kept under its content hash;
-    ``executor``: where the per-fit checks run (None: this process)."""
-    failed = {k for k, s in statuses.items() if s["status"] == "failed"}
-    hashes = {k: f["fit_hash"] for s in statuses.values() for k, f in s.get("fits", {}).items()}
-    survival = [a for a in ctx.plan.analyses if a.kind == "survival" and a.id not in failed]
-    if not survival:
-        return []
-    fits = [CheckedFit(job.key, a.id, ps, job.data, job.spec, job.priors, ctx.fits_dir / f"{job.key}.nc",
-                       hashes.get(job.key, ""))
-            for a in survival for _, ps, job in fit_jobs(ctx, a)]
-    sets = tuple(dict.fromkeys(ps for a in survival for ps in ctx.prior_sets(a)))
-    frames = run_checks(fits, ctx.study, out / "checks", prior_sets=sets, fit_prior_sets=(ctx.default_prior_set,),
-                        custom=ctx.plan.custom_prior_sets, memo=memo, executor=executor)
-    if "psense" not in frames:
-        return []
-    rows: list[dict] = []
-    for (aid, model, prior), frame in frames["psense"].groupby(["analysis", "model", "prior_set"], sort=False):
-        analysis = rs.analysis_rows(ctx.plan.analysis(aid))
-        analysis.extend(psense_rows(frame, {**ctx.fit_columns[f"{aid}__{model}__{prior}"], "cohort_based": True}))
-        rows.extend(analysis.rows)
-    return rows
-
-
 def run_plan(plan_or_path: Plan | str | Path, out: str | Path, quick: bool = False, strict: bool = False,
              force: bool = False, cache: ModelCache | None = None, executor=None, checks: bool = True) -> RunResult:
     """Run a plan (a :class:`Plan` or the path of a plan file) into ``out``; see the module docstring.
     ``strict``: raise :class:`DiagnosticsFailed` (after writing every output) when a fit fails the gate;
     ``executor``: run the survival fits as tasks on it first (None: inline, one after another);
     ``checks``: model checks and power-scaling rows."""
+    with ExitStack() as workers:  # an executor's session of worker processes, when the run opens one
+        return _run_plan(plan_or_path, out, quick, strict, force, cache, executor, checks, workers)
 
+
+def _session(executor, workers: ExitStack) -> None:
+    """Keep one pool of worker processes for the rest of the run (fits, then checks), started now."""
+    if hasattr(executor, "session"):
+        workers.enter_context(executor.session())
+
+
+def _run_plan(plan_or_path, out, quick, strict, force, cache, executor, checks, workers: ExitStack) -> RunResult:
     t_start = time.perf_counter()
+    if not (Path(out) / "run.json").exists():  # a new run folder: everything is to be computed
+        _session(executor, workers)
     plan = plan_or_path if isinstance(plan_or_path, Plan) else load_plan(plan_or_path)
     study = load_study(plan.study)
     cohort_path = plan.cohort or study.cohort_path
@@ -251,8 +238,14 @@ def run_plan(plan_or_path: Plan | str | Path, out: str | Path, quick: bool = Fal
         write_run_json(run, out)
     _study_record(out, base, study, registry, df, cohort_path)
     write_selection(selection, out)
+    checks_memo = MemoStore(out / "cache")
+    local = executor if getattr(executor, "name", "") == "processes" else None  # checks read fits/ here
+    started = None
     if executor is not None and not up_to_date:
+        _session(executor, workers)
         _prefit(ctx, executor)
+        if checks and local is not None:  # the checks need only the fit files: on the workers while rows are made
+            started = start_checks(ctx, out, checks_memo, local)
     rows: list[dict] = []
     statuses: dict[str, dict] = {}
     with _progress(len(plan.analyses)) as bar:
@@ -276,12 +269,10 @@ def run_plan(plan_or_path: Plan | str | Path, out: str | Path, quick: bool = Fal
     ctx.figures.write(out)
     timings = {"fits": round(time.perf_counter() - t_start, 2)}
     checks_error = ""
-    checks_memo = MemoStore(out / "cache")
     if checks:
         t0 = time.perf_counter()
         try:
-            local = executor if getattr(executor, "name", "") == "processes" else None  # checks read fits/ here
-            rows += _checks(ctx, out, statuses, checks_memo, local)
+            rows += check_rows(ctx, out, statuses, checks_memo, local, started)
         except Exception as err:  # noqa: BLE001 - the table and fits stand without the checks
             checks_error = _failure(err)
             log.error("model checks failed: %s", checks_error)
