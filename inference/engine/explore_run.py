@@ -10,7 +10,7 @@ read again, the analysis' data rebuilt and checked against the fit's data hash, 
 own sampler settings and seed through the diagnostics gate.
 
 This module imports neither pandas nor scipy.stats nor ArviZ nor PyMC, so that a fresh ``hccbayes explore`` answers
-in well under a second (tests/test_explore_imports.py); the refit's modules are imported only when one is needed.
+in well under a second (tests/test_explore.py checks it); the refit's modules are imported only when one is needed.
 """
 from __future__ import annotations
 
