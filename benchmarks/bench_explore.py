@@ -9,23 +9,37 @@ gate on the same compiled model (warm, no compile), the seed of the base fit.
 
 Printed: both times and their ratio; the largest |ΔP(HR < 1)| between the two and the same in Monte Carlo SEs
 of the difference (√(MCSE_rw² + MCSE_refit²), each at least 1/draws: at P = 0 or 1 an indicator's MCSE is 0); the k̂ range and how many grid points fell back to a refit.
-Run: python benchmarks/bench_explore.py [--sd 0.2168]  (narrower priors: more grid points beyond k̂ 0.7)
+Then the command a user waits for, in a fresh process: ``python -m hccbayes explore RUN --analysis arm_pfs --prior
+"normal(0,0.5)"`` timed ``--repeat`` times (default 5) as wall time of the whole process (interpreter start, imports,
+the answer); RUN is ``--run`` (a finished run folder, e.g. of ``hccbayes reproduce``) or else a run folder written
+here with the base fit alone (run.json and fits/arm_pfs__weibull__weakly_informative.nc, as the engine writes them).
+Run: python benchmarks/bench_explore.py [--sd 0.2168] [--run RUN_DIR] [--repeat 5]
+     (narrower priors: more grid points beyond k̂ 0.7)
 """
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import platform
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
+from hccbayes.atomic import write_text
 from hccbayes.data import load_cohort, load_study
 from hccbayes.inference.engine.plan import load_plan
 from hccbayes.inference.engine.rows_survival import spec_for
+from hccbayes.inference.fitting.cache import fit_inputs, store_fit
 from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings, fit
-from hccbayes.inference.sensitivity.explore import Refitter, explorer_of, log_hr_draws
+from hccbayes.inference.sensitivity.explore import explorer_of, log_hr_draws
+from hccbayes.inference.sensitivity.explore_refit import Refitter
 from hccbayes.inference.sensitivity.tipping import indicator_mcse
 from hccbayes.models.priors.roles import default_roles, with_roles
 from hccbayes.models.priors.sets import prior_set
@@ -35,12 +49,45 @@ from hccbayes.models.survival.design import survival_data
 
 GRID = np.linspace(math.log(0.5), math.log(1.5), 20)
 SD = 0.5
+COMMAND = ["explore", "--analysis", "arm_pfs", "--prior", "normal(0,0.5)"]
+
+
+def fresh_process(run: Path, repeat: int) -> None:
+    """Wall time of ``hccbayes explore`` in a fresh process, ``repeat`` times; its answer printed once."""
+    times, out = [], ""
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "hccbayes", COMMAND[0], str(run), *COMMAND[1:]],
+                              capture_output=True, text=True, check=False)
+        times.append(time.perf_counter() - t0)
+        if proc.returncode != 0:
+            raise SystemExit(f"hccbayes explore failed: {proc.stderr.strip()}")
+        out = proc.stdout
+    print(f"fresh process: hccbayes {' '.join(COMMAND[:1] + [str(run)] + COMMAND[1:])}\n" +
+          "".join(f"  | {line}\n" for line in out.splitlines()) +
+          f"  wall times {', '.join(f'{t:.2f}' for t in times)} s")
+    print(f"RESULT hccbayes explore in a fresh process (median of {repeat}): {statistics.median(times):.2f} s")
+
+
+def write_run(folder: Path, plan, study, dt, data, priors, spec, settings) -> Path:
+    """A run folder holding the base fit as the engine stores it (its key, hashed inputs and run.json)."""
+    key = "arm_pfs__weibull__weakly_informative"
+    (folder / "fits").mkdir(parents=True)
+    store_fit(dt.copy(deep=True), folder / "fits" / f"{key}.nc", fit_inputs(data, priors, spec, settings, plan.seed),
+              key, "arm_pfs", "")
+    write_text(folder / "run.json", json.dumps({"plan": plan.to_dict(), "study_folder": str(study.folder),
+                                                "cohort": str(study.cohort_path)}, default=str))
+    return folder
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sd", type=float, default=SD, help=f"SD of the grid's log-HR priors (default {SD})")
-    sd = ap.parse_args().sd
+    ap.add_argument("--run", type=Path, default=None, help="a finished run folder for the fresh-process timing "
+                    "(default: one written here with the base fit)")
+    ap.add_argument("--repeat", type=int, default=5, help="fresh-process runs of the command (default 5)")
+    args = ap.parse_args()
+    sd = args.sd
     plan = load_plan("data/studies/yin2025/plan.toml")
     study = load_study(plan.study)
     cohort = load_cohort(plan.cohort or study.cohort_path, study)
@@ -85,6 +132,11 @@ def main() -> None:
     print(f"RESULT prior grid refitting / reweighting time: {t_refit / t_rw:.0f}x")
     print(f"RESULT largest |P(HR<1) reweighted - refitted|: {abs(worst[3]):.4f} (at exp(m) {math.exp(worst[0]):.3f}); "
           f"largest in MC SEs of the difference: {worst_z:.1f}")
+    if args.run is not None:
+        fresh_process(args.run, args.repeat)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh_process(write_run(Path(tmp) / "run", plan, study, dt, data, priors, spec, settings), args.repeat)
 
 
 if __name__ == "__main__":

@@ -13,9 +13,13 @@ One Weibull fit of the yin2025 arm PFS model (4 chains x 1000 draws, weakly info
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,7 +29,8 @@ from hccbayes.cli import main
 from hccbayes.inference.engine.plan import load_plan
 from hccbayes.inference.fitting.cache import fit_inputs, store_fit
 from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings, fit, priors_json
-from hccbayes.inference.sensitivity.explore import Explorer, Refitter, explorer_of, log_hr_draws, prior_grid
+from hccbayes.inference.sensitivity.explore import Explorer, explorer_of, log_hr_draws, prior_grid
+from hccbayes.inference.sensitivity.explore_refit import Refitter
 from hccbayes.inference.sensitivity.reweight import psis_weights, summarise
 from hccbayes.inference.sensitivity.tipping import indicator_mcse
 from hccbayes.models.priors.roles import TermRoles, default_roles, with_roles
@@ -129,7 +134,7 @@ def test_reweighted_tipping_points_match_the_closed_form():
     Tolerance: 4 Monte Carlo SEs of each tipping point (its ``se``)."""
     from scipy.optimize import brentq
 
-    from hccbayes.inference.sensitivity.explore import reweighted_tipping_points
+    from hccbayes.inference.sensitivity.explore_tipping import reweighted_tipping_points
     from hccbayes.inference.sensitivity.tipping import conjugate_mcid_evaluator, skeptical_sigma
 
     y, se = math.log(0.6), 0.25
@@ -234,10 +239,12 @@ def test_run_folder_refit_rebuilds_the_fits_data(run_folder, base):
     """Beyond k̂ 0.7 the run folder's explorer refits on the data rebuilt from the study and cohort run.json names
     (checked against the fit's data hash), with the fit's settings and seed: the draws of a direct refit (the
     compiled model of the module's cache reused, so no compile)."""
+    from hccbayes.inference.engine.explore_refit import run_refitter
     from hccbayes.inference.engine.explore_run import open_exploration
 
     _, priors, _, _, refitter = base
-    explorer, fit_found, mcid = open_exploration(run_folder, "arm_pfs", cache=refitter.cache)
+    explorer, fit_found, mcid = open_exploration(run_folder, "arm_pfs",
+                                                 refit=functools.partial(run_refitter, cache=refitter.cache))
     assert fit_found.path.name == "arm_pfs__weibull__weakly_informative.nc" and mcid == 0.7
     far = Normal(1.5, 0.1)
     res = explorer.at(far)
@@ -273,3 +280,27 @@ def test_cli_refuses_a_refit_on_changed_data(run_folder, tmp_path, study, capsys
     assert main(["explore", str(moved), "--analysis", "arm_pfs", "--prior", "normal(1.5, 0.1)"]) == 2
     assert "other data than the fit" in capsys.readouterr().err
 
+
+
+# ---- a fresh `hccbayes explore` imports only what a reweighted answer needs --------------------------------------
+HEAVY = ("pandas", "scipy.stats", "xarray", "arviz_stats", "arviz_base", "pymc", "pytensor", "nutpie", "statsmodels",
+         "matplotlib", "hccbayes.inference.fitting.fit", "hccbayes.data.study", "hccbayes.commands.audit")
+
+
+def test_explore_command_imports_stay_light(run_folder):
+    """In a fresh process the command answers (reweighted, refits enabled but not needed) without importing pandas,
+    scipy.stats, xarray, ArviZ, PyMC or the other commands — what made it take over 2 s (issue 19 part 4)."""
+    script = (f"import sys\nfrom hccbayes.cli import main\n"
+              f"code = main(['explore', {str(run_folder)!r}, '--analysis', 'arm_pfs', '--prior', 'normal(0, 0.5)'])\n"
+              f"print('imported:', code, sorted(m for m in {HEAVY!r} if m in sys.modules))\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "reweighted" in proc.stdout and proc.stdout.splitlines()[-1] == "imported: 0 []", proc.stdout
+
+
+@pytest.mark.parametrize("spec", [SurvivalSpec("pfs", terms=("a", "b")), SurvivalSpec("pfs", terms=("a", "b"), primary="b"),
+                                  SurvivalSpec("pfs")], ids=["first", "primary", "none"])
+def test_stored_fit_contrast_term_is_the_specs(spec):
+    from hccbayes.inference.engine.explore_run import StoredFit
+
+    assert StoredFit(Path("fit.nc"), {"spec": spec.to_json()}).contrast_term == spec.contrast_term

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if args.mcid is not None and not 0 < args.mcid:
         raise PriorSyntaxError(f"--mcid {args.mcid:g}: not a hazard ratio — fix: e.g. --mcid 0.7")
     explorer, fit, mcid = open_exploration(args.run_dir, args.analysis, model=args.model, term=args.term,
-                                           mcid=args.mcid, ci_prob=0.95, refit=not args.no_refit)
+                                           mcid=args.mcid, ci_prob=0.95, refit=None if args.no_refit else _refitter)
     stored = explorer.stored
     head = (f"{args.analysis}: {fit.path.name} (prior set {fit.attrs.get('prior_set')}: {explorer.term} log-HR "
             f"~ Normal({stored.mu:.4g}, {stored.sigma:.4g}), {explorer.draws.size} draws)")
@@ -90,9 +90,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refitter(*args):
+    """The refit of the explored fit (:func:`~hccbayes.inference.engine.explore_refit.run_refitter`), imported when
+    the first prior with k̂ > 0.7 needs it: a reweighted answer needs neither PyMC nor pandas."""
+    from hccbayes.inference.engine.explore_refit import run_refitter
+
+    return run_refitter(*args)
+
+
 def _tipping_lines(explorer, mcid: float) -> list[str]:
     """The tipping points of P(HR < 1), searched by reweighting (refitting where k̂ > 0.7), one line each."""
-    from hccbayes.inference.sensitivity.explore import reweighted_tipping_points
+    from hccbayes.inference.sensitivity.explore_tipping import reweighted_tipping_points
     from hccbayes.inference.sensitivity.tipping import MC_Z, skeptical_sigma
 
     points, refits = reweighted_tipping_points(explorer, mcid)

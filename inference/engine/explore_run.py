@@ -1,35 +1,32 @@
-"""Prior exploration of a finished run: one stored survival fit of a run folder, its explorer, and the refit
-that backs it when reweighting is not reliable.
+"""Prior exploration of a finished run: one stored survival fit of a run folder and its explorer.
 
 :func:`open_exploration` finds the fit of an analysis in ``<run>/fits/`` (the model asked for, else the
 analysis' first; the run's default prior set when that was fitted, else the first set in name order), reads
-only its posterior and attrs, and returns an :class:`~hccbayes.inference.sensitivity.explore.Explorer` of a term
-(default: the fit's contrast term) whose refit is prepared lazily: only when a prior has a Pareto k̂ above 0.7
-is the study (the folder run.json names), its cohort and the plan (as stored in run.json) read again, the
-analysis' data rebuilt and checked against the fit's data hash, and the model refitted with the fit's own
-sampler settings and seed through the diagnostics gate, compiled once per process.
+only its attrs and the term's log-HR draws (h5netcdf alone) and returns an
+:class:`~hccbayes.inference.sensitivity.explore.Explorer` of a term (default: the fit's contrast term). Where a prior
+has a Pareto k̂ above 0.7 the explorer refits, with the refit made on first use by the ``refit`` factory it is
+given — :func:`hccbayes.inference.engine.explore_refit.run_refitter`: the study, cohort and plan the run recorded
+read again, the analysis' data rebuilt and checked against the fit's data hash, the model refitted with the fit's
+own sampler settings and seed through the diagnostics gate.
+
+This module imports neither pandas nor scipy.stats nor ArviZ nor PyMC, so that a fresh ``hccbayes explore`` answers
+in well under a second (tests/test_explore.py checks it); the refit's modules are imported only when one is needed.
 """
 from __future__ import annotations
 
 import glob
 import json
 import logging
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from hccbayes.data.cohort import load_cohort
-from hccbayes.data.study import load_study
 from hccbayes.errors import HccbayesError, Problem
-from hccbayes.inference.engine.plan import parse_plan
-from hccbayes.inference.engine.survival_run import analysis_frame
-from hccbayes.inference.fitting.cache import read_attrs
-from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings, data_hash
-from hccbayes.inference.sensitivity.explore import Explorer, Refitter
+from hccbayes.inference.sensitivity.explore import Explorer
 from hccbayes.models.priors.sets import DEFAULT_MCID
 from hccbayes.models.priors.term_prior import stored_prior_set
-from hccbayes.models.survival.design import SurvivalSpec, survival_data
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +47,12 @@ class StoredFit:
     def spec(self) -> dict:
         return json.loads(self.attrs["spec"])
 
+    @property
+    def contrast_term(self) -> str | None:
+        """The spec's ``primary`` term, else its first (as ``SurvivalSpec.contrast_term``, whose module imports
+        pandas)."""
+        return self.spec.get("primary") or next(iter(self.spec["terms"]), None)
+
 
 def _run_json(run: Path) -> dict:
     path = run / "run.json"
@@ -60,6 +63,16 @@ def _run_json(run: Path) -> dict:
                                    "give the folder written by 'hccbayes run' or 'hccbayes reproduce'")) from None
     except (OSError, ValueError, UnicodeDecodeError) as err:
         raise ExploreError(Problem(str(path), f"cannot be read ({err})", "re-run the analysis")) from None
+
+
+def read_attrs(path: Path) -> dict:
+    """The root attrs of a stored fit, no variable read: :func:`hccbayes.inference.fitting.cache.read_attrs`, here
+    because that module imports the fitting stack (xarray, PyMC) with it."""
+    import h5netcdf
+
+    with h5netcdf.File(path, "r") as f:
+        return {k: (v.decode() if isinstance(v, bytes) else v.item() if hasattr(v, "item") else v)
+                for k, v in f.attrs.items()}
 
 
 def _fits_of(run: Path, analysis: str) -> list[StoredFit]:
@@ -118,33 +131,16 @@ def read_log_hr(path: Path, term: str) -> np.ndarray:
     return np.ascontiguousarray(values[:, :, terms.index(term)])
 
 
-def _refitter(run: Path, info: dict, fit: StoredFit, analysis: str, cache: ModelCache) -> Refitter:
-    """The fit's model refittable on its own data: study, cohort and plan as the run recorded them."""
-    where = str(fit.path)
-    try:
-        plan = parse_plan(info["plan"]["raw"], Path(info["plan"]["path"]) if info["plan"].get("path") else None)
-        study = load_study(info["study_folder"])
-        df = load_cohort(info["cohort"], study)
-        spec = SurvivalSpec(**fit.spec)
-        data = survival_data(analysis_frame(df, study, plan.analysis(analysis)), study, spec)
-    except HccbayesError as err:
-        raise ExploreError(Problem(where, f"a refit needs the run's study and cohort, which cannot be read: {err}",
-                                   "restore the study folder named in run.json, or explore priors nearer the fit's")) from None
-    except (KeyError, TypeError) as err:
-        raise ExploreError(Problem(str(run / "run.json"), f"does not describe the fit's analysis ({err})",
-                                   "re-run the analysis with this version of hccbayes")) from None
-    if data_hash(data) != fit.attrs.get("data_hash"):
-        raise ExploreError(Problem(where, "a refit would use other data than the fit (the study or cohort changed "
-                                   "since the run)", "re-run the analysis, then explore its new fits"))
-    settings = replace(SamplerSettings(), **json.loads(fit.attrs["requested_sampler"]))
-    return Refitter(data, spec, settings, int(fit.attrs["seed"]), cache)
+RefitFactory = Callable[[Path, dict, StoredFit, str], Callable]
 
 
 def open_exploration(run_dir: str | Path, analysis: str, *, model: str | None = None, term: str | None = None,
-                     mcid: float | None = None, ci_prob: float = 0.95, cache: ModelCache | None = None,
-                     refit: bool = True) -> tuple[Explorer, StoredFit, float]:
+                     mcid: float | None = None, ci_prob: float = 0.95,
+                     refit: RefitFactory | None = None) -> tuple[Explorer, StoredFit, float]:
     """(explorer, the fit explored, the MCID) for ``analysis`` of the run in ``run_dir``; ``mcid`` defaults to the
-    analysis' (as planned), else 0.7; ``refit=False``: never refit (k̂ > 0.7 is then only flagged)."""
+    analysis' (as planned), else 0.7. ``refit``: called as ``refit(run folder, its run.json, the fit, analysis)`` on
+    the first prior with k̂ > 0.7, it returns the refit (prior set -> gated DataTree; e.g.
+    :func:`~hccbayes.inference.engine.explore_refit.run_refitter`); None: never refit (k̂ > 0.7 is then flagged)."""
     run = Path(run_dir)
     info = _run_json(run)
     plan_info = info.get("plan") or {}
@@ -152,37 +148,35 @@ def open_exploration(run_dir: str | Path, analysis: str, *, model: str | None = 
     fit = find_fit(run, analysis, model, str(plan_info.get("quick_prior_set", "weakly_informative")),
                    tuple(planned[0].get("models") or ()) if planned else ())
     try:
-        spec = SurvivalSpec(**fit.spec)
-    except (TypeError, HccbayesError) as err:
-        raise ExploreError(Problem(str(fit.path), f"its spec cannot be read ({err})", "re-run the analysis")) from None
-    term = term or spec.contrast_term
-    if term not in spec.terms:
+        terms, contrast = tuple(fit.spec["terms"]), fit.contrast_term
+    except (TypeError, KeyError, AttributeError) as err:
+        raise ExploreError(Problem(str(fit.path), f"its spec cannot be read ({err!r})", "re-run the analysis")) from None
+    term = term or contrast
+    if term not in terms:
         raise ExploreError(Problem(str(fit.path), f"term {term!r} is not in the model",
-                                   f"use --term with one of: {', '.join(spec.terms) or '(none)'}"))
+                                   f"use --term with one of: {', '.join(terms) or '(none)'}"))
     if mcid is None:
         mcid = float(planned[0].get("mcid") or DEFAULT_MCID) if planned else DEFAULT_MCID
     try:
         draws = read_log_hr(fit.path, term)
     except (OSError, ValueError, KeyError) as err:
         raise ExploreError(Problem(str(fit.path), f"cannot be read ({err})", "re-run the analysis")) from None
-    priors = stored_prior_set(fit.attrs["priors"], spec.contrast_term)
-    lazy = _LazyRefit(run, info, fit, analysis, cache or ModelCache()) if refit else None
+    priors = stored_prior_set(fit.attrs["priors"], contrast)
+    lazy = _LazyRefit(refit, (run, info, fit, analysis)) if refit is not None else None
     explorer = Explorer(draws, term, priors, thresholds=(1.0, float(mcid)), ci_prob=ci_prob, refit=lazy)
     return explorer, fit, float(mcid)
 
 
 @dataclass
 class _LazyRefit:
-    """A :class:`Refitter` built on first use (reading the study is needed only for a refit)."""
+    """The refit of a run's fit, made on first use (reading the study and compiling the model are needed only
+    for a refit)."""
 
-    run: Path
-    info: dict
-    fit: StoredFit
-    analysis: str
-    cache: ModelCache
-    refitter: Refitter | None = None
+    factory: RefitFactory
+    args: tuple
+    refitter: Callable | None = None
 
     def __call__(self, priors):
         if self.refitter is None:
-            self.refitter = _refitter(self.run, self.info, self.fit, self.analysis, self.cache)
+            self.refitter = self.factory(*self.args)
         return self.refitter(priors)

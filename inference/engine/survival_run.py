@@ -22,6 +22,7 @@ from hccbayes.errors import PlanError, Problem
 from hccbayes.inference.engine import links as lk
 from hccbayes.inference.engine import rows_survival as rs
 from hccbayes.inference.engine.curves import FigureData
+from hccbayes.inference.engine.frames import analysis_frame
 from hccbayes.inference.engine.groups import GroupError, horizon_for
 from hccbayes.inference.engine.plan import Plan
 from hccbayes.inference.engine.seeds import derived_seed
@@ -34,7 +35,7 @@ from hccbayes.inference.sensitivity.tipping_run import TippingJob
 from hccbayes.models.priors.roles import TermRoles, default_roles, with_roles
 from hccbayes.models.priors.sets import resolve_prior_set
 from hccbayes.models.survival.design import SpecError, analysis_population, survival_data
-from hccbayes.models.survival.landmark import landmark_frame, landmark_note, naive_note, post_baseline_terms
+from hccbayes.models.survival.landmark import landmark_note, naive_note, post_baseline_terms
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +82,6 @@ class Context:
 def fitted_models(a) -> tuple[str, ...]:
     """The models of a survival analysis: its ``models`` and then any ``loo_models`` not among them."""
     return tuple(dict.fromkeys((*a.models, *a.loo_models)))
-
-
-def analysis_frame(df: pd.DataFrame, study, a) -> pd.DataFrame:
-    """The cohort an analysis is fitted to: ``df`` itself, or for a landmark analysis its patients event-free
-    and in follow-up at the landmark, with time from then on (:mod:`hccbayes.models.survival.landmark`)."""
-    return df if a.from_landmark is None else landmark_frame(df, study, a.endpoint, a.from_landmark)
 
 
 def analysis_notes(study, a, df: pd.DataFrame, sub: pd.DataFrame) -> str:

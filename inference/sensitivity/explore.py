@@ -8,13 +8,14 @@ the Pareto k̂ exceeds :data:`~.reweight.K_HAT_MAX` (0.7) the reweighted answer 
 ``refit``, the model is refitted under the new prior — through the diagnostics gate and with the compiled model
 reused — and the answer says so (``method`` "refitted" instead of "reweighted").
 
-Uses: :func:`prior_grid` (a continuous grid of prior means or SDs), :func:`reweighted_tipping_points` (the run
-engine's tipping-point searches with :class:`ReweightEvaluator` in place of a refit at every step: an opt-in, the
-engine's own searches keep refitting) and the ``hccbayes explore`` command. The named prior sets of a run's
-comparison table stay full refits: nothing here changes them.
+Uses: :func:`prior_grid` (a continuous grid of prior means or SDs), the tipping-point searches by reweighting
+(:mod:`.explore_tipping`) and the ``hccbayes explore`` command. The named prior sets of a run's comparison table
+stay full refits: nothing here changes them. This module imports neither PyMC nor ArviZ nor pandas (a fresh
+``hccbayes explore`` answers in well under a second): the refit it calls is given to it (:mod:`.explore_refit`).
 """
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -22,10 +23,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from hccbayes.inference.fitting.cache import sample_with_gate
-from hccbayes.inference.fitting.fit import diagnostics_of
+from hccbayes.inference.fitting.diagnostics import Diagnostics
 from hccbayes.inference.sensitivity.reweight import K_HAT_MAX, HRSummary, psis_weights, summarise
-from hccbayes.inference.sensitivity.tipping import searched_prior, tipping_searches
 from hccbayes.models.priors.roles import RolePriorSet
 from hccbayes.models.priors.term_prior import with_term_prior
 from hccbayes.models.priors.values import CI_PROB, Normal
@@ -57,29 +56,17 @@ def log_hr_draws(dt, term: str) -> np.ndarray:
     return np.asarray(post["log_hr"].sel(term=term).transpose("chain", "draw").values, dtype=float)
 
 
-@dataclass
-class Refitter:
-    """Refits a survival model under a prior set through the run's gate, reusing the compiled model."""
-
-    data: object
-    spec: object
-    settings: object
-    seed: int
-    cache: object
-    fits: int = 0
-
-    def __call__(self, priors) -> object:
-        dt, note = sample_with_gate(self.data, priors, self.spec, self.settings, self.seed, self.cache, pointwise=False)
-        self.fits += 1
-        if note:
-            log.warning("exploration refit under %s: %s", priors.name, note)
-        return dt
+def gate_of(dt) -> Diagnostics:
+    """The diagnostics a fit stored in its attrs (as :func:`hccbayes.inference.fitting.fit.diagnostics_of`, whose
+    module imports xarray)."""
+    return Diagnostics(**{k: v for k, v in json.loads(dt.attrs["diagnostics"]).items() if k != "ok"})
 
 
 @dataclass
 class Explorer:
-    """One term of one fit under other priors (see the module docstring). ``refit``: prior set -> DataTree, or
-    None (then a k̂ above the threshold is reported, with a warning, instead of refitted)."""
+    """One term of one fit under other priors (see the module docstring). ``refit``: prior set -> DataTree, fitted
+    through the diagnostics gate (e.g. :class:`.explore_refit.Refitter`), or None (then a k̂ above the threshold is
+    reported, with a warning, instead of refitted)."""
 
     draws: np.ndarray
     term: str
@@ -113,7 +100,7 @@ class Explorer:
         key = (float(prior.mu), float(prior.sigma))
         if key not in self.refits:
             dt = self.refit(with_term_prior(self.priors, self.term, prior))
-            diag = diagnostics_of(dt)
+            diag = gate_of(dt)
             refitted = summarise(log_hr_draws(dt, self.term), None, self.thresholds, ci_prob=self.ci_prob)
             refitted = replace(refitted, khat=weights.khat)  # the k̂ that sent it to a refit
             gate = "" if diag.ok else f"; refit FAILED the diagnostics gate: {'; '.join(diag.problems())}"
@@ -137,45 +124,3 @@ def prior_grid(explorer: Explorer, *, means: Sequence[float] | None = None, sds:
     priors = [Normal(float(m), float(sd)) for m in means] if means is not None else \
         [Normal(float(mean), float(s)) for s in sds]
     return [explorer.at(p) for p in priors]
-
-
-@dataclass
-class ReweightEvaluator:
-    """x -> P(HR_term < threshold) by reweighting (refitting where k̂ > 0.7) — the opt-in evaluator of a tipping-point
-    search (:func:`hccbayes.inference.sensitivity.tipping.tipping_searches`), kinds as its refitting counterpart
-    :class:`~hccbayes.inference.sensitivity.tipping.MCMCEvaluator`: ``mean`` (prior Normal(x, sigma)) or ``mcid``
-    (prior Normal(0, −ln(x)/z95)). Only the explored term's prior moves (a refitting search moves the contrast
-    prior of every treatment term: the same where, as in a two-arm comparison, there is one). ``mcse`` keeps each
-    probability's Monte Carlo SE, ``methods`` how it was obtained, ``failed`` the refits that failed the gate."""
-
-    explorer: Explorer
-    kind: str
-    sigma: float = float("nan")
-    threshold: float = 1.0
-    mcse: dict = field(default_factory=dict)
-    methods: dict = field(default_factory=dict)
-    failed: dict = field(default_factory=dict)
-
-    def __call__(self, x: float) -> float:
-        prior = Normal(*searched_prior(self.kind, x, self.sigma))
-        res = self.explorer.at(prior)
-        self.mcse[float(x)] = res.summary.mcse[self.threshold]
-        self.methods[float(x)] = res.method
-        if "FAILED" in res.note:
-            self.failed[float(x)] = res.note
-        return res.summary.below[self.threshold]
-
-
-def reweighted_tipping_points(explorer: Explorer, mcid: float, threshold: float = 1.0,
-                              targets: tuple[float, ...] = (0.95, 0.5), max_evals: int = 12):
-    """The tipping points of P(HR_term < threshold) (prior mean and skeptical MCID, as the run engine searches them)
-    by reweighting ``explorer``'s fit: (the searches, how many evaluations were refits). An opt-in: the run's own
-    searches refit at every evaluation."""
-    evaluators: list[ReweightEvaluator] = []
-
-    def make(kind: str, sigma: float) -> ReweightEvaluator:
-        evaluators.append(ReweightEvaluator(explorer, kind, sigma, threshold))
-        return evaluators[-1]
-
-    points = tipping_searches(make, explorer.draws.size, mcid=mcid, targets=targets, max_evals=max_evals)
-    return points, sum(m == "refitted" for ev in evaluators for m in ev.methods.values())

@@ -9,10 +9,10 @@ shape estimate k̂ says whether the result can be trusted: k̂ ≤ 0.7 reliable 
 min(1 − 1/log10 S, 0.7) is lower than 0.7 only below 2,200 draws: 0.70 is used, as the issue asks), above it
 the reweighted estimate is not trusted and the caller refits (:mod:`hccbayes.inference.sensitivity.explore`).
 
-The smoothing is :func:`arviz_stats.base.array_stats.psislw`. Its argument is the **negative** log ratio (it is
-the LOO routine, which takes the log-likelihood and smooths 1/p(y|θ)); it returns normalised log weights
-(log-sum-exp 0) and k̂. ``r_eff`` (the relative efficiency of the draws, which sets the tail length) is 1: the
-nutpie fits of the survival models have a bulk ESS of the log-HR near the number of draws.
+The smoothing is ArviZ's (``arviz_stats.base.array_stats.psislw``) as written out in numpy in :mod:`.psis` (the same
+numbers, without arviz_stats' second of imports): normalised log weights (log-sum-exp 0) and k̂. ``r_eff`` (the
+relative efficiency of the draws, which sets the tail length) is 1: the nutpie fits of the survival models have a
+bulk ESS of the log-HR near the number of draws.
 
 Weighted summaries (:func:`summarise`): median and equal-tailed ``ci_prob`` interval of the HR from the weighted
 empirical distribution of the log HR (midpoint interpolation between sorted draws: with equal weights this is
@@ -26,6 +26,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from hccbayes.inference.sensitivity.psis import psis_log_weights
 
 K_HAT_MAX = 0.7  # above this Pareto k̂ the reweighted posterior is not trusted: refit
 
@@ -54,14 +56,12 @@ def uniform(n: int) -> Weights:
 
 def psis_weights(log_ratios) -> Weights:
     """PSIS weights of the log importance ratios log p_new(θ_s) − log p_old(θ_s) (any shape; flattened)."""
-    from arviz_stats.base import array_stats
-
     lr = np.asarray(log_ratios, dtype=float).ravel()
     if not np.all(np.isfinite(lr)):
         raise ValueError("log importance ratios must be finite (a new prior with zero density at a draw?)")
     if np.ptp(lr) <= 1e-12 * max(1.0, float(np.max(np.abs(lr)))):
         return uniform(lr.size)
-    lw, khat = array_stats.psislw(-lr, r_eff=1, axis=-1)
+    lw, khat = psis_log_weights(lr)
     w = np.exp(lw - np.max(lw))
     return Weights(w / w.sum(), float(khat))
 
