@@ -16,6 +16,7 @@ import distributed  # noqa: E402  (in the test extra: the scale-out tests must r
 import pytest
 
 import hccbayes
+from hccbayes.inference.engine import survival_run
 from hccbayes.inference.engine.executors import DaskExecutor, make_executor
 from hccbayes.inference.engine.table import read_table
 from hccbayes.inference.fitting.fit import ModelCache
@@ -104,13 +105,18 @@ class KillOneWorker(DaskExecutor):
             watcher.join(timeout=10)
 
 
-def test_inline_jobs_and_dask_write_the_same_table(plan, tmp_path):
+def test_inline_jobs_and_dask_write_the_same_table(plan, tmp_path, monkeypatch):
     models = ModelCache()  # the inline and Dask runs search the tipping points in this process: one compile
     inline = hccbayes.run_plan(plan, tmp_path / "inline", quick=True, cache=models)
     reference = tmp_path / "inline" / "comparisons.csv"
     assert "psense_prior" in set(inline.table["quantity"])  # the checks' power-scaling rows are in the table
 
-    jobs = hccbayes.run_plan(plan, tmp_path / "jobs", quick=True, executor=make_executor(jobs=2))
+    def no_reading(key, *args, **kwargs):
+        raise AssertionError(f"{key}: the worker sent its posterior back; no fit file is read for the rows")
+
+    with monkeypatch.context() as m:
+        m.setattr(survival_run, "fit_cached", no_reading)
+        jobs = hccbayes.run_plan(plan, tmp_path / "jobs", quick=True, executor=make_executor(jobs=2))
     assert_same_table(tmp_path / "jobs" / "comparisons.csv", reference)
     assert all(f["status"] == "fitted" for s in jobs.statuses.values() for f in s["fits"].values())
     assert json.loads((tmp_path / "jobs" / "run.json").read_text())["executor"] == "processes"

@@ -159,7 +159,7 @@ def _prefit(ctx: Context, executor) -> None:
     survival = [a for a in ctx.plan.analyses if a.kind == "survival"]
     jobs = [job for a in survival for _, _, job in fit_jobs(ctx, a)]
     searches = [t[0] for a in survival if (t := tipping_job(ctx, a)) is not None]
-    ctx.prefitted.update(prefit(jobs, ctx.fits_dir, executor, searches))
+    ctx.prefitted.update(prefit(jobs, ctx.fits_dir, executor, searches, ctx.posteriors))
 
 
 def _failure(err: Exception) -> str:

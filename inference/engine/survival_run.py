@@ -28,7 +28,7 @@ from hccbayes.inference.engine.plan import Plan
 from hccbayes.inference.engine.seeds import derived_seed
 from hccbayes.inference.engine.table import Rows
 from hccbayes.inference.engine.tasks import FitJob
-from hccbayes.inference.fitting.cache import fit_cached
+from hccbayes.inference.fitting.cache import FitOutcome, fit_cached
 from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings
 from hccbayes.inference.sensitivity.tipping import tipping_rows
 from hccbayes.inference.sensitivity.tipping_run import TippingJob
@@ -51,6 +51,7 @@ class Context:
     cache: ModelCache
     figures: FigureData
     prefitted: dict[str, float] = field(default_factory=dict)  # key -> seconds of fits run on an executor
+    posteriors: dict[str, Any] = field(default_factory=dict)  # key -> posterior a worker sent back (until used)
     fit_columns: dict[str, dict] = field(default_factory=dict)  # key -> columns every row of the fit shares
 
     @property
@@ -154,8 +155,12 @@ def run_survival(ctx: Context, a, status: dict) -> list[dict]:
     rs.published_rows(rows, ctx.study, links)
     rs.frequentist_rows(rows, a, sub, ctx.study, links, population.frequentist_note)
     for model, ps, job in fit_jobs(ctx, a):
-        outcome = fit_cached(job.key, ctx.fits_dir, job.data, job.priors, job.spec, job.settings, job.seed,
-                             ctx.cache, analysis=a.id)
+        if job.key in ctx.posteriors:  # computed by a worker process in this run, its posterior sent back
+            dt = ctx.posteriors.pop(job.key)
+            outcome = FitOutcome(dt, "fitted", ctx.prefitted[job.key], dt.attrs.get("refit", ""))
+        else:
+            outcome = fit_cached(job.key, ctx.fits_dir, job.data, job.priors, job.spec, job.settings, job.seed,
+                                 ctx.cache, analysis=a.id)
         if job.key in ctx.prefitted:  # computed by an executor in this run, then read from the cache
             outcome.status, outcome.seconds = "fitted", ctx.prefitted[job.key]
         status["fits"][job.key] = {"status": outcome.status, "seed": job.seed,
