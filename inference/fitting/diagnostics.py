@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from hccbayes.inference.fitting.convergence import rhat_and_ess, usable
+
 RHAT_MAX = 1.01
 ESS_MIN = 400.0
 BFMI_MIN = 0.3
@@ -64,20 +66,24 @@ def _extreme(values: np.ndarray, fn) -> float:
 def diagnose(dt, var_names: list[str] | None = None) -> Diagnostics:
     """Diagnostics of the sampled (free and deterministic) parameters of a posterior DataTree.
 
-    Rank-normalised split R-hat, bulk and tail ESS and E-BFMI are ArviZ's (arviz_stats' array functions,
-    the ones ``az.rhat``/``az.ess``/``az.bfmi`` apply element by element) computed on all elements
-    stacked into one array: the same numbers as the per-variable ArviZ calls, without their xarray
-    bookkeeping (about 30 ms a fit, measured). Tail ESS at ArviZ's ``stats.ci_prob`` (its default)."""
+    Rank-normalised split R-hat, bulk and tail ESS and E-BFMI are ArviZ's, computed on all elements stacked
+    into one array: R-hat and ESS by :mod:`.convergence` (ArviZ's estimators on all elements at once, the same
+    numbers to the bit; arviz_stats' array functions for an array with a non-finite value or too few chains or
+    draws), E-BFMI by arviz_stats: the same numbers as the per-variable ``az.rhat``/``az.ess``/``az.bfmi``
+    calls (a 70-patient PEM fit: 42 → 23 ms). Tail ESS at ArviZ's ``stats.ci_prob`` (its default)."""
     from arviz_base import rcParams  # here, not at module level: the report imports this module's thresholds only
     from arviz_stats.base import array_stats
 
     post = dt["posterior"].to_dataset()
     names = var_names or [n for n in post.data_vars]
     ary = _stacked(post, names)
-    rhat = array_stats.rhat(ary, chain_axis=-2, draw_axis=-1, method="rank")
-    ess_bulk = array_stats.ess(ary, chain_axis=-2, draw_axis=-1, method="bulk")
-    ess_tail = array_stats.ess(ary, chain_axis=-2, draw_axis=-1, method="tail",
-                               prob=float(rcParams["stats.ci_prob"]))
+    prob = float(rcParams["stats.ci_prob"])
+    if usable(ary):  # all elements at once, ArviZ's numbers to the bit (.convergence)
+        rhat, ess_bulk, ess_tail = rhat_and_ess(ary, prob)
+    else:
+        rhat = array_stats.rhat(ary, chain_axis=-2, draw_axis=-1, method="rank")
+        ess_bulk = array_stats.ess(ary, chain_axis=-2, draw_axis=-1, method="bulk")
+        ess_tail = array_stats.ess(ary, chain_axis=-2, draw_axis=-1, method="tail", prob=prob)
     stats = dt["sample_stats"]
     if "energy" in stats:
         energy = np.asarray(stats["energy"].transpose("chain", "draw").values, dtype=float)
