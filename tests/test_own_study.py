@@ -157,6 +157,7 @@ def test_a_failing_analysis_is_reported_for_itself(tmp_path, monkeypatch, capsys
         raise FloatingPointError("All tail values are the same")
 
     monkeypatch.setattr(survival_run, "run_survival", broken)
+    from hccbayes.inference.engine import checks_stage
     from hccbayes.inference.engine import run as engine
     monkeypatch.setattr(engine, "run_survival", broken)
     assert main(["run", str(plan), "--out", str(tmp_path / "run"), "--quick"]) == 2
@@ -168,7 +169,7 @@ def test_a_failing_analysis_is_reported_for_itself(tmp_path, monkeypatch, capsys
     assert "FAILED" in (tmp_path / "run" / "report" / "report.md").read_text()
     monkeypatch.setattr(engine, "run_survival", original)
     with pytest.raises(AnalysesFailed):  # a check failing keeps the table too
-        monkeypatch.setattr(engine, "run_checks", lambda *a, **k: (_ for _ in ()).throw(ValueError("bad check")))
+        monkeypatch.setattr(checks_stage, "run_checks", lambda *a, **k: (_ for _ in ()).throw(ValueError("bad check")))
         run_plan(load_plan(plan), tmp_path / "run", quick=True, force=True)
     assert json.loads((tmp_path / "run" / "run.json").read_text())["checks_error"] == "ValueError: bad check"
 
