@@ -207,7 +207,7 @@ def _session(executor, workers: ExitStack) -> None:
 
 def _run_plan(plan_or_path, out, quick, strict, force, cache, executor, checks, workers: ExitStack) -> RunResult:
     t_start = time.perf_counter()
-    if not (Path(out) / "run.json").exists():  # a new run folder: everything is to be computed
+    if not Path(out).exists() or not any(Path(out).iterdir()):  # a new run folder: everything is to be computed
         _session(executor, workers)
     plan = plan_or_path if isinstance(plan_or_path, Plan) else load_plan(plan_or_path)
     study = load_study(plan.study)
