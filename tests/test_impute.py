@@ -174,7 +174,7 @@ def test_patients_with_a_missing_value_are_not_aggregated():
     df = simulate()
     data = survival_data(df, None, spec("pem", "impute"))
     fam = family("pem")
-    values = fam.model_data(data, prior_set("vague"), fam.resolve(data, spec("pem", "impute")))
+    values = fam.model_values(data, prior_set("vague"), fam.resolve(data, spec("pem", "impute")))
     lay = imp.layout(data)
     complete = ~np.isnan(data.X).any(axis=1)
     assert values["X"].shape[0] == len(np.unique(data.X[complete], axis=0))

@@ -31,6 +31,7 @@ from hccbayes.models.priors.values import Prior
 from hccbayes.models.survival import imputation as imp
 from hccbayes.models.survival.arrays import SurvivalData
 from hccbayes.models.survival.imputation_model import add_imputed, model_values
+from hccbayes.models.survival.packing import PackedData, pack
 from hccbayes.models.survival.likelihood import (
     EFFECT_DEFAULTS,
     add_effects,
@@ -83,7 +84,6 @@ class SurvivalFamily:
     diagnostic_vars: ClassVar[tuple[str, ...]] = ()  # baseline variables shown in trace plots of failing fits
     rows: ClassVar[str] = "patient"  # what a row of the likelihood is
     basis_names: ClassVar[tuple[str, ...]] = ()  # the arrays of time_basis
-    basis_dims: ClassVar[Mapping[str, tuple[str, ...]]] = {}  # their dimensions after the first (rows)
 
     # ---- what a family supplies ---------------------------------------------------------------------------
     def setup(self, data: SurvivalData, spec, anchors: Anchors) -> dict[str, Any]:
@@ -197,9 +197,14 @@ class SurvivalFamily:
             out["regimen_idx"] = data.regimen.astype("int64")
         return out
 
-    def model_data(self, data: SurvivalData, priors: PriorSet, spec, anchors: Anchors | None = None) -> dict:
-        """Everything that may change between fits of one compiled model (all of it ``pm.Data``)."""
+    def model_values(self, data: SurvivalData, priors: PriorSet, spec, anchors: Anchors | None = None) -> dict:
+        """Everything that may change between fits of one compiled model, by name (design, time basis, prior
+        hyperparameters, ...)."""
         return self._values(data, *self.priors(data, priors, spec, anchors))
+
+    def model_data(self, data: SurvivalData, priors: PriorSet, spec, anchors: Anchors | None = None) -> dict:
+        """:meth:`model_values` as the compiled model's data (:func:`~hccbayes.models.survival.packing.pack`)."""
+        return pack(self.model_values(data, priors, spec, anchors))
 
     def _values(self, data: SurvivalData, setup: Mapping[str, Any], top: Mapping[str, Prior]) -> dict:
         lay = imp.layout(data)
@@ -228,28 +233,26 @@ class SurvivalFamily:
         lay = imp.layout(data)
         rows = data if lay is None else imp.complete_rows(data, lay)
         with pm.Model(coords={**coords(data), **self.coords(rows, setup), **imp.coords(data, lay)}) as model:
-            X = pm.Data("X", values["X"], dims=(self.rows, "term"))
-            regimen_idx = pm.Data("regimen_idx", values["regimen_idx"], dims=self.rows) \
-                if data.regimen is not None else None
-            hyper = {name: {p: pm.Data(h, values[h]) for p, h in zip(prior.hyperparameters(), hyper_names(name, prior))}
+            md = PackedData(values)
+            regimen_idx = md["regimen_idx"] if data.regimen is not None else None
+            hyper = {name: {p: md[h] for p, h in zip(prior.hyperparameters(), hyper_names(name, prior))}
                      for name, prior in top.items()}
-            centring = pm.Data("regimen_centring", values["regimen_centring"], dims=("regimen", "regimen_of")) \
-                if data.regimen is not None else None
-            eta = add_effects(data, X, top, hyper, regimen_idx, centring)
+            centring = md["regimen_centring"] if data.regimen is not None else None
+            eta = add_effects(data, md["X"], top, hyper, regimen_idx, centring)
             baseline = {k: top[k] for k in top if k not in ("log_hr", "regimen_tau")}
             theta = self.add_baseline(baseline, hyper, setup)
-            self.add_likelihood(values, setup, theta, eta)
+            self.add_likelihood(md, setup, theta, eta)
             if lay is not None:
-                add_imputed(self, values, setup, theta, lay)
+                add_imputed(self, md, setup, theta, lay)
         return model
 
-    def add_likelihood(self, values: Mapping[str, Any], setup, theta: Mapping[str, Any], eta) -> None:
-        """The observed variable ``y``: the censored log-likelihood of every patient."""
+    def add_likelihood(self, md: PackedData, setup, theta: Mapping[str, Any], eta) -> None:
+        """The observed variable ``y``: the censored log-likelihood of every patient (``md``: the model data)."""
         import pymc as pm
         import pytensor.tensor as pt
 
-        consts = {k: pm.Data(k, values[k]) for k in self.graph_constants}
-        basis = {k: pm.Data(k, values[k], dims=(self.rows, *self.basis_dims.get(k, ()))) for k in self.basis_names}
+        consts = {k: md[k] for k in self.graph_constants}
+        basis = {k: md[k] for k in self.basis_names}
         names = (*theta, *consts, *basis)
 
         def logp(value, eta, *args):
@@ -263,7 +266,7 @@ class SurvivalFamily:
         batched = (1, *[0] * (len(theta) + len(consts)), *[1] * len(basis))  # per-row parameters: η and the basis
         cores = [f"({','.join(f'c{i}_{j}' for j in range(p.ndim - b))})" for i, (p, b) in enumerate(zip(params, batched))]
         pm.CustomDist("y", *params, logp=logp, signature=f"{','.join(cores)}->()",
-                      observed=pm.Data("event", values["event"], dims=self.rows), dims=self.rows)
+                      observed=md["event"])  # one per row
 
     # ---- posterior draws in numpy ------------------------------------------------------------------------
     def theta(self, post, data: SurvivalData, spec, idx: np.ndarray | None = None) -> dict[str, np.ndarray]:

@@ -38,16 +38,16 @@ def model_values(data: SurvivalData, lay: Layout, rows: Mapping[str, np.ndarray]
     return out
 
 
-def add_imputed(fam, values: Mapping[str, Any], setup: Mapping[str, Any], theta: Mapping[str, Any],
-                lay: Layout) -> None:
-    """The imputation's variables and potentials (inside the model context, after the family's likelihood)."""
+def add_imputed(fam, md, setup: Mapping[str, Any], theta: Mapping[str, Any], lay: Layout) -> None:
+    """The imputation's variables and potentials (inside the model context, after the family's likelihood);
+    ``md``: the model data (:class:`~hccbayes.models.survival.packing.PackedData`)."""
     import pymc as pm
     import pytensor.tensor as pt
 
     model = pm.modelcontext(None)
 
     def data(name):
-        return pm.Data(name, values[name])
+        return md[name]
 
     eta = linear_predictor(data("imp_X"), model["log_hr"], None)  # continuous missing cells at the centre
     if lay.continuous:
@@ -65,12 +65,11 @@ def add_imputed(fam, values: Mapping[str, Any], setup: Mapping[str, Any], theta:
         p = pm.Beta("p_binary", 1.0, 1.0, dims="imputed_binary")
         pm.Potential("binary_observed", (data("imp_n1") * pt.log(p) + data("imp_n0") * pt.log1p(-p)).sum())
         logw = rowdot(data("imp_ones"), pt.log(p)) + rowdot(data("imp_zeros"), pt.log1p(-p))
-    regimen = "imp_regimen_idx" in values
+    regimen = "imp_regimen_idx" in md
     if regimen:
         eta = eta + model["regimen_deviation"][data("imp_regimen_idx")]
     basis = {k: data(f"imp_{k}") for k in fam.time_basis(np.ones(1), setup)}  # the family's time basis
-    local = {**setup, **{k: model[k] if k in model.named_vars else pm.Data(k, values[k])
-                         for k in fam.graph_constants}}
+    local = {**setup, **{k: md[k] for k in fam.graph_constants}}
     ll = censored_loglik(data("imp_event"), fam.log_hazard(basis, local, theta, eta, pt),
                          pt.exp(fam.log_cum_hazard(basis, local, theta, eta, pt)))
     pad = data("imp_pad")

@@ -70,7 +70,6 @@ class MSpline(SurvivalFamily):
     short = "M-spline"
     defaults: ClassVar[dict] = {"intercept_sigma": 2.0, "mspline_coefs": Dirichlet(1.0)}
     basis_names = ("M", "I")
-    basis_dims: ClassVar[dict] = {"M": ("basis",), "I": ("basis",)}
     diagnostic_vars = ("intercept", "mspline_coefs")
 
     def default_points(self, data, spec):

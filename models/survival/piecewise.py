@@ -89,17 +89,15 @@ class PiecewiseExponential(SurvivalFamily):
             out["regimen_idx"] = preg
         return out
 
-    def add_likelihood(self, values, setup, theta, eta):
+    def add_likelihood(self, md, setup, theta, eta):
         import pymc as pm
         import pytensor.tensor as pt
 
         def logp(value, exposure, log_h):
             return censored_loglik(value, log_h, exposure * pt.exp(log_h))
 
-        exposure = pm.Data("E", values["E"], dims=("pattern", "interval"))
         log_h = theta["log_hazard"][None, :] + eta[:, None]  # (pattern, interval)
-        pm.CustomDist("y", exposure, log_h, logp=logp,
-                      observed=pm.Data("D", values["D"], dims=("pattern", "interval")), dims=("pattern", "interval"))
+        pm.CustomDist("y", md["E"], log_h, logp=logp, observed=md["D"])  # (pattern, interval)
 
     def time_basis(self, t, setup):
         _, exposure = interval_stats(t, np.zeros_like(t), setup["cuts"])
