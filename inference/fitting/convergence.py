@@ -31,11 +31,13 @@ def _split_chains(ary: np.ndarray) -> np.ndarray:
 
 def _z_scale(ary: np.ndarray) -> np.ndarray:
     """Normal scores of each element's average ranks over all its chains and draws."""
-    from scipy import stats  # here: the report imports the diagnostics' thresholds without scipy
+    from scipy import special, stats  # here: the report imports the diagnostics' thresholds without scipy
 
     flat = ary.reshape(ary.shape[0], -1)
     rank = stats.rankdata(flat, method="average", axis=1)
-    return stats.norm.ppf((rank - BLOM) / (flat.shape[1] - 2 * BLOM + 1)).reshape(ary.shape)
+    # the standard normal quantile function: what scipy.stats.norm.ppf computes (its _ppf), without the
+    # distribution machinery's argument handling (a third of the time here)
+    return special.ndtri((rank - BLOM) / (flat.shape[1] - 2 * BLOM + 1)).reshape(ary.shape)
 
 
 def _rhat(ary: np.ndarray) -> np.ndarray:

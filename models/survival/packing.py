@@ -13,7 +13,7 @@ the number of dimensions of each is fixed by the model's structure), so the offs
 arrays may change size between fits (patients, covariate patterns, imputation rows) as before. Integer arrays
 (indices) are stored as floats, exactly (checked below 2**53), and cast back in the graph. The values in the graph
 are the arrays' own, element for element: the log density and the draws are those of one ``pm.Data`` per array
-(the same posterior bytes, checked on every model structure of yin2025's plan when this was introduced).
+(the same posterior bytes, checked on every model structure of the bundled study's plan when this was introduced).
 """
 from __future__ import annotations
 
