@@ -17,7 +17,7 @@ BASE = {"hccbayes.errors", "hccbayes.atomic", "hccbayes.memo"}  # below every fl
 # Imports inside functions are for heavy optional or slow-to-import third-party libraries only (the CLI and
 # `import hccbayes` stay light): PyMC and its compiler stack, ArviZ, plotting, Dask, statsmodels, NetCDF.
 HEAVY = ("pymc", "pytensor", "nutpie", "arviz", "arviz_base", "arviz_stats", "arviz_plots", "matplotlib",
-         "distributed", "dask", "statsmodels", "h5netcdf", "h5py", "xarray", "tqdm", "scipy", "concurrent")
+         "distributed", "dask", "statsmodels", "h5netcdf", "h5py", "netCDF4", "xarray", "tqdm", "scipy", "concurrent")
 # where a function-level import of hccbayes itself is the point: the front door imports a command's
 # machinery (and pandas) only when that command runs; the report builder starts its figure helpers before the heavy
 # section modules are imported, so their start-up overlaps it, and a figure helper process selects
