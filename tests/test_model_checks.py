@@ -19,6 +19,7 @@ from hccbayes.inference.checks.ppc import censoring_times, km_on_grid, posterior
 from hccbayes.inference.checks.run_checks import CheckedFit, run_checks
 from hccbayes.inference.fitting.cache import write_atomic
 from hccbayes.inference.fitting.fit import ModelCache, SamplerSettings, fit
+from hccbayes.inference.sensitivity.power_scaling import power_scaling, sampled_parameters
 from hccbayes.inference.frequentist.survival import km_at_times
 from hccbayes.models.priors.sets import prior_set
 from hccbayes.models.survival.design import SurvivalSpec, survival_data
@@ -138,3 +139,20 @@ def test_run_checks_return_the_frames_they_write(tmp_path, pfs_fits, study):
     ps = pd.read_csv(tmp_path / "checks" / "psense.csv")
     # written with 8 significant digits: the stored values are the frame's to a relative 1e-7
     assert ps["prior"].to_numpy() == pytest.approx(frames["psense"]["prior"].to_numpy(), rel=1e-7)
+
+@pytest.mark.parametrize("model", ["weibull", "pem"])
+def test_power_scaling_is_arviz_psense_summary(pfs_fits, model):
+    """The power-scaling check is ArviZ's ``psense_summary`` computed with its array functions directly
+    (inference/sensitivity/power_scaling.py): the same labels, sensitivities (to their 6 reported decimals, no
+    tolerance) and diagnoses, on a fit whose PEM baseline has a vector of log hazards."""
+    from arviz_stats import psense_summary
+
+    dt = pfs_fits[model][0]
+    ours = power_scaling(dt)
+    names = sampled_parameters(dt)
+    theirs = psense_summary(dt, var_names=names, threshold=0.05, prior_var_names=list(dt["log_prior"].data_vars),
+                            likelihood_var_names=["y"], round_to=6)
+    assert list(ours["parameter"]) == list(theirs.index)
+    np.testing.assert_array_equal(ours[["prior", "likelihood"]].to_numpy(),
+                                  theirs[["prior", "likelihood"]].to_numpy(dtype=float))
+    assert list(ours["diagnosis"]) == list(theirs["diagnosis"])
