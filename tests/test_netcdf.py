@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from hccbayes.inference.fitting.netcdf import writable, write_tree
+from hccbayes.inference.fitting.netcdf import read_groups, writable, write_tree
 
 
 def fit_like_tree(seed: int = 0) -> xr.DataTree:
@@ -77,3 +77,34 @@ def test_other_trees_are_written_by_xarray(tmp_path, change):
     write_tree(tree, tmp_path / "ours.nc")
     tree.to_netcdf(tmp_path / "xarray.nc", engine="netcdf4")
     assert _read(tmp_path / "ours.nc").identical(_read(tmp_path / "xarray.nc"))
+
+
+def _xarray_group(path, name):
+    with xr.open_dataset(path, group=name, engine="netcdf4") as ds:
+        return ds.load().copy(deep=True)
+
+
+@pytest.mark.parametrize("writer", ["ours", "xarray"])
+def test_groups_read_as_xarray_reads_them(tmp_path, writer):
+    tree = fit_like_tree()
+    path = tmp_path / "fit.nc"
+    write_tree(tree, path) if writer == "ours" else tree.to_netcdf(path, engine="netcdf4")
+    groups = ("posterior", "sample_stats", "log_likelihood", "observed_data")
+    read = read_groups(path, groups)
+    assert list(read) == [f"/{g}" for g in groups]
+    for g in groups:
+        theirs = _xarray_group(path, g)
+        assert read[f"/{g}"].identical(theirs), g
+        assert {k: v.dtype for k, v in read[f"/{g}"].variables.items()} == \
+            {k: v.dtype for k, v in theirs.variables.items()}, g
+
+
+def test_a_group_it_does_not_know_is_read_by_xarray(tmp_path):
+    tree = fit_like_tree()
+    post = tree["posterior"].to_dataset()
+    post["intercept"].attrs["units"] = "log hazard"
+    tree["posterior"] = xr.DataTree(post)
+    tree.to_netcdf(tmp_path / "fit.nc", engine="netcdf4")
+    read = read_groups(tmp_path / "fit.nc", ("posterior",))
+    assert read["/posterior"]["intercept"].attrs == {"units": "log hazard"}
+    assert read["/posterior"].identical(_xarray_group(tmp_path / "fit.nc", "posterior"))

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 from hccbayes.errors import HccbayesError
+from hccbayes.inference.engine.threads import limit_threads, while_workers_run
 from hccbayes.inference.fitting.fit import ModelCache
 
 log = logging.getLogger(__name__)
@@ -174,8 +175,15 @@ class InlineExecutor:
             deliver(task, result)
 
 
+def _worker_start(threads: int) -> None:
+    """Pool initializer: cap the worker's numerical thread pools at its share of the cores
+    (:func:`~hccbayes.inference.engine.threads.limit_threads`) and end it with its parent (:func:`_exit_with_parent`)."""
+    limit_threads(threads)
+    _exit_with_parent()
+
+
 def _exit_with_parent() -> None:
-    """Pool initializer: end this worker as soon as the process that started it is gone (e.g. a run killed
+    """End this worker as soon as the process that started it is gone (e.g. a run killed
     with SIGKILL), instead of finishing its batch into a folder another run may be using and then waiting
     on the task queue for ever. A daemon thread waits on the parent's sentinel."""
     parent = multiprocessing.parent_process()
@@ -223,7 +231,7 @@ class ProcessExecutor:
 
     def _new_pool(self, workers: int) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(self.start_method),
-                                   initializer=_exit_with_parent)
+                                   initializer=_worker_start, initargs=(self.threads_for(workers),))
 
     @contextmanager
     def session(self):
@@ -239,7 +247,8 @@ class ProcessExecutor:
             pool.submit(_warm)
         failed = True
         try:
-            yield self
+            with while_workers_run():
+                yield self
             failed = False
         finally:
             self._pool = None

@@ -38,6 +38,7 @@ from hccbayes.inference.fitting.fit import (
     versions,
     with_more_care,
 )
+from hccbayes.inference.fitting.netcdf import read_groups as read_nc_groups
 from hccbayes.inference.fitting.netcdf import write_tree
 from hccbayes.models.priors.sets import PriorSet
 from hccbayes.models.survival.design import SurvivalData, SurvivalSpec
@@ -131,11 +132,7 @@ def read_groups(path: Path, groups: tuple[str, ...], attrs: dict | None = None):
     """Only the named groups of a stored fit (with its root attrs), read into memory; the file is closed."""
     import xarray as xr
 
-    tree = {}
-    for g in groups:
-        with xr.open_dataset(path, group=g, engine=ENGINE) as ds:
-            tree[f"/{g}"] = ds.load().copy(deep=True)
-    dt = xr.DataTree.from_dict(tree)
+    dt = xr.DataTree.from_dict(read_nc_groups(path, groups))
     dt.attrs.update(read_attrs(path) if attrs is None else attrs)
     return dt
 
