@@ -1,7 +1,7 @@
 """The thread pools of the numerical libraries (OpenBLAS, OpenMP, MKL) of a run's processes.
 
 Each library sizes its pool to the machine's cores, so two worker processes and the main process, each running a
-two-thread BLAS on two cores, oversubscribed them: measured on a cold ``hccbayes reproduce --study yin2025`` on 2
+two-thread BLAS on two cores, oversubscribed them: measured on a cold reproduce of the bundled study on 2
 cores, 324 CPU-seconds in 171 s, against 264 CPU-seconds in 142 s with one BLAS thread per process. A worker
 therefore caps its pools at its share of the cores (:func:`limit_threads`, the pool's initializer), and the main
 process caps its own while the workers run (:func:`while_workers_run`). The draws and every number do not depend on
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
+
+from threadpoolctl import threadpool_limits
 
 THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -25,8 +27,6 @@ def limit_threads(threads: int) -> None:
     one of :data:`THREAD_ENV`."""
     if _user_set():
         return
-    from threadpoolctl import threadpool_limits
-
     for name in THREAD_ENV:
         os.environ[name] = str(threads)
     threadpool_limits(limits=threads)
@@ -39,7 +39,5 @@ def while_workers_run(threads: int = 1):
     if _user_set():
         yield
         return
-    from threadpoolctl import threadpool_limits
-
     with threadpool_limits(limits=threads):
         yield
