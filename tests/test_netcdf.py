@@ -22,7 +22,8 @@ def fit_like_tree(seed: int = 0) -> xr.DataTree:
                             "intercept": (("chain", "draw"), rng.normal(size=(4, 50))),
                             "log_hazard": (("chain", "draw", "interval"), rng.normal(size=(4, 50, 3)))},
                            coords={**sample, "term": terms},
-                           attrs={"creation_library": "nutpie", "sample_dims": ["chain", "draw"]})
+                           attrs={"creation_library": "nutpie", "sample_dims": ["chain", "draw"],
+                                  "one_item": ["chain"]})
     stats = xr.Dataset({"diverging": (("chain", "draw"), rng.random((4, 50)) < 0.1),
                         "n_steps": (("chain", "draw"), rng.integers(1, 30, (4, 50)).astype(np.uint64)),
                         "energy": (("chain", "draw"), rng.normal(size=(4, 50)))}, coords=sample)

@@ -1,11 +1,12 @@
 """The thread pools of the numerical libraries (OpenBLAS, OpenMP, MKL) of a run's processes.
 
 Each library sizes its pool to the machine's cores, so two worker processes and the main process, each running a
-two-thread BLAS on two cores, oversubscribed them: measured on a cold reproduce of the bundled study on 2
-cores, 324 CPU-seconds in 171 s, against 264 CPU-seconds in 142 s with one BLAS thread per process. A worker
-therefore caps its pools at its share of the cores (:func:`limit_threads`, the pool's initializer), and the main
-process caps its own while the workers run (:func:`while_workers_run`). The draws and every number do not depend on
-the thread count (tests/test_machines.py runs other thread counts). A variable the user set is left as it is.
+two-thread BLAS on two cores, oversubscribed them: measured on a cold reproduce of the bundled study on 2 cores,
+324 CPU-seconds in 171 s, against 254 CPU-seconds in 136 s with the caps below (all outputs byte-identical). A
+worker therefore caps its pools at its share of the cores (:func:`limit_threads`, the pool's initializer), and the
+main process caps its own while the workers run (:func:`while_workers_run`). The draws and every number do not
+depend on the thread count (tests/test_machines.py runs other thread counts). A variable the user set is left as
+it is.
 """
 from __future__ import annotations
 

@@ -60,8 +60,9 @@ def writable(dt) -> bool:
 
 def _set_attrs(target, attrs) -> None:
     for key, value in attrs.items():  # as xarray's NetCDF4DataStore.set_attribute
-        if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
-            target.setncattr_string(key, list(value))
+        array = np.asarray(value)
+        if array.dtype.kind in "US" and array.size > 1:  # xarray's _is_list_of_strings: NC_STRING
+            target.setncattr_string(key, value)
         else:
             target.setncattr(key, value)
 

@@ -46,9 +46,9 @@ class PackedData:
     def __init__(self, values: Mapping[str, np.ndarray]):
         import pymc as pm
 
-        packed = pm.Data(PACKED, pack(values)[PACKED])
         names = sorted(values)
         arrays = {k: np.asarray(values[k]) for k in names}
+        packed = pm.Data(PACKED, pack(arrays)[PACKED])
         shapes = [packed[i].astype("int64") for i in range(sum(a.ndim for a in arrays.values()))]
         start, at = len(shapes), 0
         self._tensors = {}
