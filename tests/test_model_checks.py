@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from hccbayes.inference.checks.model_checks import compare_models, loo_summary, prior_predictive
+from hccbayes.inference.checks.model_checks import PriorSampler, compare_models, loo_summary, prior_predictive
 from hccbayes.inference.checks.ppc import censoring_times, km_on_grid, posterior_predictive_km
 from hccbayes.inference.checks.run_checks import CheckedFit, run_checks
 from hccbayes.inference.fitting.cache import write_atomic
@@ -90,6 +90,31 @@ def test_loo_weibull_vs_pem(pfs_fits):
     assert s["p_loo"] == pytest.approx(lpd - s["elpd_loo"], abs=1e-8)  # definition of p_loo
 
 
+def test_loo_is_arviz_loo_to_the_bit(pfs_fits):
+    """LOO through ArviZ's array functions equals ``arviz_stats.loo`` (the reference) exactly: elpd, SE, p_loo,
+    the Pareto k of every patient, and the comparison arviz_stats.compare makes of the two; also for one chain
+    (relative efficiency 1)."""
+    from arviz_stats import compare, loo
+
+    from hccbayes.inference.checks.model_checks import _loo
+
+    one_chain = {m: xr.DataTree.from_dict({g: dt[g].to_dataset().isel(chain=[0])
+                                           for g in ("posterior", "log_likelihood")})
+                 for m, (dt, _, _) in pfs_fits.items()}
+    for fits in ({m: dt for m, (dt, _, _) in pfs_fits.items()}, one_chain):
+        refs = {m: loo(dt, pointwise=True, var_name="y") for m, dt in fits.items()}
+        for m, dt in fits.items():
+            mine, ref = _loo(dt), refs[m]
+            assert (mine.elpd, mine.se, mine.p, mine.good_k) == (ref.elpd, ref.se, ref.p, ref.good_k)
+            np.testing.assert_array_equal(mine.pareto_k.values, ref.pareto_k.values)
+            np.testing.assert_array_equal(mine.elpd_i.values, ref.elpd_i.values)
+        cmp = compare_models(fits).set_index("model")
+        theirs = compare(refs, round_to="none")
+        for m in fits:
+            assert cmp.loc[m, "elpd_diff"] == theirs.loc[m, "elpd_diff"] and cmp.loc[m, "dse"] == theirs.loc[m, "dse"]
+            assert cmp.loc[m, "weight"] == theirs.loc[m, "weight"]
+
+
 def test_posterior_predictive_km_detects_a_wrong_model(pfs_fits):
     dt, spec, data = pfs_fits["weibull"]
     good = posterior_predictive_km(dt, data, spec, n_rep=200, seed=3)
@@ -114,6 +139,26 @@ def test_prior_predictive_hr_interval(pfs_fits):
     assert abs(math.log(lo) + 1.959964) < 0.2 and abs(math.log(hi) - 1.959964) < 0.2
     med = pp.loc[("median", "TKI")]
     assert 0 < med["lower"] < med["estimate"] < med["upper"]
+
+
+@pytest.mark.parametrize("model", ["weibull", "pem"])
+def test_prior_sampler_draws_what_pymc_draws_for_each_prior_set(pfs_fits, model):
+    """One PriorSampler (one model build, one compile) for several prior sets gives, for each set, exactly the
+    draws of pm.sample_prior_predictive on a model built for that set with the same seed (PyMC's function is
+    the reference), in any order of the sets."""
+    import pymc as pm
+
+    _, spec, data = pfs_fits[model]
+    sampler = PriorSampler(data, spec, prior_set("vague"), seed=9)
+    for name in ("skeptical", "vague", "enthusiastic"):
+        priors = prior_set(name)
+        mine = sampler.draws(priors, 150)["posterior"].to_dataset()
+        built = family(model).build(data, priors, spec)
+        names = [v.name for v in built.free_RVs + built.deterministics]
+        ref = pm.sample_prior_predictive(draws=150, model=built, var_names=names, random_seed=9)["prior"]
+        assert set(mine.data_vars) == set(names)
+        for v in names:
+            np.testing.assert_array_equal(mine[v].values, ref[v].values)  # the same draws, to the bit
 
 
 def test_run_checks_return_the_frames_they_write(tmp_path, pfs_fits, study):

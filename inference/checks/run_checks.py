@@ -13,7 +13,7 @@ rows itself.
   (:func:`.ppc.posterior_predictive_km`);
 * ``prior_predictive`` — once per model family (model, with or without regimen effects) and prior set, on
   the design of the family's first analysis, with the priors of a fit of it when there is one (else the
-  named or custom set).
+  named or custom set); one task per family, whose prior sets share one compiled model.
 
 LOO, posterior predictive and power-scaling are per fit — of every fit, or of those whose prior set is in
 ``fit_prior_sets`` (the run engine: its default set); only the posterior, log_likelihood and log_prior
@@ -31,7 +31,7 @@ import pandas as pd
 
 from hccbayes.atomic import write_csv, write_text
 from hccbayes.inference.checks.fit_checks import CheckMemo, Pending, fit_check_frames, plan_fit_checks
-from hccbayes.inference.checks.model_checks import prior_predictive
+from hccbayes.inference.checks.model_checks import PriorSampler, prior_predictive
 from hccbayes.inference.engine.rows_survival import level_labels
 from hccbayes.memo import MemoStore
 from hccbayes.models.priors.roles import with_roles
@@ -89,14 +89,22 @@ def _priors_text(priors: PriorSet) -> str:
 
 
 def prior_predictive_task(args: Mapping, seed: int, context=None) -> dict[str, dict[str, pd.DataFrame]]:
-    """Task kind: the prior predictive intervals of one model family under one prior set."""
-    pp = prior_predictive(args["data"], args["priors"], args["spec"], args["draws"], seed, level_labels=args["labels"])
-    return {args["name"]: {"pp": pp.assign(**args["tag"])}}
+    """Task kind: the prior predictive intervals of one model family under the prior sets in ``args["sets"]``
+    (memo name -> (prior set, its tag)), the model compiled once for all of them."""
+    sampler = None
+    out = {}
+    for name, (priors, tag) in args["sets"].items():
+        sampler = sampler or PriorSampler(args["data"], args["spec"], priors, seed)
+        pp = prior_predictive(args["data"], priors, args["spec"], args["draws"], seed, level_labels=args["labels"],
+                              sampler=sampler)
+        out[name] = {"pp": pp.assign(**tag)}
+    return out
 
 
 def _prior_predictive(fits: Sequence[CheckedFit], study, names: tuple[str, ...], draws: int, seed: int,
                       custom: Mapping[str, PriorSet] | None, pending: Pending) -> tuple[list[str], list[str]]:
-    """Want the prior predictive checks in ``pending``; returns (their memo names in order, the families)."""
+    """Want the prior predictive checks in ``pending`` (one task per family: its prior sets share a compiled
+    model); returns (their memo names in order, the families)."""
     by_key = {(f.analysis, f.model, f.prior_set): f for f in fits}
     families: dict[str, CheckedFit] = {}
     for f in fits:
@@ -104,6 +112,7 @@ def _prior_predictive(fits: Sequence[CheckedFit], study, names: tuple[str, ...],
     order = []
     for family, first in families.items():
         labels = _labels(study, first.spec) or ("0", "1")
+        keys, sets = {}, {}
         for name in names:
             stored = by_key.get((first.analysis, first.model, name))
             priors = stored.priors if stored is not None else _like(first.priors,
@@ -111,11 +120,14 @@ def _prior_predictive(fits: Sequence[CheckedFit], study, names: tuple[str, ...],
             tag = dict(prior_set=name, family=family, analysis=first.analysis, model=first.model)
             memo_name = f"prior_predictive/{family}__{name}"
             order.append(memo_name)
-            key = pending.memo.key((first.fit_hash,), name, _priors_text(priors), draws, seed, labels, tag)
-            args = {"data": first.data, "priors": priors, "spec": first.spec, "draws": draws, "labels": labels,
-                    "tag": tag, "name": memo_name}
-            pending.want(f"prior_predictive__{family}__{name}", PRIOR_PREDICTIVE, seed, {memo_name: key},
-                         lambda missing, args=args: args)
+            keys[memo_name] = pending.memo.key((first.fit_hash,), name, _priors_text(priors), draws, seed, labels, tag)
+            sets[memo_name] = (priors, tag)
+
+        def args(missing: list[str], first=first, labels=labels, sets=sets) -> dict:
+            return {"data": first.data, "spec": first.spec, "draws": draws, "labels": labels,
+                    "sets": {name: sets[name] for name in missing}}
+
+        pending.want(f"prior_predictive__{family}", PRIOR_PREDICTIVE, seed, keys, args)
     return order, sorted(families)
 
 
