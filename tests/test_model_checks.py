@@ -90,10 +90,11 @@ def test_loo_weibull_vs_pem(pfs_fits):
     assert s["p_loo"] == pytest.approx(lpd - s["elpd_loo"], abs=1e-8)  # definition of p_loo
 
 
-def test_loo_is_arviz_loo_to_the_bit(pfs_fits):
-    """LOO through ArviZ's array functions equals ``arviz_stats.loo`` (the reference) exactly: elpd, SE, p_loo,
-    the Pareto k of every patient, and the comparison arviz_stats.compare makes of the two; also for one chain
-    (relative efficiency 1)."""
+def test_loo_is_arviz_loo(pfs_fits):
+    """LOO on the arrays (our numpy PSIS) equals ``arviz_stats.loo`` (the reference) to rounding: elpd, SE,
+    p_loo, every patient's elpd and Pareto k, and the comparison arviz_stats.compare makes of the two; also for
+    one chain (relative efficiency 1, another tail length). Tolerance 1e-12 relative: the same operations in
+    another order (measured differences on 132 fits of a run: at most 6e-14 in elpd)."""
     from arviz_stats import compare, loo
 
     from hccbayes.inference.checks.model_checks import _loo
@@ -101,18 +102,20 @@ def test_loo_is_arviz_loo_to_the_bit(pfs_fits):
     one_chain = {m: xr.DataTree.from_dict({g: dt[g].to_dataset().isel(chain=[0])
                                            for g in ("posterior", "log_likelihood")})
                  for m, (dt, _, _) in pfs_fits.items()}
+    close = dict(rel=1e-12, abs=1e-12)
     for fits in ({m: dt for m, (dt, _, _) in pfs_fits.items()}, one_chain):
         refs = {m: loo(dt, pointwise=True, var_name="y") for m, dt in fits.items()}
         for m, dt in fits.items():
             mine, ref = _loo(dt), refs[m]
-            assert (mine.elpd, mine.se, mine.p, mine.good_k) == (ref.elpd, ref.se, ref.p, ref.good_k)
-            np.testing.assert_array_equal(mine.pareto_k.values, ref.pareto_k.values)
-            np.testing.assert_array_equal(mine.elpd_i.values, ref.elpd_i.values)
+            assert (mine.elpd, mine.se, mine.p) == pytest.approx((ref.elpd, ref.se, ref.p), **close)
+            assert mine.good_k == ref.good_k and mine.n_data_points == ref.n_data_points
+            assert mine.pareto_k.values == pytest.approx(ref.pareto_k.values, **close)
+            assert mine.elpd_i.values == pytest.approx(ref.elpd_i.values, **close)
         cmp = compare_models(fits).set_index("model")
         theirs = compare(refs, round_to="none")
         for m in fits:
-            assert cmp.loc[m, "elpd_diff"] == theirs.loc[m, "elpd_diff"] and cmp.loc[m, "dse"] == theirs.loc[m, "dse"]
-            assert cmp.loc[m, "weight"] == theirs.loc[m, "weight"]
+            assert cmp.loc[m, ["elpd_diff", "dse", "weight"]].to_numpy(float) == pytest.approx(
+                theirs.loc[m, ["elpd_diff", "dse", "weight"]].to_numpy(float), **close)
 
 
 def test_posterior_predictive_km_detects_a_wrong_model(pfs_fits):

@@ -31,7 +31,7 @@ from typing import Any, Mapping, Sequence
 
 from hccbayes.inference.engine.batches import fit_seconds, plan_batches
 from hccbayes.inference.engine.executors import Task, TaskFailed, WorkerContext, run_tasks
-from hccbayes.inference.fitting.cache import fit_hash, fit_inputs, is_valid, sample_with_gate, stable_copy, store_fit
+from hccbayes.inference.fitting.cache import VOLATILE_ATTRS, fit_hash, fit_inputs, is_valid, sample_with_gate, store_fit
 from hccbayes.inference.fitting.fit import SamplerSettings, fit, fitted_structure
 from hccbayes.inference.sensitivity.tipping_run import MAX_EVALS, TARGETS, TippingJob
 from hccbayes.models.priors.sets import PriorSet
@@ -123,9 +123,10 @@ def stored_posterior(dt):
     run, which makes its rows from it instead of reading the file again (about 10 ms a fit)."""
     import xarray as xr
 
-    stable = stable_copy(dt)
-    tree = xr.DataTree.from_dict({"/posterior": stable["posterior"].to_dataset()})
-    tree.attrs = dict(stable.attrs)
+    post = dt["posterior"].to_dataset()
+    post.attrs = {k: v for k, v in post.attrs.items() if k not in VOLATILE_ATTRS}
+    tree = xr.DataTree.from_dict({"/posterior": post})
+    tree.attrs = {k: v for k, v in dt.attrs.items() if k not in VOLATILE_ATTRS}
     return tree
 
 

@@ -67,9 +67,9 @@ def _set_attrs(target, attrs) -> None:
             target.setncattr(key, value)
 
 
-def _write_group(root, name: str, ds) -> None:
+def _write_group(root, name: str, ds, skip_attrs: tuple[str, ...] = ()) -> None:
     group = root.createGroup(name)
-    _set_attrs(group, ds.attrs)
+    _set_attrs(group, _kept(ds.attrs, skip_attrs))
     for var in ds.variables.values():  # dimensions in the order the variables first use them
         for dim in var.dims:
             if dim not in group.dimensions:
@@ -91,17 +91,25 @@ def _write_group(root, name: str, ds) -> None:
         target[...] = values
 
 
-def write_tree(dt, path: Path) -> None:
-    """Write the DataTree ``dt`` (root attributes, one level of groups) to ``path`` as NetCDF-4."""
+def write_tree(dt, path: Path, skip_attrs: tuple[str, ...] = ()) -> None:
+    """Write the DataTree ``dt`` (root attributes, one level of groups) to ``path`` as NetCDF-4, without the
+    attributes named in ``skip_attrs`` on any node."""
     if not writable(dt):
-        dt.to_netcdf(path, engine="netcdf4")
+        tree = dt.copy(deep=False)
+        for node in tree.subtree:
+            node.attrs = _kept(node.attrs, skip_attrs)
+        tree.to_netcdf(path, engine="netcdf4")
         return
     import netCDF4
 
     with netCDF4.Dataset(path, mode="w", clobber=True, diskless=False, persist=False, format=FORMAT) as root:
-        _set_attrs(root, dt.attrs)
+        _set_attrs(root, _kept(dt.attrs, skip_attrs))
         for name, node in dt.children.items():
-            _write_group(root, name, node.to_dataset())
+            _write_group(root, name, node.to_dataset(), skip_attrs)
+
+
+def _kept(attrs, skip: tuple[str, ...]) -> dict:
+    return {k: v for k, v in attrs.items() if k not in skip}
 
 
 def _decoded(var):

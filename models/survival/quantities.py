@@ -85,11 +85,19 @@ def survival_curve(dt, data: SurvivalData, spec: SurvivalSpec, X: np.ndarray, we
 
 
 def _mixture(log_h0: np.ndarray, eta: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Σ_r w_r·exp(−H0·exp(η_r)) per draw: (S, T); weights (R,) or per draw (S, R)."""
+    """Σ_r w_r·exp(−H0·exp(η_r)) per draw: (S, T); weights (R,) or per draw (S, R). Each pattern's term is
+    computed in one buffer (the same operations in the same order as the expression
+    ``w_r * exp(-exp(log_h0 + η_r))``, so the same numbers, without a new (S, T) array per operation)."""
     w = np.broadcast_to(w, eta.shape) if w.ndim == 2 else w
     surv = np.zeros_like(log_h0)
+    buf = np.empty_like(log_h0)
     for r in range(eta.shape[1]):  # rows are covariate patterns: few
-        surv += (w[:, r : r + 1] if w.ndim == 2 else w[r]) * np.exp(-np.exp(log_h0 + eta[:, r : r + 1]))
+        np.add(log_h0, eta[:, r : r + 1], out=buf)
+        np.exp(buf, out=buf)
+        np.negative(buf, out=buf)
+        np.exp(buf, out=buf)
+        np.multiply(w[:, r : r + 1] if w.ndim == 2 else w[r], buf, out=buf)
+        surv += buf
     return surv
 
 
@@ -195,12 +203,20 @@ def median_survival(curve: xr.DataArray, limit: float | None = None) -> xr.DataA
 
 def rmst(curve: xr.DataArray, horizon: float) -> xr.DataArray:
     """Restricted mean survival time to ``horizon`` (trapezoid rule on the grid, which should hold the
-    horizon as a point: :func:`time_grid`)."""
+    horizon as a point: :func:`time_grid`): the numbers of ``curve.sel(time=slice(0, horizon)).integrate("time")``
+    (the same operations: Σ (Δt·0.5)·(S_i + S_(i-1))), computed in one buffer over the draws."""
     t = curve["time"].values
     if horizon > t[-1]:
         raise ValueError(f"RMST horizon {horizon} is beyond the time grid (max {t[-1]})")
-    sub = curve.sel(time=slice(0, horizon))
-    return sub.integrate("time").rename("rmst")
+    lo, hi = np.searchsorted(t, 0.0, side="left"), np.searchsorted(t, horizon, side="right")
+    axis = curve.dims.index("time")
+    y = np.moveaxis(curve.values, axis, -1)[..., lo:hi]
+    half_dt = (t[lo + 1 : hi] - t[lo : hi - 1]) * 0.5
+    buf = np.add(y[..., 1:], y[..., :-1])
+    buf *= half_dt
+    out = curve.isel(time=0, drop=True).copy(data=buf.sum(axis=-1))
+    out.attrs = {}
+    return out.rename("rmst")
 
 
 def survival_at(curve: xr.DataArray, t: float) -> xr.DataArray:
