@@ -271,6 +271,28 @@ def test_weibull_median_and_rmst_closed_form(sim):
     assert float(rmst(curve, 24.0).values.ravel()[0]) == pytest.approx(expected_rmst, abs=1e-3)
 
 
+def test_rmst_and_mixture_are_the_plain_expressions_in_one_buffer():
+    """RMST and the pattern mixture are computed in one buffer: the same numbers, to the bit, as xarray's
+    trapezoid (``sel`` + ``integrate``, the reference) and the plain numpy expression, on an uneven grid whose
+    horizon is a grid point and on one where it falls between points."""
+    from hccbayes.models.survival.quantities import _mixture
+
+    rng = np.random.default_rng(7)
+    grid = np.r_[0.0, np.sort(rng.uniform(0.05, 40.0, 150)), 24.0]
+    grid.sort()
+    surv = np.sort(rng.uniform(size=(2, 3, 400, grid.size)), axis=-1)[..., ::-1].copy()
+    curve = xr.DataArray(surv, dims=("group", "chain", "draw", "time"), name="survival",
+                         coords={"group": ["a", "b"], "chain": [0, 1, 2], "draw": np.arange(400), "time": grid})
+    for horizon in (24.0, 30.5):
+        xr.testing.assert_identical(rmst(curve, horizon),
+                                    curve.sel(time=slice(0, horizon)).integrate("time").rename("rmst"))
+    log_h0, eta = rng.normal(size=(500, 60)), rng.normal(size=(500, 4))
+    for w in (np.array([0.1, 0.2, 0.3, 0.4]), rng.dirichlet(np.ones(4), size=500)):
+        plain = sum((w[:, r:r + 1] if w.ndim == 2 else w[r]) * np.exp(-np.exp(log_h0 + eta[:, r:r + 1]))
+                    for r in range(4))
+        np.testing.assert_array_equal(_mixture(log_h0, eta, w), plain)
+
+
 def test_standardised_curves_average_conditionals(sim):
     df, data = sim
     spec = SurvivalSpec("os", terms=("x1", "x2"))
