@@ -48,6 +48,23 @@ def test_km_on_grid_matches_the_r_validated_estimator(cohort):
         assert mine == pytest.approx(theirs, abs=1e-12)  # same product-limit estimate: floating point
 
 
+def test_km_on_grid_rows_with_ties_match_the_r_validated_estimator():
+    """Many replicated data sets at once (rows), with tied times, tied events and censorings, a row without
+    events and a row of one patient: each row is the package's R-validated KM of that row alone."""
+    rng = np.random.default_rng(11)
+    time = np.round(rng.exponential(6.0, size=(12, 40)))  # whole months: many ties
+    event = (rng.uniform(size=time.shape) < 0.6).astype(float)
+    event[3] = 0.0  # no events: S = 1 throughout
+    grid = np.array([0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0, 40.0])
+    mine = km_on_grid(time, event, grid)
+    for r in range(time.shape[0]):
+        df = pd.DataFrame({"t": time[r], "d": event[r].astype(int)})
+        theirs = km_at_times(df, "t", "d", grid)["surv"].to_numpy(float)
+        assert mine[r] == pytest.approx(theirs, abs=1e-12)  # same product-limit estimate: floating point
+    one = km_on_grid(np.array([[2.0]]), np.array([[1.0]]), grid)[0]
+    assert one.tolist() == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+
+
 def test_censoring_times_follow_the_observed_pattern():
     rng = np.random.default_rng(1)
     time = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
