@@ -16,6 +16,7 @@ checks of the prior sets (a run's checks, with power-scaling and posterior predi
 """
 from __future__ import annotations
 
+import copy
 import logging
 from typing import Mapping
 
@@ -132,8 +133,6 @@ class PriorSampler:
     cost; a run draws five sets per family."""
 
     def __init__(self, data: SurvivalData, spec: SurvivalSpec, priors: PriorSet, seed: int = 0):
-        import copy
-
         import pymc as pm
         from pymc.sampling.forward import compile_forward_sampling_function
         from pymc.util import _get_seeds_per_chain
@@ -150,7 +149,7 @@ class PriorSampler:
         self.fn.trust_input = True  # it has no inputs: skip their checks, a third of a call's 0.15 ms
         self._rngs = [(v, copy.deepcopy(v.get_value())) for v in self.fn.get_shared()
                       if isinstance(v.get_value(), np.random.Generator)]
-        self._pm, self._copy = pm, copy
+        self._pm = pm
 
     def _kinds(self, priors: PriorSet) -> tuple:
         return tuple((name, type(p).__name__) for name, p in self.family.priors(self.data, priors, self.spec)[1].items())
@@ -163,7 +162,7 @@ class PriorSampler:
             var = self.model[name]
             var.set_value(np.asarray(value, dtype=var.get_value().dtype))
         for var, state in self._rngs:
-            var.set_value(self._copy.deepcopy(state))
+            var.set_value(copy.deepcopy(state))
         values = zip(*(self.fn() for _ in range(draws)))
         prior = {k: np.stack(v) for k, v in zip(self.names, values)}
         pr = self._pm.to_inference_data(prior=prior, model=self.model)
