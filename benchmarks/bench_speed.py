@@ -9,7 +9,7 @@ Printed, with the machine (lscpu model name, cores) and the load average at the 
     the folder is hashed before and after and any file that differs is listed (run.json records timings, so
     it differs until the run's other products are cached by content too);
 (a) one warm fit of the median analysis: the run's survival fits (the engine's own fit jobs) grouped by
-    model structure; for the first fit of each structure (plan order) the model is compiled, then three
+    model structure; for the first fit of each structure (plan order) the model is compiled, then seven
     ``fit`` calls (sampling, pointwise log-likelihood, log prior, diagnostics; compiled model warm) are timed
     and their median kept; each of the run's fits is given its structure's time and the median over all
     fits is "the warm fit of the median analysis" (its structure and analysis are named);
@@ -17,7 +17,7 @@ Printed, with the machine (lscpu model name, cores) and the load average at the 
 
 Usage: ``python benchmarks/bench_speed.py [--quick] [--no-report] [--keep DIR]``. ``--quick``: the quick
 reproduce (fewer draws, default prior set only) for trying it out; ``--keep DIR``: run in DIR (must not
-exist) and keep it. The full version takes about 8 minutes on 2 cores and needs them: run it on an idle
+exist) and keep it. The full version takes about 3 minutes on 2 cores and needs them: run it on an idle
 machine (load average below 1.5).
 """
 from __future__ import annotations
@@ -42,7 +42,7 @@ from hccbayes.inference.engine.survival_run import Context, analysis_frame, fit_
 from hccbayes.inference.fitting.fit import ModelCache, fit, fitted_structure
 
 STUDY = "yin2025"
-REPEATS = 3
+REPEATS = 7  # warm fits timed per structure (median): with 3 the same code gave 0.107-0.119 s
 
 
 def machine() -> str:
