@@ -136,3 +136,26 @@ def test_spss_se_hand_example():
     np.testing.assert_allclose([row["lower"], row["upper"]], [1.901025, 8.098975], atol=5e-7)  # 6 decimals
     # the R flavour of the same data is the midpoint 5.5 (S = 0.5 exactly on [5, 6))
     assert km_medians(d, "t", "e").iloc[0]["median"] == 5.5
+
+
+def test_a_cox_model_of_the_same_data_is_maximised_once(cohort):
+    """The selection screens, univariable rows and fidelity table of a run fit the same Cox models: the same
+    arrays are maximised once per process; another frame with the same data gets the same table, without a new
+    fit, and changing one time makes a new fit. The cached estimates cannot be altered through a result."""
+    from hccbayes.inference.frequentist import cox
+
+    cox._FITTED.clear()
+    first = cox_fit(cohort, "pfs_months", "pfs_event", ["tki_ici"])
+    assert len(cox._FITTED) == 1
+    again = cox_fit(cohort.copy(), "pfs_months", "pfs_event", ["tki_ici"])
+    pd.testing.assert_frame_equal(first, again)
+    assert len(cox._FITTED) == 1
+    coef, cov = cox._maximised(np.array([1.0, 2.0, 3.0, 4.0]), np.array([[0.0], [1.0], [0.0], [1.0]]),
+                               np.array([1.0, 1.0, 0.0, 1.0]))
+    coef[:] = 99.0
+    assert cox._maximised(np.array([1.0, 2.0, 3.0, 4.0]), np.array([[0.0], [1.0], [0.0], [1.0]]),
+                          np.array([1.0, 1.0, 0.0, 1.0]))[0][0] != 99.0
+    changed = cohort.copy()
+    changed.loc[changed.index[0], "pfs_months"] += 0.5
+    cox_fit(changed, "pfs_months", "pfs_event", ["tki_ici"])
+    assert len(cox._FITTED) == 3

@@ -49,6 +49,7 @@ import json
 import logging
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -236,16 +237,20 @@ def _run_plan(plan_or_path, out, quick, strict, force, cache, executor, checks, 
     up_to_date = _completed(out, checks) and memo.all_stored(plan.analyses, analysis_dicts)
     if not up_to_date:  # a run that will change nothing leaves the record of the run that made its outputs
         write_run_json(run, out)
-    _study_record(out, base, study, registry, df, cohort_path)
     write_selection(selection, out)
     checks_memo = MemoStore(out / "cache")
     local = executor if getattr(executor, "name", "") == "processes" else None  # checks read fits/ here
     started = None
     if executor is not None and not up_to_date:
         _session(executor, workers)
-        _prefit(ctx, executor)
+        with ThreadPoolExecutor(1, thread_name_prefix="study-record") as side:  # made while the workers fit
+            record = side.submit(_study_record, out, base, study, registry, df, cohort_path)
+            _prefit(ctx, executor)
+            record.result()
         if checks and local is not None:  # the checks need only the fit files: on the workers while rows are made
             started = start_checks(ctx, out, checks_memo, local)
+    else:
+        _study_record(out, base, study, registry, df, cohort_path)
     rows: list[dict] = []
     statuses: dict[str, dict] = {}
     with _progress(len(plan.analyses)) as bar:

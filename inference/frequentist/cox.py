@@ -8,6 +8,7 @@ p (two-sided Wald), n, events (of the complete-case rows the model used), model 
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import NamedTuple, Sequence
 
@@ -60,6 +61,28 @@ def _newton_step_halving(model: PHReg) -> tuple[np.ndarray, np.ndarray]:
     return beta, cov
 
 
+# (coef, covariance) by the data of the model: a run fits the same Cox model for its selection screens, its
+# univariable rows and the study record's fidelity table (yin2025: 230 fits of 106 distinct models, 22 ms each)
+_FITTED: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+_FITTED_MAX = 4096
+
+
+def _maximised(time: np.ndarray, X: np.ndarray, status: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(coef, covariance) of the Efron-ties Cox model of these arrays, maximised once per process for the same
+    arrays (a pure function of them: the same numbers every time)."""
+    h = hashlib.sha256()
+    for a in (time, X, status):
+        h.update(repr(a.shape).encode())
+        h.update(np.ascontiguousarray(a, dtype=float).tobytes())
+    key = h.digest()
+    if key not in _FITTED:
+        if len(_FITTED) >= _FITTED_MAX:
+            _FITTED.clear()
+        _FITTED[key] = _newton_step_halving(PHReg(time, X, status=status, ties="efron"))
+    coef, cov = _FITTED[key]
+    return coef.copy(), cov.copy()
+
+
 class Selection(NamedTuple):
     univariable: pd.DataFrame
     multivariable: pd.DataFrame
@@ -83,9 +106,7 @@ def cox_fit(df: pd.DataFrame, time: str, event: str, terms: Sequence[str],
     if len(d) < len(df):
         log.info("Cox model on %s: %d of %d rows have missing values and are left out",
                  ", ".join(terms), len(df) - len(d), len(df))
-    model = PHReg(d[time].to_numpy(float), d[terms].to_numpy(float), status=d[event].to_numpy(float),
-                  ties="efron")
-    coef, cov = _newton_step_halving(model)
+    coef, cov = _maximised(d[time].to_numpy(float), d[terms].to_numpy(float), d[event].to_numpy(float))
     se = np.sqrt(np.diag(cov))
     return pd.DataFrame(dict(
         term=terms, coef=coef, se=se, hr=np.exp(coef), lower=np.exp(coef - Z_TWO_SIDED_95 * se),

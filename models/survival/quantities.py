@@ -73,12 +73,14 @@ def hazard_ratios(dt) -> xr.DataArray:
 
 
 def survival_curve(dt, data: SurvivalData, spec: SurvivalSpec, X: np.ndarray, weights: np.ndarray | None = None,
-                   regimen: np.ndarray | None = None, grid: np.ndarray | None = None) -> xr.DataArray:
-    """S(t) averaged over the rows of X (weights sum to 1): a conditional curve when X has one row."""
+                   regimen: np.ndarray | None = None, grid: np.ndarray | None = None,
+                   log_h0: np.ndarray | None = None) -> xr.DataArray:
+    """S(t) averaged over the rows of X (weights sum to 1): a conditional curve when X has one row.
+    ``log_h0``: the baseline log cumulative hazard on ``grid`` per draw, if already computed (:func:`_baseline`)."""
     grid = default_grid(data) if grid is None else grid
     post = dt["posterior"]
     fam = family(spec.model)
-    log_h0 = fam.log_cum_hazard_grid(post, data, spec, grid)  # (S, T)
+    log_h0 = fam.log_cum_hazard_grid(post, data, spec, grid) if log_h0 is None else log_h0  # (S, T)
     eta = fam.eta(post, data, np.atleast_2d(X), regimen)  # (S, R)
     w = np.full(eta.shape[1], 1.0 / eta.shape[1]) if weights is None else np.asarray(weights, float)
     return _as_curve(post, _mixture(log_h0, eta, w), grid)
@@ -113,14 +115,21 @@ def group_curves(dt, data: SurvivalData, spec: SurvivalSpec, settings, grid: np.
     """Standardised S(t) per group, a group being terms set to values for everyone (``settings``: a
     mapping group -> {term: value}; e.g. {"Obs": {"lev": 0, "lev5fu": 0}, "Lev": {"lev": 1, "lev5fu": 0}}):
     dims (``dim``, chain, draw, time). ``given_outcome``: see :func:`_standardised`."""
+    grid, log_h0 = _baseline(dt, data, spec, grid)
     curves = [_standardised(dt, data, spec, {data.terms.index(t): v for t, v in values.items()}, data.regimen, grid,
-                            given_outcome=given_outcome) for values in settings.values()]
+                            given_outcome=given_outcome, log_h0=log_h0) for values in settings.values()]
     return xr.concat(curves, dim=xr.DataArray(list(settings), dims=dim, name=dim))
+
+
+def _baseline(dt, data: SurvivalData, spec: SurvivalSpec, grid: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(the grid, the baseline log cumulative hazard on it per draw): the same for every group of a fit."""
+    grid = default_grid(data) if grid is None else grid
+    return grid, family(spec.model).log_cum_hazard_grid(dt["posterior"], data, spec, grid)
 
 
 def _standardised(dt, data: SurvivalData, spec: SurvivalSpec, fixed: dict, regimen: np.ndarray | None,
                   grid: np.ndarray | None, same_regimen: np.ndarray | None = None, given_outcome: bool = True,
-                  ) -> xr.DataArray:
+                  log_h0: np.ndarray | None = None) -> xr.DataArray:
     """S(t) averaged over the modelled patients with the terms ``fixed`` (index -> value) set for everyone,
     patients sharing a covariate pattern (and ``regimen``) once, weighted; ``same_regimen``: everyone's regimen,
     not a pattern column. A patient with imputed values (imputation.py) counts as the exact mixture over the
@@ -142,7 +151,7 @@ def _standardised(dt, data: SurvivalData, spec: SurvivalSpec, fixed: dict, regim
     if same_regimen is not None:
         reg = np.full(len(patterns), same_regimen[0])
     if drawn is None:
-        return survival_curve(dt, data, spec, patterns[:, : X.shape[1]], counts / counts.sum(), reg, grid)
+        return survival_curve(dt, data, spec, patterns[:, : X.shape[1]], counts / counts.sum(), reg, grid, log_h0)
     lay, Xd, ll, logw = drawn
     for j, value in fixed.items():
         Xd[:, :, j] = value
@@ -153,7 +162,8 @@ def _standardised(dt, data: SurvivalData, spec: SurvivalSpec, fixed: dict, regim
                          axis=1)
     w = np.concatenate([np.broadcast_to(counts / data.n, (eta.shape[0], counts.size)),
                         imp.posterior_weights(lay, ll if given_outcome else np.zeros_like(ll), logw) / data.n], axis=1)
-    return _as_curve(post, _mixture(fam.log_cum_hazard_grid(post, data, spec, grid), eta, w), grid)
+    log_h0 = fam.log_cum_hazard_grid(post, data, spec, grid) if log_h0 is None else log_h0
+    return _as_curve(post, _mixture(log_h0, eta, w), grid)
 
 
 def standardised_curves(dt, data: SurvivalData, spec: SurvivalSpec, term: str,
@@ -169,6 +179,7 @@ def regimen_curves(dt, data: SurvivalData, spec: SurvivalSpec, arm_term: str | N
     if data.regimen is None:
         raise ValueError("the analysis has no regimen effects")
     curves = []
+    grid, log_h0 = _baseline(dt, data, spec, grid)
     for r, name in enumerate(data.regimen_names):
         fixed = {}
         if arm_term is not None:  # the arm term's value for this regimen's arm, as its patients have it
@@ -177,7 +188,7 @@ def regimen_curves(dt, data: SurvivalData, spec: SurvivalSpec, arm_term: str | N
             if value.size != 1:
                 raise ValueError(f"regimen {name}: the arm term {arm_term} is not constant within the regimen")
             fixed[j] = value[0]
-        curves.append(_standardised(dt, data, spec, fixed, None, grid, np.full(data.n, r)))
+        curves.append(_standardised(dt, data, spec, fixed, None, grid, np.full(data.n, r), log_h0=log_h0))
     return xr.concat(curves, dim=xr.DataArray(list(data.regimen_names), dims="regimen", name="regimen"))
 
 
