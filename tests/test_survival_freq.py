@@ -159,3 +159,27 @@ def test_a_cox_model_of_the_same_data_is_maximised_once(cohort):
     changed.loc[changed.index[0], "pfs_months"] += 0.5
     cox_fit(changed, "pfs_months", "pfs_event", ["tki_ici"])
     assert len(cox._FITTED) == 3
+
+
+def test_efron_partial_likelihood_equals_statsmodels_phreg():
+    """The vectorised Efron partial log-likelihood, gradient and Hessian equal statsmodels' PHReg(ties="efron")
+    (an independent implementation: a loop over the event times) at random β on data with tied event times,
+    tied censorings and binary and continuous covariates; tolerance 1e-10 relative (measured: 2e-14)."""
+    from statsmodels.duration.hazard_regression import PHReg
+
+    from hccbayes.inference.frequentist.efron import EfronCox
+
+    rng = np.random.default_rng(5)
+    for _ in range(40):
+        n, p = int(rng.integers(5, 90)), int(rng.integers(1, 5))
+        time = np.round(rng.exponential(10.0, n))  # whole units: many ties
+        X = rng.normal(size=(n, p))
+        X[:, 0] = rng.integers(0, 2, n)
+        status = (rng.uniform(size=n) < 0.7).astype(float)
+        if status.sum() == 0:
+            continue
+        ref, mine = PHReg(time, X, status=status, ties="efron"), EfronCox(time, X, status)
+        for beta in rng.normal(scale=0.5, size=(3, p)):
+            assert mine.loglike(beta) == pytest.approx(ref.loglike(beta), rel=1e-10)
+            assert mine.score(beta) == pytest.approx(ref.score(beta), rel=1e-10, abs=1e-10)
+            assert mine.hessian(beta) == pytest.approx(ref.hessian(beta), rel=1e-10, abs=1e-10)
