@@ -63,7 +63,8 @@ def _newton_step_halving(model: EfronCox) -> tuple[np.ndarray, np.ndarray]:
 
 
 # (coef, covariance) by the data of the model: a run fits the same Cox model for its selection screens, its
-# univariable rows and the study record's fidelity table (yin2025: 230 fits of 106 distinct models)
+# univariable rows and the study record's fidelity table (the bundled 70-patient study: 230 fits of 106
+# distinct models)
 _FITTED: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
 _FITTED_MAX = 4096
 

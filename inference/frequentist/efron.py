@@ -48,14 +48,14 @@ class EfronCox:
         s0, s1, s2 = (np.cumsum(a, axis=0)[at] for a in (w, wx, wxx))  # risk-set sums at the event times
         n = self._close.size
         dw = self._dead * w
-        t0 = np.bincount(self._run, weights=dw, minlength=n)[self._keep]
-        t1 = np.stack([np.bincount(self._run, weights=dw * x, minlength=n) for x in self.exog.T], axis=1)[self._keep]
+        tie0 = np.bincount(self._run, weights=dw, minlength=n)[self._keep]
+        tie1 = np.stack([np.bincount(self._run, weights=dw * x, minlength=n) for x in self.exog.T], axis=1)[self._keep]
         dwxx = (dw[:, None, None] * self.exog[:, :, None] * self.exog[:, None, :]).reshape(len(w), -1)
-        t2 = np.stack([np.bincount(self._run, weights=c, minlength=n) for c in dwxx.T], axis=1)[self._keep]
+        tie2 = np.stack([np.bincount(self._run, weights=c, minlength=n) for c in dwxx.T], axis=1)[self._keep]
         k, phi = self._which, self._phi[:, None]
-        den = s0[k] - self._phi * t0[k]
-        num1 = s1[k] - phi * t1[k]
-        num2 = s2.reshape(len(s2), -1)[k] - phi * t2[k]
+        den = s0[k] - self._phi * tie0[k]
+        num1 = s1[k] - phi * tie1[k]
+        num2 = s2.reshape(len(s2), -1)[k] - phi * tie2[k]
         return eta, den, num1, num2
 
     def loglike(self, beta: np.ndarray) -> float:
