@@ -342,6 +342,26 @@ def test_degenerate_data_sample_and_explain(sim, cache):
     assert np.isfinite(x2).all() and -4.0 < np.median(x2) < 0.0
 
 
+def test_a_data_warning_is_logged_once_and_kept_with_every_fit(sim, cache, caplog):
+    """The data warnings of a design (here a level with 3 patients) go to the log once per process — a run fits
+    the same data under five prior sets — and into every fit's attrs, whence its rows' notes."""
+    from hccbayes.inference.fitting import fit as fit_module
+
+    df, _ = sim
+    small = df.iloc[:120].copy()
+    small = small.drop(small.index[small["x3"] == 1][3:])
+    spec = SurvivalSpec("os", terms=("x1", "x2", "x3"))
+    data = survival_data(small, SimStudy(), spec)
+    fit_module._NOTED.clear()
+    settings = SamplerSettings(draws=200, tune=200, chains=2)
+    with caplog.at_level("WARNING", logger="hccbayes.inference.fitting.fit"):
+        fits = [fit(data, prior_set(name), spec, settings, seed=3, cache=cache)
+                for name in ("weakly_informative", "skeptical")]
+    assert caplog.text.count("x3 = 1: only 3 patients") == 1
+    for dt in fits:
+        assert any("x3 = 1: only 3 patients" in n for n in json.loads(dt.attrs["data_notes"]))
+
+
 def test_all_censored_is_a_clear_error(sim):
     df, _ = sim
     with pytest.raises(SpecError, match="no os events among the 50 patients"):

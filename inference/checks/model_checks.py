@@ -152,7 +152,9 @@ class PriorSampler:
         self._pm = pm
 
     def _kinds(self, priors: PriorSet) -> tuple:
-        return tuple((name, type(p).__name__) for name, p in self.family.priors(self.data, priors, self.spec)[1].items())
+        """The prior family of each top-level parameter (what the compiled graph depends on)."""
+        top = self.family.priors(self.data, priors, self.spec)[1]
+        return tuple((name, type(p).__name__) for name, p in top.items())
 
     def draws(self, priors: PriorSet, draws: int = 2000):
         """A DataTree whose ``posterior`` group holds ``draws`` draws from the prior (one chain)."""

@@ -166,6 +166,8 @@ def _kept_stats(stats: xr.Dataset) -> xr.Dataset:
     return stats[[name for name in SAMPLE_STATS if name in stats.data_vars]]
 
 
+_NOTED: set[tuple] = set()  # (model, terms, note) of the data warnings this process has logged
+
 POINTWISE_LIMIT = 50_000_000  # values; above it the per-patient log-likelihood is not stored by default
 
 
@@ -183,8 +185,12 @@ def fit(data: SurvivalData, priors: PriorSet, spec: SurvivalSpec, settings: Samp
     fam = family(spec.model)
     spec = fam.resolve(data, spec)  # e.g. the PEM's default cut points, chosen once and recorded
     notes = degeneracy_notes(data)
-    for note in notes:
-        log.warning("%s, %s: %s", spec.model, ", ".join(data.terms) or "no terms", note)
+    for note in notes:  # kept with the fit (attrs data_notes, then its rows' notes); said once per process
+        said = (spec.model, data.terms, note)
+        if said not in _NOTED:
+            _NOTED.add(said)
+            log.warning("%s, %s: %s (noted with every fit of these data)", spec.model,
+                        ", ".join(data.terms) or "no terms", note)
     values = fam.model_data(data, priors, spec)
     compiled = cache.compiled(data, priors, spec).with_data(**values)
     cache.set_data(data, spec, values)
