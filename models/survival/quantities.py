@@ -117,7 +117,7 @@ def group_curves(dt, data: SurvivalData, spec: SurvivalSpec, settings, grid: np.
     dims (``dim``, chain, draw, time). ``given_outcome``: see :func:`_standardised`."""
     grid, log_h0 = _baseline(dt, data, spec, grid)
     curves = [_standardised(dt, data, spec, {data.terms.index(t): v for t, v in values.items()}, data.regimen, grid,
-                            given_outcome=given_outcome, log_h0=log_h0) for values in settings.values()]
+                            log_h0, given_outcome=given_outcome) for values in settings.values()]
     return xr.concat(curves, dim=xr.DataArray(list(settings), dims=dim, name=dim))
 
 
@@ -128,14 +128,14 @@ def _baseline(dt, data: SurvivalData, spec: SurvivalSpec, grid: np.ndarray | Non
 
 
 def _standardised(dt, data: SurvivalData, spec: SurvivalSpec, fixed: dict, regimen: np.ndarray | None,
-                  grid: np.ndarray | None, same_regimen: np.ndarray | None = None, given_outcome: bool = True,
-                  log_h0: np.ndarray | None = None) -> xr.DataArray:
+                  grid: np.ndarray, log_h0: np.ndarray, same_regimen: np.ndarray | None = None,
+                  given_outcome: bool = True) -> xr.DataArray:
     """S(t) averaged over the modelled patients with the terms ``fixed`` (index -> value) set for everyone,
     patients sharing a covariate pattern (and ``regimen``) once, weighted; ``same_regimen``: everyone's regimen,
     not a pattern column. A patient with imputed values (imputation.py) counts as the exact mixture over the
     posterior of their missing values, draw by draw: the draw's continuous values and, for missing binary values,
     each combination weighted by P(x | y, θ, π) — or, with ``given_outcome`` False (draws from the prior: a
-    prior predictive check), by P(x | π)."""
+    prior predictive check), by P(x | π). ``grid``, ``log_h0``: the fit's baseline (:func:`_baseline`)."""
     post = dt["posterior"]
     fam = family(spec.model)
     drawn = fam.imputed(post, data, spec)
@@ -157,12 +157,10 @@ def _standardised(dt, data: SurvivalData, spec: SurvivalSpec, fixed: dict, regim
         Xd[:, :, j] = value
     rows = lay.patients[lay.exp_patient]
     reg_rows = same_regimen[rows] if same_regimen is not None else (None if regimen is None else regimen[rows])
-    grid = default_grid(data) if grid is None else grid
     eta = np.concatenate([fam.eta(post, data, patterns[:, : X.shape[1]], reg), fam.eta(post, data, Xd, reg_rows)],
                          axis=1)
     w = np.concatenate([np.broadcast_to(counts / data.n, (eta.shape[0], counts.size)),
                         imp.posterior_weights(lay, ll if given_outcome else np.zeros_like(ll), logw) / data.n], axis=1)
-    log_h0 = fam.log_cum_hazard_grid(post, data, spec, grid) if log_h0 is None else log_h0
     return _as_curve(post, _mixture(log_h0, eta, w), grid)
 
 
@@ -188,7 +186,7 @@ def regimen_curves(dt, data: SurvivalData, spec: SurvivalSpec, arm_term: str | N
             if value.size != 1:
                 raise ValueError(f"regimen {name}: the arm term {arm_term} is not constant within the regimen")
             fixed[j] = value[0]
-        curves.append(_standardised(dt, data, spec, fixed, None, grid, np.full(data.n, r), log_h0=log_h0))
+        curves.append(_standardised(dt, data, spec, fixed, None, grid, log_h0, np.full(data.n, r)))
     return xr.concat(curves, dim=xr.DataArray(list(data.regimen_names), dims="regimen", name="regimen"))
 
 
