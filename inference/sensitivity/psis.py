@@ -5,8 +5,8 @@ arviz-stats 1.3; Vehtari, Simpson, Gelman, Yao & Gabry 2024, JMLR 25(72)), step 
 the weights and k̂ agree with it to rounding (tests/test_explore_psis.py compares them to 1e-12 on light- and
 heavy-tailed ratios). It is written out here because importing arviz_stats takes about a second in a fresh
 process (it imports scipy.stats, xarray and pandas), while ``hccbayes explore`` should answer in well under one;
-and PSIS-LOO smooths each patient's ratios with it, in about a third of ArviZ's time (whose per-patient calls of
-scipy's log-sum-exp cost more than the arithmetic).
+and PSIS-LOO smooths each patient's ratios with it: a fit's LOO takes half of ``arviz_stats.loo``'s time (18 vs
+36 ms for 70 patients; ArviZ's per-patient calls of scipy's log-sum-exp cost more than the arithmetic).
 
 Steps: the M = ⌊3√(S / r_eff)⌋ largest of the S ratios (⌊S/5⌋ when S·r_eff ≤ 225) are the tail; a generalised Pareto
 distribution is fitted to their excess over the largest ratio below them by Zhang & Stephens' (2009) empirical
