@@ -59,9 +59,9 @@ def _sample_last(var) -> np.ndarray:
 def _loo(dt):
     """PSIS-LOO of the per-patient log-likelihood ``y``: what ``arviz_stats.loo(dt, pointwise=True,
     var_name="y")`` computes — ArviZ's relative efficiency and summaries, its PSIS step for step in numpy
-    (:mod:`hccbayes.inference.sensitivity.psis`) — on the arrays, in half the time (18 vs 36 ms a 70-patient fit); the numbers agree
-    with ArviZ's to rounding (tests). Returns ArviZ's ``ELPDDataLOO``, so the comparison is
-    ``arviz_stats.compare``'s."""
+    (:mod:`hccbayes.inference.sensitivity.psis`) — on the arrays, in half the time (18 vs 36 ms a 70-patient
+    fit); the numbers agree with ArviZ's to rounding (tests). Returns ArviZ's ``ELPDDataLOO``, so the comparison
+    is ``arviz_stats.compare``'s."""
     from arviz_stats.base import array_stats
     from arviz_stats.utils import ELPDDataLOO
     from scipy.special import logsumexp
